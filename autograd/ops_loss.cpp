@@ -1,0 +1,113 @@
+// Classification and regression losses over a batch of rows.
+#include <cmath>
+#include <limits>
+
+#include "autograd/detail.hpp"
+#include "autograd/ops.hpp"
+
+namespace tapenet {
+
+namespace {
+
+// Per-row weights after the mask and ignore_index, validated against [N, C].
+template <class T>
+std::vector<T> row_weights(const char* op, const Tensor<T>& x, const std::vector<std::int64_t>& targets,
+                           const ClassLossOptions<T>& opt) {
+  if (x.dimension() != 2) throw ShapeError(op, "input must be [N,C], got " + shape_str(x.shape()));
+  const std::size_t N = x.shape()[0], C = x.shape()[1];
+  if (targets.size() != N)
+    throw ShapeError(op, "input " + shape_str(x.shape()) + " with " + std::to_string(targets.size()) + " targets");
+  if (opt.weights && (opt.weights->dimension() != 1 || opt.weights->size() != N))
+    throw ShapeError(op, "weights " + shape_str(opt.weights->shape()) + " for input " + shape_str(x.shape()));
+  std::vector<T> w(N);
+  for (std::size_t r = 0; r < N; ++r) {
+    if (targets[r] == opt.ignore_index) continue;
+    if (targets[r] < 0 || static_cast<std::size_t>(targets[r]) >= C)
+      throw std::out_of_range(std::string(op) + ": target " + std::to_string(targets[r]) + " at row " +
+                              std::to_string(r) + " out of range for " + std::to_string(C) + " classes");
+    w[r] = opt.weights ? opt.weights->data()[r] : T(1);
+  }
+  return w;
+}
+
+// Mean divides by the total weight of counted rows (0 when nothing counts).
+template <class T>
+T reduction_scale(const std::vector<T>& w, Reduction reduction) {
+  if (reduction == Reduction::Sum) return T(1);
+  T total = 0;
+  for (T v : w) total += v;
+  return total > 0 ? T(1) / total : T(0);
+}
+
+}  // namespace
+
+// L = s Σ_r w_r (log Σ_c e^{x_rc} - x_r,t_r);  dx_r = g s w_r (softmax(x_r) - onehot(t_r))
+template <class T>
+Var<T> cross_entropy(Var<T> logits, const std::vector<std::int64_t>& targets, const ClassLossOptions<T>& opt) {
+  const Tensor<T>& X = logits.value();
+  std::vector<T> w = row_weights("cross_entropy", X, targets, opt);
+  const T scale = reduction_scale(w, opt.reduction);
+  const std::size_t N = X.shape()[0], C = X.shape()[1];
+  Tensor<T> probs = Tensor<T>::from_shape({N, C});
+  T loss = 0;
+  for (std::size_t r = 0; r < N; ++r) {
+    const T* x = X.data() + r * C;
+    T* p = probs.data() + r * C;
+    T mx = -std::numeric_limits<T>::infinity();
+    for (std::size_t c = 0; c < C; ++c) mx = std::max(mx, x[c]);
+    T z = 0;
+    for (std::size_t c = 0; c < C; ++c) z += p[c] = std::exp(x[c] - mx);
+    for (std::size_t c = 0; c < C; ++c) p[c] /= z;
+    if (w[r] != 0) loss += w[r] * (mx + std::log(z) - x[targets[r]]);
+  }
+  auto il = logits.id();
+  return logits.tape().record("cross_entropy", full<T>({1}, loss * scale), {logits},
+                              [il, targets, w = std::move(w), scale, probs = std::move(probs), N, C](
+                                  Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    T* dx = t.grad_buffer(il).data();
+    const T gs = g.data()[0] * scale;
+    for (std::size_t r = 0; r < N; ++r) {
+      if (w[r] == 0) continue;
+      const T* p = probs.data() + r * C;
+      for (std::size_t c = 0; c < C; ++c) dx[r * C + c] += gs * w[r] * p[c];
+      dx[r * C + targets[r]] -= gs * w[r];
+    }
+  });
+}
+
+// L = -s Σ_r w_r lp[r, t_r];  dlp[r, t_r] = -g s w_r
+template <class T>
+Var<T> nll(Var<T> log_probs, const std::vector<std::int64_t>& targets, const ClassLossOptions<T>& opt) {
+  const Tensor<T>& LP = log_probs.value();
+  std::vector<T> w = row_weights("nll", LP, targets, opt);
+  const T scale = reduction_scale(w, opt.reduction);
+  const std::size_t C = LP.shape()[1];
+  T loss = 0;
+  for (std::size_t r = 0; r < w.size(); ++r)
+    if (w[r] != 0) loss -= w[r] * LP.data()[r * C + targets[r]];
+  auto il = log_probs.id();
+  return log_probs.tape().record("nll", full<T>({1}, loss * scale), {log_probs},
+                                 [il, targets, w = std::move(w), scale, C](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    T* dx = t.grad_buffer(il).data();
+    for (std::size_t r = 0; r < w.size(); ++r)
+      if (w[r] != 0) dx[r * C + targets[r]] -= g.data()[0] * scale * w[r];
+  });
+}
+
+// L = Σ (p - y)² / N;  dp = 2 g (p - y) / N,  dy = -dp
+template <class T>
+Var<T> mse(Var<T> prediction, Var<T> target) {
+  if (!detail::shapes_equal(prediction.shape(), target.shape()))
+    throw ShapeError("mse", "prediction " + shape_str(prediction.shape()) + " vs target " + shape_str(target.shape()));
+  if (prediction.size() == 0) throw ShapeError("mse", "of empty tensors");
+  return mean(square(sub(prediction, target)));
+}
+
+#define TAPENET_INSTANTIATE_LOSS(T)                                                                   \
+  template Var<T> cross_entropy(Var<T>, const std::vector<std::int64_t>&, const ClassLossOptions<T>&); \
+  template Var<T> nll(Var<T>, const std::vector<std::int64_t>&, const ClassLossOptions<T>&);           \
+  template Var<T> mse(Var<T>, Var<T>);
+TAPENET_INSTANTIATE_LOSS(float)
+TAPENET_INSTANTIATE_LOSS(double)
+
+}  // namespace tapenet

@@ -1,0 +1,156 @@
+// Shape ops. Row-major data makes concat and slice along an axis a copy of `outer`
+// contiguous blocks, so they are written as block copies rather than strided views.
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "autograd/detail.hpp"
+#include "autograd/ops.hpp"
+
+namespace tapenet {
+
+namespace {
+
+std::size_t product(const Shape& s, std::size_t from, std::size_t to) {
+  std::size_t p = 1;
+  for (std::size_t i = from; i < to; ++i) p *= s[i];
+  return p;
+}
+
+// Copies rows of `len` elements: dst[o*dst_stride + dst_off ..] (+)= src[o*src_stride + src_off ..]
+template <class T, bool Add>
+void copy_blocks(T* dst, std::size_t dst_stride, std::size_t dst_off, const T* src, std::size_t src_stride,
+                 std::size_t src_off, std::size_t outer, std::size_t len) {
+  for (std::size_t o = 0; o < outer; ++o) {
+    T* d = dst + o * dst_stride + dst_off;
+    const T* s = src + o * src_stride + src_off;
+    if constexpr (Add) {
+      for (std::size_t i = 0; i < len; ++i) d[i] += s[i];
+    } else {
+      std::copy(s, s + len, d);
+    }
+  }
+}
+
+}  // namespace
+
+// y = x viewed with a new shape of the same size;  dx = reshape(g, shape(x))
+template <class T>
+Var<T> reshape(Var<T> x, const Shape& shape) {
+  const std::size_t size = std::accumulate(shape.begin(), shape.end(), std::size_t(1), std::multiplies<>());
+  if (size != x.size()) throw ShapeError("reshape", shape_str(x.shape()) + " to " + shape_str(shape));
+  Tensor<T> y = x.value();
+  y.reshape(shape);
+  auto ix = x.id();
+  return x.tape().record("reshape", std::move(y), {x}, [ix](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    Tensor<T> gx = g;
+    gx.reshape(t.value(ix).shape());
+    t.accumulate(ix, std::move(gx));
+  });
+}
+
+// y = [x_0, x_1, ...] along axis;  dx_i = the matching block of g
+template <class T>
+Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
+  if (xs.empty()) throw ShapeError("concat", "needs at least one input");
+  Shape shape = to_shape(xs[0].shape());
+  if (axis >= shape.size()) throw ShapeError("concat", "axis " + std::to_string(axis) + " out of range for " + shape_str(shape));
+  std::vector<std::size_t> widths;
+  shape[axis] = 0;
+  for (const auto& x : xs) {
+    Shape s = to_shape(x.shape());
+    bool ok = s.size() == shape.size();
+    for (std::size_t d = 0; ok && d < s.size(); ++d) ok = d == axis || s[d] == shape[d];
+    if (!ok) throw ShapeError("concat", shape_str(xs[0].shape()) + " and " + shape_str(s) + " along axis " + std::to_string(axis));
+    shape[axis] += s[axis];
+  }
+  const std::size_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
+  const std::size_t out_stride = shape[axis] * inner;
+  Tensor<T> y = Tensor<T>::from_shape(shape);
+  std::vector<std::uint32_t> ids;
+  std::size_t offset = 0;
+  for (const auto& x : xs) {
+    const std::size_t len = x.shape()[axis] * inner;
+    copy_blocks<T, false>(y.data(), out_stride, offset, x.value().data(), len, 0, outer, len);
+    widths.push_back(len);
+    ids.push_back(x.id());
+    offset += len;
+  }
+  return xs[0].tape().record("concat", std::move(y), xs,
+                             [ids, widths, outer, out_stride](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (t.requires_grad(ids[i]))
+        copy_blocks<T, true>(t.grad_buffer(ids[i]).data(), widths[i], 0, g.data(), out_stride, offset, outer, widths[i]);
+      offset += widths[i];
+    }
+  });
+}
+
+// y = x[..., begin:end, ...] along axis;  dx[..., begin:end, ...] += g
+template <class T>
+Var<T> slice(Var<T> x, std::size_t axis, std::size_t begin, std::size_t end) {
+  Shape shape = to_shape(x.shape());
+  if (axis >= shape.size() || begin > end || end > shape[axis])
+    throw ShapeError("slice", "[" + std::to_string(begin) + ":" + std::to_string(end) + "] along axis " +
+                                  std::to_string(axis) + " of " + shape_str(shape));
+  const std::size_t outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
+  const std::size_t in_stride = shape[axis] * inner, len = (end - begin) * inner, off = begin * inner;
+  shape[axis] = end - begin;
+  Tensor<T> y = Tensor<T>::from_shape(shape);
+  copy_blocks<T, false>(y.data(), len, 0, x.value().data(), in_stride, off, outer, len);
+  auto ix = x.id();
+  return x.tape().record("slice", std::move(y), {x}, [ix, outer, in_stride, len, off](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    copy_blocks<T, true>(t.grad_buffer(ix).data(), in_stride, off, g.data(), len, 0, outer, len);
+  });
+}
+
+template <class T>
+std::vector<Var<T>> split(Var<T> x, std::size_t axis, const std::vector<std::size_t>& sizes) {
+  if (axis >= x.ndim()) throw ShapeError("split", "axis " + std::to_string(axis) + " out of range for " + shape_str(x.shape()));
+  const std::size_t total = std::accumulate(sizes.begin(), sizes.end(), std::size_t(0));
+  if (total != x.dim(axis))
+    throw ShapeError("split", "sizes summing to " + std::to_string(total) + " for axis " + std::to_string(axis) +
+                                  " of " + shape_str(x.shape()));
+  std::vector<Var<T>> parts;
+  std::size_t begin = 0;
+  for (std::size_t s : sizes) {
+    parts.push_back(slice(x, axis, begin, begin + s));
+    begin += s;
+  }
+  return parts;
+}
+
+// y[r] = table[rows[r]];  dtable[rows[r]] += g[r]  (scatter-add: repeated rows sum)
+template <class T>
+Var<T> gather_rows(Var<T> table, const std::vector<std::int64_t>& rows) {
+  const Tensor<T>& W = table.value();
+  if (W.dimension() != 2) throw ShapeError("gather_rows", "table must be 2-D, got " + shape_str(W.shape()));
+  const std::size_t V = W.shape()[0], D = W.shape()[1];
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    if (rows[r] < 0 || static_cast<std::size_t>(rows[r]) >= V)
+      throw std::out_of_range("gather_rows: index " + std::to_string(rows[r]) + " at position " + std::to_string(r) +
+                              " out of range for a table of " + std::to_string(V) + " rows");
+  Tensor<T> y = Tensor<T>::from_shape({rows.size(), D});
+  for (std::size_t r = 0; r < rows.size(); ++r) std::copy_n(W.data() + rows[r] * D, D, y.data() + r * D);
+  auto it = table.id();
+  return table.tape().record("gather_rows", std::move(y), {table}, [it, rows, D](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    T* dW = t.grad_buffer(it).data();
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      T* d = dW + rows[r] * D;
+      const T* s = g.data() + r * D;
+      for (std::size_t j = 0; j < D; ++j) d[j] += s[j];
+    }
+  });
+}
+
+#define TAPENET_INSTANTIATE_SHAPE(T)                                                     \
+  template Var<T> reshape(Var<T>, const Shape&);                                         \
+  template Var<T> concat(const std::vector<Var<T>>&, std::size_t);                       \
+  template Var<T> slice(Var<T>, std::size_t, std::size_t, std::size_t);                  \
+  template std::vector<Var<T>> split(Var<T>, std::size_t, const std::vector<std::size_t>&); \
+  template Var<T> gather_rows(Var<T>, const std::vector<std::int64_t>&);
+TAPENET_INSTANTIATE_SHAPE(float)
+TAPENET_INSTANTIATE_SHAPE(double)
+
+}  // namespace tapenet

@@ -1,0 +1,103 @@
+#include "autograd/parallel_batch.hpp"
+
+#include <cblas.h>
+#include <tbb/blocked_range.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "autograd/ops.hpp"
+
+namespace tapenet {
+
+namespace {
+
+// Sets OpenBLAS to one thread for the lifetime of the guard.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() : previous_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~SingleThreadedBlas() { openblas_set_num_threads(previous_); }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Runs chunk(c) for c in [0, chunks) on `threads` threads.
+template <class F>
+void for_each_chunk(std::size_t chunks, int threads, F chunk) {
+  SingleThreadedBlas blas;
+  tbb::task_arena arena(threads > 0 ? threads : default_thread_count());
+  arena.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, chunks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
+      for (std::size_t c = r.begin(); c != r.end(); ++c) chunk(c);
+    });
+  });
+}
+
+// The summed loss of examples [begin, end) recorded on `tape`.
+template <class T>
+Var<T> chunk_loss(Tape<T>& tape, std::size_t begin, std::size_t end,
+                  const std::function<Var<T>(Tape<T>&, std::size_t)>& loss_of) {
+  std::vector<Var<T>> losses;
+  for (std::size_t i = begin; i < end; ++i) {
+    Var<T> l = loss_of(tape, i);
+    if (l.size() != 1) throw ShapeError("parallel_batch", "loss of example " + std::to_string(i) + " has shape " + shape_str(l.shape()));
+    losses.push_back(reshape(l, {1}));
+  }
+  return sum(concat(losses, 0));
+}
+
+std::size_t chunk_count(std::size_t n, const ParallelOptions& o) {
+  if (o.chunk_size == 0) throw std::invalid_argument("parallel_batch: chunk_size must be positive");
+  return (n + o.chunk_size - 1) / o.chunk_size;
+}
+
+}  // namespace
+
+int default_thread_count() { return tbb::info::default_concurrency(); }
+
+template <class T>
+T parallel_batch(std::size_t n, const std::function<Var<T>(Tape<T>&, std::size_t)>& loss_of, const ParallelOptions& o) {
+  const std::size_t chunks = chunk_count(n, o);
+  std::vector<GradientBuffer<T>> grads(chunks);
+  std::vector<T> losses(chunks, T(0));
+  for_each_chunk(chunks, o.threads, [&](std::size_t c) {
+    Tape<T> tape;
+    tape.set_gradient_sink(&grads[c]);
+    Var<T> loss = chunk_loss(tape, c * o.chunk_size, std::min(n, (c + 1) * o.chunk_size), loss_of);
+    losses[c] = loss.item();
+    if (loss.requires_grad()) tape.backward(loss);
+  });
+  T total = 0;
+  for (std::size_t c = 0; c < chunks; ++c) {  // fixed order: independent of the threads
+    grads[c].add_into_parameters();
+    total += losses[c];
+  }
+  return total;
+}
+
+template <class T>
+T parallel_evaluate(std::size_t n, const std::function<Var<T>(Tape<T>&, std::size_t)>& loss_of, const ParallelOptions& o) {
+  const std::size_t chunks = chunk_count(n, o);
+  std::vector<T> losses(chunks, T(0));
+  for_each_chunk(chunks, o.threads, [&](std::size_t c) {
+    NoGradGuard no_grad;  // thread-local: applies to this chunk only
+    Tape<T> tape;
+    losses[c] = chunk_loss(tape, c * o.chunk_size, std::min(n, (c + 1) * o.chunk_size), loss_of).item();
+  });
+  T total = 0;
+  for (T l : losses) total += l;
+  return total;
+}
+
+template float parallel_batch<float>(std::size_t, const std::function<Var<float>(Tape<float>&, std::size_t)>&, const ParallelOptions&);
+template double parallel_batch<double>(std::size_t, const std::function<Var<double>(Tape<double>&, std::size_t)>&, const ParallelOptions&);
+template float parallel_evaluate<float>(std::size_t, const std::function<Var<float>(Tape<float>&, std::size_t)>&, const ParallelOptions&);
+template double parallel_evaluate<double>(std::size_t, const std::function<Var<double>(Tape<double>&, std::size_t)>&, const ParallelOptions&);
+
+}  // namespace tapenet

@@ -1,0 +1,240 @@
+#include "autograd/tape.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <string>
+
+namespace tapenet {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+std::atomic<bool> g_anomaly{false};
+
+template <class T>
+std::ptrdiff_t first_non_finite(const Tensor<T>& t) {
+  const T* p = t.data();
+  for (std::size_t i = 0; i < t.size(); ++i)
+    if (!std::isfinite(p[i])) return static_cast<std::ptrdiff_t>(i);
+  return -1;
+}
+}  // namespace
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+void set_anomaly_detection(bool on) { g_anomaly.store(on); }
+bool anomaly_detection() { return g_anomaly.load(std::memory_order_relaxed); }
+AnomalyGuard::AnomalyGuard(bool on) : previous_(anomaly_detection()) { set_anomaly_detection(on); }
+AnomalyGuard::~AnomalyGuard() { set_anomaly_detection(previous_); }
+
+// ---- Var -------------------------------------------------------------------
+
+template <class T>
+const Tensor<T>& Var<T>::grad() const {
+  const auto& n = tape_->node(id_);
+  if (!n.has_grad)
+    throw TapeError(std::string("grad: no gradient reached this '") + n.op + "' node");
+  return n.grad;
+}
+
+template <class T>
+bool Var<T>::has_grad() const {
+  return tape_->node(id_).has_grad;
+}
+
+template <class T>
+bool Var<T>::requires_grad() const {
+  return tape_->requires_grad(id_);
+}
+
+template <class T>
+T Var<T>::item() const {
+  const auto& v = value();
+  if (v.size() != 1) throw ShapeError("item", "needs one element, got " + shape_str(v.shape()));
+  return v.data()[0];
+}
+
+// ---- GradientBuffer ----------------------------------------------------------
+
+template <class T>
+void GradientBuffer<T>::add(const Parameter<T>* p, const Tensor<T>& g) {
+  auto it = grads_.find(p);
+  if (it == grads_.end())
+    grads_.emplace(p, g);
+  else
+    it->second += g;
+}
+
+template <class T>
+const Tensor<T>* GradientBuffer<T>::find(const Parameter<T>* p) const {
+  auto it = grads_.find(p);
+  return it == grads_.end() ? nullptr : &it->second;
+}
+
+template <class T>
+void GradientBuffer<T>::add_into_parameters() const {
+  for (const auto& [p, g] : grads_) const_cast<Parameter<T>*>(p)->grad += g;
+}
+
+template <class T>
+void GradientBuffer<T>::add_into(GradientBuffer& other) const {
+  for (const auto& [p, g] : grads_) other.add(p, g);
+}
+
+// ---- Tape ----------------------------------------------------------------------
+
+template <class T>
+Var<T> Tape<T>::constant(Tensor<T> value) {
+  Node& n = nodes_.emplace_back();
+  n.value = std::move(value);
+  n.op = "constant";
+  return Var<T>(this, static_cast<std::uint32_t>(nodes_.size() - 1));
+}
+
+template <class T>
+Var<T> Tape<T>::input(Tensor<T> value) {
+  Node& n = nodes_.emplace_back();
+  n.value = std::move(value);
+  n.op = "input";
+  n.requires_grad = true;
+  return Var<T>(this, static_cast<std::uint32_t>(nodes_.size() - 1));
+}
+
+template <class T>
+Var<T> Tape<T>::param(Parameter<T>& p) {
+  auto it = param_nodes_.find(&p);
+  if (it != param_nodes_.end()) return Var<T>(this, it->second);
+  Node& n = nodes_.emplace_back();
+  n.borrowed = &p.value;
+  n.op = "parameter";
+  n.requires_grad = true;
+  n.param = &p;
+  auto id = static_cast<std::uint32_t>(nodes_.size() - 1);
+  param_nodes_.emplace(&p, id);
+  return Var<T>(this, id);
+}
+
+template <class T>
+Var<T> Tape<T>::record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs,
+                       BackwardFn backward) {
+  bool needs = false;
+  if (g_grad_enabled)
+    for (const auto& v : inputs) needs = needs || nodes_[v.id()].requires_grad;
+  Node& n = nodes_.emplace_back();
+  n.value = std::move(value);
+  n.op = op;
+  n.requires_grad = needs;
+  if (needs) n.backward = std::move(backward);
+  if (anomaly_detection()) check_finite_output(n);
+  return Var<T>(this, static_cast<std::uint32_t>(nodes_.size() - 1));
+}
+
+template <class T>
+Var<T> Tape<T>::record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs,
+                       BackwardFn backward) {
+  bool needs = false;
+  if (g_grad_enabled)
+    for (const auto& v : inputs) needs = needs || nodes_[v.id()].requires_grad;
+  Node& n = nodes_.emplace_back();
+  n.value = std::move(value);
+  n.op = op;
+  n.requires_grad = needs;
+  if (needs) n.backward = std::move(backward);
+  if (anomaly_detection()) check_finite_output(n);
+  return Var<T>(this, static_cast<std::uint32_t>(nodes_.size() - 1));
+}
+
+template <class T>
+void Tape<T>::check_finite_output(const Node& n) const {
+  auto bad = first_non_finite(n.val());
+  if (bad >= 0)
+    throw AnomalyError(std::string("'") + n.op + "'",
+                       "produced NaN/Inf in its output at flat index " + std::to_string(bad) +
+                           " (shape " + shape_str(n.val().shape()) + ")");
+}
+
+template <class T>
+Tensor<T>& Tape<T>::grad_buffer(std::uint32_t id) {
+  Node& n = nodes_[id];
+  if (!n.has_grad) {
+    n.grad = zeros<T>(to_shape(n.val().shape()));
+    n.has_grad = true;
+  }
+  return n.grad;
+}
+
+template <class T>
+void Tape<T>::backward(Var<T> loss, bool retain_graph) {
+  if (loss.value().size() != 1)
+    throw TapeError("backward: the loss must have one element, got shape " +
+                    shape_str(loss.shape()) + "; pass a seed gradient for other outputs");
+  backward(loss, full<T>(to_shape(loss.shape()), T(1)), retain_graph);
+}
+
+template <class T>
+void Tape<T>::backward(Var<T> root, const Tensor<T>& seed, bool retain_graph) {
+  if (root.valid() && &root.tape() != this)
+    throw TapeError("backward: the variable belongs to another tape");
+  if (freed_)
+    throw TapeError(
+        "backward: this tape was freed by a previous backward(); record the graph again "
+        "(after clear()) or pass retain_graph=true to the first backward()");
+  if (to_shape(seed.shape()) != to_shape(root.shape()))
+    throw ShapeError("backward", "seed " + shape_str(seed.shape()) + " for output " +
+                                     shape_str(root.shape()));
+  if (!nodes_[root.id()].requires_grad)
+    throw TapeError("backward: the output does not depend on any input that requires a gradient");
+  accumulate(root.id(), seed);
+  run_backward(root.id(), retain_graph);
+}
+
+template <class T>
+void Tape<T>::run_backward(std::uint32_t root, bool retain_graph) {
+  const bool check = anomaly_detection();
+  for (std::int64_t i = root; i >= 0; --i) {
+    Node& n = nodes_[static_cast<std::size_t>(i)];
+    if (!n.has_grad || !n.backward) continue;
+    n.backward(*this, n.grad, n.val());
+    if (check) {
+      auto bad = first_non_finite(n.grad);
+      if (bad >= 0)
+        throw AnomalyError(std::string("backward of '") + n.op + "'",
+                           "received a NaN/Inf gradient at flat index " + std::to_string(bad));
+    }
+  }
+  flush_parameter_grads();
+  if (!retain_graph) {
+    for (auto& n : nodes_) n.backward = nullptr;
+    freed_ = true;
+  }
+}
+
+template <class T>
+void Tape<T>::flush_parameter_grads() {
+  // Visit parameters in creation order so the sum order never depends on hashing.
+  for (auto& n : nodes_) {
+    if (!n.param || !n.has_grad) continue;
+    if (sink_)
+      sink_->add(n.param, n.grad);
+    else
+      n.param->grad += n.grad;
+    n.grad.fill(T(0));  // a retained graph must not flush the same gradient twice
+  }
+}
+
+template <class T>
+void Tape<T>::clear() {
+  nodes_.clear();
+  param_nodes_.clear();
+  freed_ = false;
+}
+
+template class Var<float>;
+template class Var<double>;
+template class GradientBuffer<float>;
+template class GradientBuffer<double>;
+template class Tape<float>;
+template class Tape<double>;
+
+}  // namespace tapenet

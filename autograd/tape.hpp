@@ -1,0 +1,185 @@
+// The tape (a Wengert list). Every op appends one node holding its forward value and a
+// closure that maps the gradient of its output to gradients of its inputs. Nodes are
+// appended in execution order, so that order is already topological: backward() is one
+// reverse loop over the list — no recursion, no sort — and a 10 000-step unroll costs
+// nothing on the call stack.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <unordered_map>
+
+#include "autograd/errors.hpp"
+#include "autograd/parameter.hpp"
+#include "autograd/tensor.hpp"
+
+namespace tapenet {
+
+template <class T>
+class Tape;
+
+// A cheap handle to one node of a tape: (tape, index). Copying a Var copies 16 bytes.
+template <class T>
+class Var {
+ public:
+  Var() = default;
+  Var(Tape<T>* tape, std::uint32_t id) : tape_(tape), id_(id) {}
+
+  const Tensor<T>& value() const;
+  const Tensor<T>& grad() const;  // throws TapeError when no gradient reached this node
+  bool has_grad() const;
+  bool requires_grad() const;
+  const auto& shape() const { return value().shape(); }
+  std::size_t dim(std::size_t axis) const { return value().shape()[axis]; }
+  std::size_t ndim() const { return value().dimension(); }
+  std::size_t size() const { return value().size(); }
+  T item() const;  // the value of a one-element tensor
+
+  Tape<T>& tape() const { return *tape_; }
+  std::uint32_t id() const { return id_; }
+  bool valid() const { return tape_ != nullptr; }
+
+ private:
+  Tape<T>* tape_ = nullptr;
+  std::uint32_t id_ = 0;
+};
+
+// Per-parameter gradient buffers. A tape flushes its parameter gradients here instead of
+// into Parameter::grad when set as its sink: parallel minibatches give each chunk one
+// buffer and reduce the buffers in a fixed order, so results do not depend on threads.
+template <class T>
+class GradientBuffer {
+ public:
+  void add(const Parameter<T>* p, const Tensor<T>& g);
+  const Tensor<T>* find(const Parameter<T>* p) const;
+  // Adds every buffered gradient into its parameter's grad (p->grad += buffer).
+  void add_into_parameters() const;
+  void add_into(GradientBuffer& other) const;
+  void clear() { grads_.clear(); }
+  bool empty() const { return grads_.empty(); }
+
+ private:
+  std::unordered_map<const Parameter<T>*, Tensor<T>> grads_;
+};
+
+// Gradient mode: inside a NoGradGuard ops still compute values but record no closures.
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Anomaly mode: when on, the first op whose output (or backward gradient) holds NaN/Inf
+// throws AnomalyError naming that op. Process-wide; off by default (it costs a scan).
+void set_anomaly_detection(bool on);
+bool anomaly_detection();
+class AnomalyGuard {
+ public:
+  explicit AnomalyGuard(bool on = true);
+  ~AnomalyGuard();
+  AnomalyGuard(const AnomalyGuard&) = delete;
+  AnomalyGuard& operator=(const AnomalyGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+template <class T>
+class Tape {
+ public:
+  // Called with the gradient of the node's output and the output's value (many derivatives
+  // are cheapest in terms of the output: tanh' = 1 - y²); adds into the inputs' gradients.
+  using BackwardFn = std::function<void(Tape&, const Tensor<T>& grad_out, const Tensor<T>& out)>;
+
+  struct Node {
+    Tensor<T> value;
+    const Tensor<T>* borrowed = nullptr;  // parameters: the tape reads, never copies
+    Tensor<T> grad;
+    bool has_grad = false;
+    bool requires_grad = false;
+    const char* op = "";
+    BackwardFn backward;
+    Parameter<T>* param = nullptr;
+    const Tensor<T>& val() const { return borrowed ? *borrowed : value; }
+  };
+
+  Tape() = default;
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  // Leaves.
+  Var<T> constant(Tensor<T> value);  // never receives a gradient
+  Var<T> input(Tensor<T> value);     // a leaf whose gradient can be read after backward
+  Var<T> param(Parameter<T>& p);     // one node per parameter per tape; gradients flush to p
+
+  // Appends an op's node. The closure is kept only when some input requires a gradient
+  // and gradient mode is on.
+  Var<T> record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs,
+                BackwardFn backward);
+  Var<T> record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs,
+                BackwardFn backward);
+
+  // Reverse sweep from a one-element loss (seed 1) or from any node with an explicit seed.
+  // Gradients accumulate (+=). Unless retain_graph, closures are released afterwards and a
+  // second backward() throws until clear().
+  void backward(Var<T> loss, bool retain_graph = false);
+  void backward(Var<T> root, const Tensor<T>& seed, bool retain_graph = false);
+
+  // Drops every node; capacity is kept for the next step.
+  void clear();
+
+  // Where parameter gradients go: nullptr (default) means Parameter::grad.
+  void set_gradient_sink(GradientBuffer<T>* sink) { sink_ = sink; }
+
+  // Helpers for op implementations.
+  const Tensor<T>& value(std::uint32_t id) const { return nodes_[id].val(); }
+  bool requires_grad(std::uint32_t id) const { return nodes_[id].requires_grad; }
+  // Gradient buffer of a node, zero-initialised on first use, for in-place accumulation.
+  Tensor<T>& grad_buffer(std::uint32_t id);
+  template <class E>
+  void accumulate(std::uint32_t id, E&& expr) {
+    Node& n = nodes_[id];
+    if (!n.requires_grad) return;
+    if (n.has_grad) {
+      n.grad += expr;
+    } else {
+      n.grad = std::forward<E>(expr);
+      n.has_grad = true;
+    }
+  }
+
+  const Node& node(std::uint32_t id) const { return nodes_.at(id); }
+  std::size_t size() const { return nodes_.size(); }
+  bool freed() const { return freed_; }
+
+ private:
+  void run_backward(std::uint32_t root, bool retain_graph);
+  void flush_parameter_grads();
+  void check_finite_output(const Node& n) const;
+
+  std::deque<Node> nodes_;  // deque: references to nodes stay valid while appending
+  std::unordered_map<const Parameter<T>*, std::uint32_t> param_nodes_;
+  GradientBuffer<T>* sink_ = nullptr;
+  bool freed_ = false;
+};
+
+// A leaf holding a copy of x's value, cut from x's history.
+template <class T>
+Var<T> detach(Var<T> x) {
+  return x.tape().constant(x.value());
+}
+
+template <class T>
+const Tensor<T>& Var<T>::value() const {
+  return tape_->value(id_);
+}
+
+}  // namespace tapenet

@@ -1,0 +1,215 @@
+#include "layers/cells.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace tapenet {
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::Identity: return "identity";
+    case Activation::Tanh: return "tanh";
+    case Activation::Sigmoid: return "sigmoid";
+    case Activation::Relu: return "relu";
+  }
+  return "?";
+}
+
+namespace {
+
+// G orthogonal [H, R] blocks stacked into [G·H, R]: each gate's recurrent matrix is
+// orthogonal on its own, as if the gates were separate layers.
+template <class T>
+Tensor<T> blockwise_orthogonal(std::size_t gates, std::size_t units, std::size_t cols, std::mt19937_64& rng) {
+  Tensor<T> w = Tensor<T>::from_shape({gates * units, cols});
+  for (std::size_t k = 0; k < gates; ++k) {
+    const Tensor<T> q = init::orthogonal<T>(units, cols, rng);
+    std::copy(q.data(), q.data() + q.size(), w.data() + k * units * cols);
+  }
+  return w;
+}
+
+}  // namespace
+
+// ---- FusedGateCell ----------------------------------------------------------------------
+
+template <class T>
+FusedGateCell<T>::FusedGateCell(std::string name, std::size_t input, std::size_t recurrent, std::size_t units,
+                                std::size_t gates, std::mt19937_64& rng)
+    : W_ih(this->add_parameter("W_ih", init::glorot_uniform<T>({gates * units, input}, rng))),
+      W_hh(this->add_parameter("W_hh", blockwise_orthogonal<T>(gates, units, recurrent, rng))),
+      b_ih(this->add_parameter("b_ih", zeros<T>({1, gates * units}))),
+      b_hh(this->add_parameter("b_hh", zeros<T>({1, gates * units}))),
+      name_(std::move(name)),
+      units_(units),
+      gates_(gates) {}
+
+template <class T>
+Var<T> FusedGateCell<T>::project_input(Tape<T>& tape, Var<T> x) const {
+  return matmul(x, tape.param(W_ih), false, true) + tape.param(b_ih);
+}
+
+template <class T>
+Var<T> FusedGateCell<T>::project_recurrent(Tape<T>& tape, Var<T> h) const {
+  return matmul(h, tape.param(W_hh), false, true) + tape.param(b_hh);
+}
+
+template <class T>
+void FusedGateCell<T>::check_step(Var<T> x_projected, const RecurrentState<T>& state) const {
+  const std::string op = name_ + "::step";
+  const std::size_t width = gates_ * units_;
+  if (x_projected.ndim() != 2 || x_projected.dim(1) != width)
+    throw ShapeError(op, "projected input is " + shape_str(x_projected.shape()) + ", expected [B," +
+                             std::to_string(width) + "]");
+  const std::size_t batch = x_projected.dim(0);
+  auto expect = [&](Var<T> v, const std::string& what, std::size_t cols) {
+    if (!v.valid()) throw ShapeError(op, "state." + what + " is not set");
+    if (v.ndim() != 2 || v.dim(0) != batch || v.dim(1) != cols)
+      throw ShapeError(op, "state." + what + " is " + shape_str(v.shape()) + ", expected [" +
+                               std::to_string(batch) + "," + std::to_string(cols) + "]");
+  };
+  expect(state.h, "h", recurrent_size());
+  if (this->has_cell_state()) expect(state.c, "c", units_);
+}
+
+// ---- Elman --------------------------------------------------------------------------------
+
+template <class T>
+ElmanCell<T>::ElmanCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const ElmanOptions& options)
+    : FusedGateCell<T>("ElmanCell", input, hidden, hidden, 1, rng), options_(options) {}
+
+template <class T>
+RecurrentState<T> ElmanCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
+  this->check_step(x_projected, state);
+  // h_t = φ(W h_{t-1} + U x_t + b)
+  return {apply_activation(x_projected + this->project_recurrent(tape, state.h), options_.activation), Var<T>()};
+}
+
+// ---- Jordan -------------------------------------------------------------------------------
+
+namespace {
+
+std::size_t jordan_output_size(const JordanOptions& options, std::size_t hidden) {
+  return options.output_size ? options.output_size : hidden;
+}
+
+}  // namespace
+
+template <class T>
+JordanCell<T>::JordanCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const JordanOptions& options)
+    : FusedGateCell<T>("JordanCell", input, jordan_output_size(options, hidden), hidden, 1, rng),
+      V(this->add_parameter("V", init::glorot_uniform<T>({jordan_output_size(options, hidden), hidden}, rng))),
+      c(this->add_parameter("c", zeros<T>({1, jordan_output_size(options, hidden)}))),
+      options_(options) {}
+
+template <class T>
+RecurrentState<T> JordanCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
+  this->check_step(x_projected, state);
+  // a_t = φ(W_x x_t + W_y y_{t-1} + b)
+  const Var<T> a = apply_activation(x_projected + this->project_recurrent(tape, state.h), options_.activation);
+  // y_t = φ_out(V a_t + c)
+  const Var<T> y = matmul(a, tape.param(V), false, true) + tape.param(c);
+  return {apply_activation(y, options_.output_activation), Var<T>()};
+}
+
+// ---- LSTM ---------------------------------------------------------------------------------
+
+template <class T>
+LSTMCell<T>::LSTMCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const LSTMOptions& options)
+    : FusedGateCell<T>("LSTMCell", input, hidden, hidden, options.coupled ? 3 : 4, rng), options_(options) {
+  if (options_.unit_forget_bias) {
+    T* b = this->b_ih.value.data() + forget_gate() * hidden;
+    std::fill(b, b + hidden, T(1));
+  }
+  if (options_.peephole) {
+    if (!options_.coupled) p_i = &this->add_parameter("p_i", zeros<T>({1, hidden}));
+    p_f = &this->add_parameter("p_f", zeros<T>({1, hidden}));
+    p_o = &this->add_parameter("p_o", zeros<T>({1, hidden}));
+  }
+}
+
+template <class T>
+Var<T> LSTMCell<T>::peep(Tape<T>& tape, Var<T> pre, Parameter<T>* p, Var<T> c) const {
+  return p ? pre + tape.param(*p) * c : pre;
+}
+
+template <class T>
+Var<T> LSTMCell<T>::admitted(Tape<T>& tape, Var<T> pre, Var<T> f, Var<T> g, Var<T> c_prev) const {
+  // coupled: (1-f)⊙g
+  if (options_.coupled) return (T(1) - f) * g;
+  // i = σ(W_i x + U_i h_{t-1} + b_i [+ p_i⊙C_{t-1}]);  i⊙g
+  const Var<T> i = sigmoid(peep(tape, this->gate(pre, 0), p_i, c_prev));
+  return i * g;
+}
+
+template <class T>
+RecurrentState<T> LSTMCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
+  this->check_step(x_projected, state);
+  const Var<T> pre = x_projected + this->project_recurrent(tape, state.h);
+  // f = σ(W_f x + U_f h_{t-1} + b_f [+ p_f⊙C_{t-1}])
+  const Var<T> f = sigmoid(peep(tape, this->gate(pre, forget_gate()), p_f, state.c));
+  // g = tanh(W_g x + U_g h_{t-1} + b_g)
+  const Var<T> g = tanh(this->gate(pre, cell_gate()));
+  // C_t = f⊙C_{t-1} + i⊙g   (coupled: f⊙C_{t-1} + (1-f)⊙g)
+  const Var<T> c = f * state.c + admitted(tape, pre, f, g, state.c);
+  // o = σ(W_o x + U_o h_{t-1} + b_o [+ p_o⊙C_t])
+  const Var<T> o = sigmoid(peep(tape, this->gate(pre, output_gate()), p_o, c));
+  // h_t = o⊙tanh(C_t)
+  return {o * tanh(c), c};
+}
+
+// ---- GRU ----------------------------------------------------------------------------------
+
+template <class T>
+GRUCell<T>::GRUCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const GRUOptions& options)
+    : FusedGateCell<T>("GRUCell", input, hidden, hidden, 3, rng), options_(options) {}
+
+template <class T>
+RecurrentState<T> GRUCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
+  this->check_step(x_projected, state);
+  const Var<T> h = options_.reset_after ? step_reset_after(tape, x_projected, state.h)
+                                        : step_reset_before(tape, x_projected, state.h);
+  return {h, Var<T>()};
+}
+
+template <class T>
+Var<T> GRUCell<T>::step_reset_before(Tape<T>& tape, Var<T> x_projected, Var<T> h) const {
+  const std::size_t H = this->units();
+  const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
+  // [r z] = σ(W_{r,z} x + b_i{r,z} + U_{r,z} h_{t-1} + b_h{r,z}): one GEMM over rows [0, 2H) of W_hh
+  const Var<T> rz = sigmoid(slice(x_projected, 1, 0, 2 * H) + matmul(h, slice(U, 0, 0, 2 * H), false, true) +
+                            slice(b, 1, 0, 2 * H));
+  const Var<T> r = slice(rz, 1, 0, H), z = slice(rz, 1, H, 2 * H);
+  // n = tanh(W_n x + b_in + U_n (r⊙h_{t-1}) + b_hn): the second GEMM, rows [2H, 3H)
+  const Var<T> n = tanh(this->gate(x_projected, 2) + matmul(r * h, slice(U, 0, 2 * H, 3 * H), false, true) +
+                        slice(b, 1, 2 * H, 3 * H));
+  // h_t = z⊙h_{t-1} + (1-z)⊙n
+  return interpolate(z, h, n);
+}
+
+template <class T>
+Var<T> GRUCell<T>::step_reset_after(Tape<T>& tape, Var<T> x_projected, Var<T> h) const {
+  const std::size_t H = this->units();
+  // U h_{t-1} + b_hh for r, z and n: one fused GEMM
+  const Var<T> hh = this->project_recurrent(tape, h);
+  // [r z] = σ(W_{r,z} x + b_i{r,z} + U_{r,z} h_{t-1} + b_h{r,z})
+  const Var<T> rz = sigmoid(slice(x_projected, 1, 0, 2 * H) + slice(hh, 1, 0, 2 * H));
+  const Var<T> r = slice(rz, 1, 0, H), z = slice(rz, 1, H, 2 * H);
+  // n = tanh(W_n x + b_in + r⊙(U_n h_{t-1} + b_hn))
+  const Var<T> n = tanh(this->gate(x_projected, 2) + r * this->gate(hh, 2));
+  // h_t = z⊙h_{t-1} + (1-z)⊙n
+  return interpolate(z, h, n);
+}
+
+template class FusedGateCell<float>;
+template class FusedGateCell<double>;
+template class ElmanCell<float>;
+template class ElmanCell<double>;
+template class JordanCell<float>;
+template class JordanCell<double>;
+template class LSTMCell<float>;
+template class LSTMCell<double>;
+template class GRUCell<float>;
+template class GRUCell<double>;
+
+}  // namespace tapenet

@@ -1,0 +1,246 @@
+// The recurrent cells of the seed lectures — Elman, Jordan, LSTM (with peephole and
+// coupled-gate variants) and GRU — as RecurrentCell<T> implementations.
+//
+// Every cell stores its gates in PyTorch's layout, G gate blocks of H rows stacked in
+// one matrix, so a whole step costs one fused GEMM for the input part and one for the
+// recurrent part (`slice` along axis 1 then cuts the gate blocks out):
+//
+//   W_ih [G·H, D]   b_ih [1, G·H]    project_input:  x W_ihᵀ + b_ih
+//   W_hh [G·H, R]   b_hh [1, G·H]    step_projected: ... + h W_hhᵀ + b_hh
+//
+// R, the width of the recurrent input, is H except for the Jordan cell. The two biases
+// are redundant (only b_ih + b_hh matters, except in the GRU candidate) but keep the
+// layout of torch.nn.RNN / LSTM / GRU, so their weights import unchanged
+// (layers/pytorch_import.hpp).
+//
+// Initialisation: W_ih Glorot-uniform over the whole [G·H, D] matrix (Keras' kernel
+// convention), W_hh orthogonal block by block (each gate's [H, R] block is
+// init::orthogonal), biases zero — except the LSTM forget gate (see LSTMOptions).
+//
+// Instantiated for float and double.
+#pragma once
+
+#include <cstddef>
+#include <random>
+#include <string>
+
+#include "autograd/ops.hpp"
+#include "layers/init.hpp"
+#include "layers/recurrent.hpp"
+
+namespace tapenet {
+
+// φ for Elman and Jordan cells.
+enum class Activation { Identity, Tanh, Sigmoid, Relu };
+
+const char* activation_name(Activation a);
+
+template <class T>
+Var<T> apply_activation(Var<T> x, Activation a) {
+  switch (a) {
+    case Activation::Tanh: return tanh(x);
+    case Activation::Sigmoid: return sigmoid(x);
+    case Activation::Relu: return relu(x);
+    case Activation::Identity: break;
+  }
+  return x;
+}
+
+// The shared part of every cell: the fused weights above and the two projections.
+template <class T>
+class FusedGateCell : public RecurrentCell<T> {
+ public:
+  std::size_t input_size() const override { return W_ih.value.shape()[1]; }
+  // H: the rows of one gate block.
+  std::size_t units() const { return units_; }
+  // G: the number of gate blocks.
+  std::size_t gate_count() const { return gates_; }
+  // R: the width of the recurrent input h (the columns of W_hh).
+  std::size_t recurrent_size() const { return W_hh.value.shape()[1]; }
+  // "LSTMCell", ... (for error messages).
+  const std::string& cell_name() const { return name_; }
+
+  // x [N, D] -> x W_ihᵀ + b_ih [N, G·H]: one GEMM over all N rows (all T·B rows of a sequence).
+  Var<T> project_input(Tape<T>& tape, Var<T> x) const override;
+
+  Parameter<T>& W_ih;
+  Parameter<T>& W_hh;
+  Parameter<T>& b_ih;
+  Parameter<T>& b_hh;
+
+ protected:
+  FusedGateCell(std::string name, std::size_t input, std::size_t recurrent, std::size_t units,
+                std::size_t gates, std::mt19937_64& rng);
+
+  // h [B, R] -> h W_hhᵀ + b_hh [B, G·H]: one GEMM for all gates.
+  Var<T> project_recurrent(Tape<T>& tape, Var<T> h) const;
+  // Gate block k of a [B, G·H] pre-activation -> [B, H].
+  Var<T> gate(Var<T> pre, std::size_t k) const { return slice(pre, 1, k * units_, (k + 1) * units_); }
+  // Throws ShapeError unless x_projected is [B, G·H], h is [B, R] and, for cells with a
+  // memory cell, c is [B, H].
+  void check_step(Var<T> x_projected, const RecurrentState<T>& state) const;
+
+ private:
+  std::string name_;
+  std::size_t units_;
+  std::size_t gates_;
+};
+
+// ---- Elman ----------------------------------------------------------------------------
+
+struct ElmanOptions {
+  Activation activation = Activation::Tanh;
+
+  ElmanOptions& with_activation(Activation a) { activation = a; return *this; }
+};
+
+// The vanilla RNN of the seeds, h_t = φ(W h_{t-1} + U x_t + b), with U = W_ih [H, D],
+// W = W_hh [H, H] and b = b_ih + b_hh (G = 1). torch.nn.RNN with nonlinearity tanh or
+// relu is this cell.
+template <class T>
+class ElmanCell : public FusedGateCell<T> {
+ public:
+  ElmanCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const ElmanOptions& options = {});
+
+  std::size_t hidden_size() const override { return this->units(); }
+  RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
+  const ElmanOptions& options() const { return options_; }
+
+ private:
+  ElmanOptions options_;
+};
+
+// ---- Jordan ---------------------------------------------------------------------------
+
+struct JordanOptions {
+  std::size_t output_size = 0;  // O; 0 means O = H
+  Activation activation = Activation::Tanh;            // φ of the hidden layer
+  Activation output_activation = Activation::Identity;  // φ_out of the output layer
+
+  JordanOptions& with_output_size(std::size_t o) { output_size = o; return *this; }
+  JordanOptions& with_activation(Activation a) { activation = a; return *this; }
+  JordanOptions& with_output_activation(Activation a) { output_activation = a; return *this; }
+};
+
+// The output-to-hidden recurrence of the seeds (lecture 000, "other architectures";
+// lecture 004 writes it y_t = φ(W_xᵀ x_t + W_yᵀ y_{t-1} + b)): the hidden layer sees the
+// previous OUTPUT, never the previous hidden layer,
+//   a_t = φ(W_x x_t + W_y y_{t-1} + b)      W_x = W_ih [H, D], W_y = W_hh [H, O], b = b_ih + b_hh
+//   y_t = φ_out(V a_t + c)                  V [O, H], c [1, O]
+// and the state carried between steps is y: state.h = y_t, so hidden_size() is O (the
+// width of state.h), while units() is H. With V = I, c = 0 and φ_out = identity this is
+// the lecture-004 equation literally (the output IS the activation), which coincides with
+// an Elman cell; the output layer is what makes the recurrence go through the output.
+template <class T>
+class JordanCell : public FusedGateCell<T> {
+ public:
+  JordanCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const JordanOptions& options = {});
+
+  std::size_t hidden_size() const override { return V.value.shape()[0]; }
+  std::size_t output_size() const { return hidden_size(); }
+  RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
+  const JordanOptions& options() const { return options_; }
+
+  Parameter<T>& V;
+  Parameter<T>& c;
+
+ private:
+  JordanOptions options_;
+};
+
+// ---- LSTM -----------------------------------------------------------------------------
+
+struct LSTMOptions {
+  // The forget gate's bias starts at 1 (Gers et al. 2000; Jozefowicz et al. 2015): the
+  // 1 sits in b_ih's f block, b_hh stays zero. Off: all biases zero.
+  bool unit_forget_bias = true;
+  // Gers & Schmidhuber (2000): i and f also see C_{t-1}, o sees C_t, through diagonal
+  // weights p_i, p_f, p_o [1, H] (initialised to zero, i.e. a plain LSTM at first).
+  bool peephole = false;
+  // Coupled input and forget gates: C_t = f⊙C_{t-1} + (1-f)⊙g, no i gate.
+  bool coupled = false;
+
+  LSTMOptions& with_unit_forget_bias(bool v = true) { unit_forget_bias = v; return *this; }
+  LSTMOptions& with_peephole(bool v = true) { peephole = v; return *this; }
+  LSTMOptions& with_coupled(bool v = true) { coupled = v; return *this; }
+};
+
+// Gate blocks, in PyTorch's order: i, f, g, o (G = 4); coupled: f, g, o (G = 3, the i
+// block is dropped and the others keep their relative order).
+//   i = σ(W_i x + U_i h_{t-1} + b_i [+ p_i⊙C_{t-1}])
+//   f = σ(W_f x + U_f h_{t-1} + b_f [+ p_f⊙C_{t-1}])
+//   g = tanh(W_g x + U_g h_{t-1} + b_g)
+//   C_t = f⊙C_{t-1} + i⊙g            (coupled: f⊙C_{t-1} + (1-f)⊙g)
+//   o = σ(W_o x + U_o h_{t-1} + b_o [+ p_o⊙C_t])
+//   h_t = o⊙tanh(C_t)
+// (W = W_ih, U = W_hh, b = b_ih + b_hh, each cut into its gate block.) state.c is C.
+template <class T>
+class LSTMCell : public FusedGateCell<T> {
+ public:
+  LSTMCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const LSTMOptions& options = {});
+
+  std::size_t hidden_size() const override { return this->units(); }
+  bool has_cell_state() const override { return true; }
+  RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
+  const LSTMOptions& options() const { return options_; }
+
+  // Block index of each gate in the fused weights; input_gate is -1 when coupled.
+  int input_gate() const { return options_.coupled ? -1 : 0; }
+  std::size_t forget_gate() const { return options_.coupled ? 0 : 1; }
+  std::size_t cell_gate() const { return forget_gate() + 1; }
+  std::size_t output_gate() const { return forget_gate() + 2; }
+
+  // Peephole weights; null unless options().peephole (p_i also null when coupled).
+  Parameter<T>* p_i = nullptr;
+  Parameter<T>* p_f = nullptr;
+  Parameter<T>* p_o = nullptr;
+
+ private:
+  // pre + p⊙C when the peephole p exists, else pre.
+  Var<T> peep(Tape<T>& tape, Var<T> pre, Parameter<T>* p, Var<T> c) const;
+  // i⊙g, or (1-f)⊙g when coupled.
+  Var<T> admitted(Tape<T>& tape, Var<T> pre, Var<T> f, Var<T> g, Var<T> c_prev) const;
+
+  LSTMOptions options_;
+};
+
+// ---- GRU ------------------------------------------------------------------------------
+
+struct GRUOptions {
+  // false (default): the seeds' candidate, which resets h BEFORE the recurrent product
+  // (Cho et al. 2014; Keras reset_after=False). true: PyTorch's / cuDNN's candidate,
+  // which resets AFTER it — the semantics of torch.nn.GRU.
+  bool reset_after = false;
+
+  GRUOptions& with_reset_after(bool v = true) { reset_after = v; return *this; }
+};
+
+// Gate blocks in PyTorch's order r, z, n (G = 3); W = W_ih, U = W_hh cut into blocks.
+//   r = σ(W_r x + b_ir + U_r h_{t-1} + b_hr)          the seeds' R
+//   z = σ(W_z x + b_iz + U_z h_{t-1} + b_hz)          the seeds' Z
+//   n = tanh(W_n x + b_in + U_n (r⊙h_{t-1}) + b_hn)   the seeds' H̃     (default)
+//   n = tanh(W_n x + b_in + r⊙(U_n h_{t-1} + b_hn))                     (reset_after)
+//   h_t = z⊙h_{t-1} + (1-z)⊙n
+// Default: U_n multiplies r⊙h, which needs r first, so the recurrent GEMM is split in
+// two — one fused GEMM for the r and z blocks (rows [0, 2H) of W_hh), one for the n block
+// (rows [2H, 3H)). reset_after: all three recurrent blocks come from one fused GEMM.
+template <class T>
+class GRUCell : public FusedGateCell<T> {
+ public:
+  GRUCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const GRUOptions& options = {});
+
+  std::size_t hidden_size() const override { return this->units(); }
+  RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
+  const GRUOptions& options() const { return options_; }
+
+ private:
+  // h_t for each placement of the reset gate.
+  Var<T> step_reset_before(Tape<T>& tape, Var<T> x_projected, Var<T> h) const;
+  Var<T> step_reset_after(Tape<T>& tape, Var<T> x_projected, Var<T> h) const;
+  // h_t = z⊙h_{t-1} + (1-z)⊙n
+  static Var<T> interpolate(Var<T> z, Var<T> h, Var<T> n) { return z * h + (T(1) - z) * n; }
+
+  GRUOptions options_;
+};
+
+}  // namespace tapenet

@@ -1,0 +1,324 @@
+#include "optim/optimizer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <stdexcept>
+
+namespace tapenet {
+
+namespace {
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+void require(bool ok, const char* who, const std::string& what) {
+  if (!ok) throw std::invalid_argument(std::string(who) + ": " + what);
+}
+
+// Written as `v >= 0 && finite` so that NaN and Inf fail too.
+void require_non_negative(const char* who, const char* name, double v) {
+  require(v >= 0 && std::isfinite(v), who, std::string(name) + " must be >= 0, got " + num(v));
+}
+
+void require_unit_interval(const char* who, const char* name, double v) {
+  require(v >= 0 && v < 1, who, std::string(name) + " must be in [0, 1), got " + num(v));
+}
+
+template <class A, class B>
+bool shapes_match(const A& a, const B& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+}  // namespace
+
+// ---- Optimizer ----------------------------------------------------------------------------
+
+template <class T>
+Optimizer<T>::Optimizer(ParameterList<T> params, T lr) : params_(std::move(params)) {
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    require(params_[i] != nullptr, "Optimizer", "parameter #" + std::to_string(i) + " is null");
+  set_lr(lr);
+}
+
+template <class T>
+void Optimizer<T>::set_lr(T lr) {
+  require_non_negative("Optimizer", "lr", double(lr));
+  lr_ = lr;
+}
+
+template <class T>
+void Optimizer<T>::set_clip_norm(T max_norm) {
+  require_non_negative("Optimizer", "clip_norm", double(max_norm));
+  clip_norm_ = max_norm;
+}
+
+template <class T>
+void Optimizer<T>::zero_grad() {
+  for (Parameter<T>* p : params_) p->zero_grad();
+}
+
+template <class T>
+void Optimizer<T>::step() {
+  check_shapes();
+  if (clip_norm_ > T(0)) clip_grad_norm(params_, clip_norm_);
+  ++step_;
+  for (std::size_t i = 0; i < params_.size(); ++i) update(*params_[i], i);
+}
+
+// The raw loops of update() trust that grad and every buffer have the value's size.
+template <class T>
+void Optimizer<T>::check_shapes() const {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Parameter<T>& p = *params_[i];
+    require(shapes_match(p.grad.shape(), p.value.shape()), "Optimizer::step",
+            "grad of parameter '" + p.name + "' has shape " + shape_str(p.grad.shape()) +
+                " but its value has " + shape_str(p.value.shape()));
+    for (const Buffer& b : buffers_)
+      require(shapes_match(b.tensors[i].shape(), p.value.shape()), "Optimizer::step",
+              "parameter '" + p.name + "' changed shape to " + shape_str(p.value.shape()) +
+                  " after its " + b.name + " buffer was made as " + shape_str(b.tensors[i].shape()));
+  }
+}
+
+template <class T>
+std::size_t Optimizer<T>::add_buffer(const std::string& name, T init) {
+  Buffer b{name, {}};
+  b.tensors.reserve(params_.size());
+  for (const Parameter<T>* p : params_) b.tensors.push_back(full<T>(to_shape(p->value.shape()), init));
+  buffers_.push_back(std::move(b));
+  return buffers_.size() - 1;
+}
+
+template <class T>
+std::vector<std::string> Optimizer<T>::param_keys() const {
+  std::vector<std::string> keys;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const std::string& name = params_[i]->name;
+    keys.push_back(name.empty() ? "#" + std::to_string(i) : name);
+    require(seen.insert(keys.back()).second, "Optimizer state",
+            "two parameters are named '" + keys.back() + "'; checkpoint keys must be unique");
+  }
+  return keys;
+}
+
+template <class T>
+std::map<std::string, Shape> Optimizer<T>::expected_shapes() const {
+  std::map<std::string, Shape> shapes{{"step", {1}}, {"lr", {1}}};
+  const std::vector<std::string> keys = param_keys();
+  for (const Buffer& b : buffers_)
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      shapes[keys[i] + "/" + b.name] = to_shape(params_[i]->value.shape());
+  return shapes;
+}
+
+template <class T>
+typename Optimizer<T>::StateDict Optimizer<T>::state_dict() const {
+  // The step counter travels as a T: exact up to 2^24 steps in float, 2^53 in double.
+  StateDict state{{"step", full<T>({1}, T(step_))}, {"lr", full<T>({1}, lr_)}};
+  const std::vector<std::string> keys = param_keys();
+  for (const Buffer& b : buffers_)
+    for (std::size_t i = 0; i < params_.size(); ++i) state[keys[i] + "/" + b.name] = b.tensors[i];
+  return state;
+}
+
+template <class T>
+void Optimizer<T>::load_state_dict(const StateDict& state) {
+  const char* who = "load_state_dict";
+  // Validate everything first, so a bad checkpoint leaves the optimizer as it was.
+  const std::map<std::string, Shape> expected = expected_shapes();
+  for (const auto& [key, shape] : expected) {
+    const auto it = state.find(key);
+    require(it != state.end(), who, "missing key '" + key + "'");
+    require(shapes_match(it->second.shape(), shape), who,
+            "'" + key + "' has shape " + shape_str(it->second.shape()) + ", expected " + shape_str(shape));
+  }
+  for (const auto& entry : state)
+    require(expected.count(entry.first) > 0, who, "unexpected key '" + entry.first + "'");
+  const T step = state.at("step")(0);
+  const T lr = state.at("lr")(0);
+  require(step >= T(0) && std::floor(step) == step, who, "'step' must be a whole number >= 0, got " + num(step));
+  require_non_negative(who, "'lr'", double(lr));
+
+  step_ = static_cast<std::int64_t>(step);
+  lr_ = lr;
+  const std::vector<std::string> keys = param_keys();
+  for (Buffer& b : buffers_)
+    for (std::size_t i = 0; i < params_.size(); ++i) b.tensors[i] = state.at(keys[i] + "/" + b.name);
+}
+
+// ---- SGD ----------------------------------------------------------------------------------
+
+template <class T>
+SGD<T>::SGD(ParameterList<T> params, const SGDOptions& o)
+    : Optimizer<T>(std::move(params), T(o.lr)), options_(o) {
+  require_non_negative("SGD", "momentum", o.momentum);
+  require_non_negative("SGD", "dampening", o.dampening);
+  require_non_negative("SGD", "weight_decay", o.weight_decay);
+  require(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "SGD",
+          "Nesterov momentum needs momentum > 0 and dampening 0");
+  if (o.momentum > 0) momentum_buffer_ = this->add_buffer("momentum_buffer");
+}
+
+template <class T>
+void SGD<T>::update(Parameter<T>& p, std::size_t index) {
+  const T lr = this->lr(), mu = T(options_.momentum), wd = T(options_.weight_decay);
+  const T damp = T(options_.dampening);
+  const bool nesterov = options_.nesterov;
+  T* w = p.value.data();
+  const T* grad = p.grad.data();
+  const std::size_t n = p.size();
+  if (mu == T(0)) {
+    // p -= lr·(g + wd·p)
+    for (std::size_t k = 0; k < n; ++k) w[k] -= lr * (grad[k] + wd * w[k]);
+    return;
+  }
+  T* buf = this->buffer(momentum_buffer_, index);
+  const bool first = this->step_count() == 1;  // PyTorch starts the buffer at g, undamped
+  for (std::size_t k = 0; k < n; ++k) {
+    // g = grad + wd·p
+    const T g = grad[k] + wd * w[k];
+    // buf = mu·buf + (1 - dampening)·g
+    buf[k] = first ? g : mu * buf[k] + (T(1) - damp) * g;
+    // p -= lr·(nesterov ? g + mu·buf : buf)
+    w[k] -= lr * (nesterov ? g + mu * buf[k] : buf[k]);
+  }
+}
+
+// ---- AdaGrad ------------------------------------------------------------------------------
+
+template <class T>
+AdaGrad<T>::AdaGrad(ParameterList<T> params, const AdaGradOptions& o)
+    : Optimizer<T>(std::move(params), T(o.lr)), options_(o) {
+  require_non_negative("AdaGrad", "lr_decay", o.lr_decay);
+  require_non_negative("AdaGrad", "weight_decay", o.weight_decay);
+  require_non_negative("AdaGrad", "initial_accumulator_value", o.initial_accumulator_value);
+  require_non_negative("AdaGrad", "eps", o.eps);
+  sum_ = this->add_buffer("sum", T(o.initial_accumulator_value));
+}
+
+template <class T>
+void AdaGrad<T>::update(Parameter<T>& p, std::size_t index) {
+  // lr_t = lr / (1 + (t - 1)·lr_decay)
+  const T lr = T(double(this->lr()) / (1.0 + double(this->step_count() - 1) * options_.lr_decay));
+  const T wd = T(options_.weight_decay), eps = T(options_.eps);
+  T* w = p.value.data();
+  const T* grad = p.grad.data();
+  T* sum = this->buffer(sum_, index);
+  for (std::size_t k = 0, n = p.size(); k < n; ++k) {
+    // g = grad + wd·p
+    const T g = grad[k] + wd * w[k];
+    // sum += g²
+    sum[k] += g * g;
+    // p -= lr_t·g / (sqrt(sum) + eps)
+    w[k] -= lr * (g / (std::sqrt(sum[k]) + eps));
+  }
+}
+
+// ---- RMSProp ------------------------------------------------------------------------------
+
+template <class T>
+RMSProp<T>::RMSProp(ParameterList<T> params, const RMSPropOptions& o)
+    : Optimizer<T>(std::move(params), T(o.lr)), options_(o) {
+  require_non_negative("RMSProp", "alpha", o.alpha);
+  require_non_negative("RMSProp", "eps", o.eps);
+  require_non_negative("RMSProp", "weight_decay", o.weight_decay);
+  require_non_negative("RMSProp", "momentum", o.momentum);
+  square_avg_ = this->add_buffer("square_avg");
+  if (o.momentum > 0) momentum_buffer_ = this->add_buffer("momentum_buffer");
+  if (o.centered) grad_avg_ = this->add_buffer("grad_avg");
+}
+
+template <class T>
+void RMSProp<T>::update(Parameter<T>& p, std::size_t index) {
+  const T lr = this->lr(), alpha = T(options_.alpha), eps = T(options_.eps);
+  const T wd = T(options_.weight_decay), mu = T(options_.momentum);
+  const bool centered = options_.centered, momentum = mu > T(0);
+  T* w = p.value.data();
+  const T* grad = p.grad.data();
+  T* sq = this->buffer(square_avg_, index);
+  T* buf = momentum ? this->buffer(momentum_buffer_, index) : nullptr;
+  T* avg_g = centered ? this->buffer(grad_avg_, index) : nullptr;
+  for (std::size_t k = 0, n = p.size(); k < n; ++k) {
+    // g = grad + wd·p
+    const T g = grad[k] + wd * w[k];
+    // E[g²] = alpha·E[g²] + (1 - alpha)·g²
+    sq[k] = alpha * sq[k] + (T(1) - alpha) * g * g;
+    // denom = sqrt(E[g²] - E[g]²) + eps  (centered),  sqrt(E[g²]) + eps  (plain)
+    T var = sq[k];
+    if (centered) {
+      avg_g[k] = alpha * avg_g[k] + (T(1) - alpha) * g;
+      var -= avg_g[k] * avg_g[k];
+    }
+    const T denom = std::sqrt(var) + eps;
+    // buf = mu·buf + g/denom;  p -= lr·buf    (p -= lr·g/denom without momentum)
+    if (momentum) {
+      buf[k] = mu * buf[k] + g / denom;
+      w[k] -= lr * buf[k];
+    } else {
+      w[k] -= lr * (g / denom);
+    }
+  }
+}
+
+// ---- Adam / AdamW -------------------------------------------------------------------------
+
+template <class T>
+Adam<T>::Adam(ParameterList<T> params, const AdamOptions& o) : Adam(std::move(params), o, false) {}
+
+template <class T>
+Adam<T>::Adam(ParameterList<T> params, const AdamOptions& o, bool decoupled_weight_decay)
+    : Optimizer<T>(std::move(params), T(o.lr)), options_(o), decoupled_(decoupled_weight_decay) {
+  const char* who = decoupled_ ? "AdamW" : "Adam";
+  require_unit_interval(who, "beta1", o.beta1);
+  require_unit_interval(who, "beta2", o.beta2);
+  require_non_negative(who, "eps", o.eps);
+  require_non_negative(who, "weight_decay", o.weight_decay);
+  exp_avg_ = this->add_buffer("exp_avg");
+  exp_avg_sq_ = this->add_buffer("exp_avg_sq");
+}
+
+template <class T>
+void Adam<T>::update(Parameter<T>& p, std::size_t index) {
+  const T lr = this->lr(), b1 = T(options_.beta1), b2 = T(options_.beta2);
+  const T eps = T(options_.eps), wd = T(options_.weight_decay);
+  // Bias corrections 1 - beta^t, in double as PyTorch does (they are Python floats there).
+  const double t = double(this->step_count());
+  const T step_size = T(double(lr) / (1.0 - std::pow(options_.beta1, t)));
+  const T bc2_sqrt = T(std::sqrt(1.0 - std::pow(options_.beta2, t)));
+  T* w = p.value.data();
+  const T* grad = p.grad.data();
+  T* m = this->buffer(exp_avg_, index);
+  T* v = this->buffer(exp_avg_sq_, index);
+  for (std::size_t k = 0, n = p.size(); k < n; ++k) {
+    // AdamW: p *= 1 - lr·wd, g = grad;   Adam: g = grad + wd·p
+    T g = grad[k];
+    if (decoupled_) w[k] *= T(1) - lr * wd;
+    else g += wd * w[k];
+    // m = b1·m + (1 - b1)·g;   v = b2·v + (1 - b2)·g²
+    m[k] = b1 * m[k] + (T(1) - b1) * g;
+    v[k] = b2 * v[k] + (T(1) - b2) * g * g;
+    // p -= lr/(1 - b1^t) · m / (sqrt(v)/sqrt(1 - b2^t) + eps)
+    w[k] -= step_size * (m[k] / (std::sqrt(v[k]) / bc2_sqrt + eps));
+  }
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+template class SGD<float>;
+template class SGD<double>;
+template class AdaGrad<float>;
+template class AdaGrad<double>;
+template class RMSProp<float>;
+template class RMSProp<double>;
+template class Adam<float>;
+template class Adam<double>;
+template class AdamW<float>;
+template class AdamW<double>;
+
+}  // namespace tapenet

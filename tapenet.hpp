@@ -1,0 +1,14 @@
+// tapenet: one include for the engine, the optimizers and the basic layers.
+#pragma once
+
+#include "autograd/gradcheck.hpp"
+#include "autograd/npy.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/tape.hpp"
+#include "autograd/tensor.hpp"
+#include "layers/basic.hpp"
+#include "layers/init.hpp"
+#include "layers/module.hpp"
+#include "optim/checkpoint.hpp"
+#include "optim/clip.hpp"
+#include "optim/optimizer.hpp"

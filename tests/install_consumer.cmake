@@ -1,0 +1,16 @@
+# ctest install_consumer: installs this build tree into a prefix inside the build dir,
+# then builds and runs tests/consumer/ (find_package(tapenet) + tapenet::tapenet) against it.
+# Under TAPENET_SANITIZE the exported target carries -fsanitize=address,undefined as
+# INTERFACE compile/link options, so the consumer is built and run with the sanitizers
+# too (ASAN_OPTIONS / UBSAN_OPTIONS from the environment apply).
+add_test(NAME install_consumer
+  COMMAND ${CMAKE_COMMAND}
+    -DBUILD_DIR=${PROJECT_BINARY_DIR}
+    -DSOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/consumer
+    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/install_consumer
+    -DCXX_COMPILER=${CMAKE_CXX_COMPILER}
+    -DGENERATOR=${CMAKE_GENERATOR}
+    -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}
+    -DCONFIG=$<CONFIG>
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run_consumer_test.cmake)
+set_tests_properties(install_consumer PROPERTIES TIMEOUT 900)

@@ -1,0 +1,11 @@
+# Compiles and runs the usage example of README.md, so the README cannot drift from the API.
+file(READ ${PROJECT_SOURCE_DIR}/README.md TAPENET_README)
+string(REGEX MATCH "<!-- readme-example:begin -->\n```cpp\n(.*)```\n<!-- readme-example:end -->" _ "${TAPENET_README}")
+if(NOT CMAKE_MATCH_1)
+  message(FATAL_ERROR "README.md: no readme-example block found")
+endif()
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/readme_example.cpp "${CMAKE_MATCH_1}")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/README.md)
+add_executable(readme_example ${CMAKE_CURRENT_BINARY_DIR}/readme_example.cpp)
+target_link_libraries(readme_example PRIVATE tapenet::tapenet)
+add_test(NAME readme_example COMMAND readme_example)
