@@ -20,7 +20,8 @@ class Objective {
     for (const auto& x : inputs) leaves.push_back(tape.input(x));
     Var<double> y = f_(tape, leaves);
     if (y.size() == 1) return sum(y);
-    if (projection_.size() == 0) {
+    if (!has_projection_) {  // (a default xarray is 0-D with size 1, so size() can't tell)
+      has_projection_ = true;
       std::mt19937_64 rng(seed_);
       std::normal_distribution<double> normal;
       projection_ = Tensor<double>::from_shape(y.shape());
@@ -40,6 +41,7 @@ class Objective {
   const GradcheckFn& f_;
   std::uint64_t seed_;
   Tensor<double> projection_;
+  bool has_projection_ = false;
 };
 
 std::string index_str(const Tensor<double>& t, std::size_t flat) {

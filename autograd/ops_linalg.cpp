@@ -77,7 +77,7 @@ Var<T> bilinear(Var<T> x, Var<T> V, Var<T> y) {
     throw ShapeError("bilinear", "x " + shape_str(X.shape()) + ", V " + shape_str(Vt.shape()) + ", y " + shape_str(Y.shape()));
   const int iB = int(B), iKn = int(K * n), im = int(m);
   Tensor<T> Z = Tensor<T>::from_shape({B, K * n});
-  if (B && K * n && m) gemm(false, true, iB, iKn, im, T(1), Y.data(), im, Vt.data(), im, T(0), Z.data(), iKn);
+  if (B > 0 && K * n > 0 && m > 0) gemm(false, true, iB, iKn, im, T(1), Y.data(), im, Vt.data(), im, T(0), Z.data(), iKn);
   else Z.fill(T(0));
   Tensor<T> out = Tensor<T>::from_shape({B, K});
   for (std::size_t b = 0; b < B; ++b)

@@ -185,6 +185,10 @@ void Tape<T>::backward(Var<T> root, const Tensor<T>& seed, bool retain_graph) {
                                      shape_str(root.shape()));
   if (!nodes_[root.id()].requires_grad)
     throw TapeError("backward: the output does not depend on any input that requires a gradient");
+  // Gradients left in op nodes by a previous retained backward were already propagated to
+  // the leaves; propagating them again would double-count. Only leaves keep accumulating.
+  for (auto& n : nodes_)
+    if (n.backward) n.has_grad = false;
   accumulate(root.id(), seed);
   run_backward(root.id(), retain_graph);
 }
@@ -194,14 +198,16 @@ void Tape<T>::run_backward(std::uint32_t root, bool retain_graph) {
   const bool check = anomaly_detection();
   for (std::int64_t i = root; i >= 0; --i) {
     Node& n = nodes_[static_cast<std::size_t>(i)];
-    if (!n.has_grad || !n.backward) continue;
-    n.backward(*this, n.grad, n.val());
-    if (check) {
+    if (!n.has_grad) continue;
+    if (check) {  // before the closure, and for leaves too (inputs, parameters)
       auto bad = first_non_finite(n.grad);
       if (bad >= 0)
-        throw AnomalyError(std::string("backward of '") + n.op + "'",
+        throw AnomalyError(n.backward ? std::string("backward of '") + n.op + "'"
+                                      : std::string("gradient of leaf '") + (n.param ? n.param->name : n.op) + "'",
                            "received a NaN/Inf gradient at flat index " + std::to_string(bad));
     }
+    if (!n.backward) continue;
+    n.backward(*this, n.grad, n.val());
   }
   flush_parameter_grads();
   if (!retain_graph) {

@@ -18,8 +18,9 @@ namespace {
 
 // Uniform in [0, bound) by rejection: std::uniform_int_distribution's algorithm is unspecified.
 std::size_t uniform_below(std::mt19937_64& rng, std::size_t bound) {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
   const std::uint64_t n = bound;
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
+  const std::uint64_t limit = kMax - kMax % n;  // a multiple of n, so draws below it are unbiased
   std::uint64_t draw;
   do draw = rng(); while (draw >= limit);
   return static_cast<std::size_t>(draw % n);
@@ -71,9 +72,10 @@ ParsedLine parse_line(std::string_view line, const NormalizeOptions& normalize, 
   }
   parsed.sides[0] = normalize_tokens(line.substr(0, tab), normalize);
   parsed.sides[1] = normalize_tokens(line.substr(tab + 1), normalize);
-  for (std::size_t side = 0; side < 2; ++side)
+  for (std::size_t side = 0; side < 2 && !parsed.problem; ++side)
     if (parsed.sides[side].empty())
-      parsed.problem = LineProblem{&report.empty_side, "empty field " + std::to_string(side + 1)};
+      parsed.problem = LineProblem{&report.empty_side, "empty field " + std::to_string(side + 1) +
+                                                           " (no tokens after normalisation)"};
   return parsed;
 }
 
@@ -161,7 +163,9 @@ DataSplit split_indices(std::size_t count, std::uint64_t seed, const SplitFracti
   const double sum = fractions.train + fractions.valid + fractions.test;
   if (fractions.train < 0 || fractions.valid < 0 || fractions.test < 0 || std::abs(sum - 1.0) > 1e-9)
     throw std::invalid_argument("split_indices: fractions must be >= 0 and sum to 1");
-  const auto rounded = [count](double f) { return static_cast<std::size_t>(std::llround(f * static_cast<double>(count))); };
+  const auto rounded = [count](double fraction) {
+    return static_cast<std::size_t>(std::llround(fraction * static_cast<double>(count)));
+  };
   const std::size_t valid = std::min(rounded(fractions.valid), count);
   const std::size_t test = std::min(rounded(fractions.test), count - valid);
 

@@ -17,6 +17,12 @@
 // convention), W_hh orthogonal block by block (each gate's [H, R] block is
 // init::orthogonal), biases zero — except the LSTM forget gate (see LSTMOptions).
 //
+// Usage — a loop over time is the unroll:
+//   std::mt19937_64 rng(0);
+//   LSTMCell<float> cell(D, H, rng, LSTMOptions().with_peephole());
+//   RecurrentState<float> s = cell.zero_state(tape, B);
+//   for (Var<float> x_t : xs) s = cell.step(tape, x_t, s);   // s.h [B, H], s.c [B, H]
+//
 // Instantiated for float and double.
 #pragma once
 

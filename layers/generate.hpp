@@ -17,6 +17,7 @@
 // Instantiated for float and double.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -65,7 +66,8 @@ using ChunkFn = std::function<std::vector<RecurrentState<T>>(Tape<T>& tape, std:
 // clearing `tape` before each chunk and carrying the state values across. Returns the
 // values after the last step, to continue the stream with the next call.
 template <class T>
-std::vector<StateValues<T>> truncated_bptt(Tape<T>& tape, std::size_t steps, std::size_t chunk, const ChunkFn<T>& fn,
+std::vector<StateValues<T>> truncated_bptt(Tape<T>& tape, std::size_t steps, std::size_t chunk,
+                                           const ChunkFn<non_deduced_t<T>>& fn,
                                            const std::vector<StateValues<T>>& initial = {});
 
 // Per-example lengths within the chunk [begin, end) of sequences of the given lengths:
@@ -125,7 +127,7 @@ struct DecodeResult {
 // targets[t] with probability p, else the model's prediction from logits[t] (also when the
 // gold token is ignore_index). p = 1 and p = 0 draw nothing from `rng`.
 template <class T>
-DecodeResult<T> decode(Tape<T>& tape, const DecoderStep<T>& step, std::vector<RecurrentState<T>> initial,
+DecodeResult<T> decode(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step, std::vector<RecurrentState<T>> initial,
                        const std::vector<std::int64_t>& start, const std::vector<std::int64_t>& targets,
                        std::mt19937_64& rng, const DecodeOptions& options = {});
 

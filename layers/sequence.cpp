@@ -159,7 +159,7 @@ std::vector<Var<T>> split_steps(Var<T> x, std::size_t batch) {
 template <class T>
 SequenceOutput<T> run_sequence(Tape<T>& tape, const RecurrentCell<T>& cell, Var<T> inputs, std::size_t batch,
                                const std::vector<std::size_t>& lengths,
-                               const std::optional<RecurrentState<T>>& initial, Direction direction) {
+                               const std::optional<RecurrentState<non_deduced_t<T>>>& initial, Direction direction) {
   if (inputs.ndim() != 2) throw ShapeError("run_sequence", "inputs must be [T·B, D], got " + shape_str(inputs.shape()));
   const Batch b = check_batch("run_sequence", inputs.dim(0), batch, lengths);
   Pass<T> pass = run_pass(tape, cell, inputs, b, initial, direction);
@@ -169,7 +169,7 @@ SequenceOutput<T> run_sequence(Tape<T>& tape, const RecurrentCell<T>& cell, Var<
 template <class T>
 SequenceOutput<T> run_sequence(Tape<T>& tape, const RecurrentCell<T>& cell, const std::vector<Var<T>>& inputs,
                                const std::vector<std::size_t>& lengths,
-                               const std::optional<RecurrentState<T>>& initial, Direction direction) {
+                               const std::optional<RecurrentState<non_deduced_t<T>>>& initial, Direction direction) {
   if (inputs.empty()) throw ShapeError("run_sequence", "no steps");
   if (inputs[0].ndim() != 2) throw ShapeError("run_sequence", "steps must be [B, D], got " + shape_str(inputs[0].shape()));
   return run_sequence(tape, cell, concat_outputs(inputs), inputs[0].dim(0), lengths, initial, direction);
@@ -179,8 +179,8 @@ template <class T>
 BidirectionalOutput<T> run_bidirectional(Tape<T>& tape, const RecurrentCell<T>& forward_cell,
                                          const RecurrentCell<T>& backward_cell, Var<T> inputs, std::size_t batch,
                                          const std::vector<std::size_t>& lengths,
-                                         const std::optional<RecurrentState<T>>& forward_initial,
-                                         const std::optional<RecurrentState<T>>& backward_initial) {
+                                         const std::optional<RecurrentState<non_deduced_t<T>>>& forward_initial,
+                                         const std::optional<RecurrentState<non_deduced_t<T>>>& backward_initial) {
   if (inputs.ndim() != 2)
     throw ShapeError("run_bidirectional", "inputs must be [T·B, D], got " + shape_str(inputs.shape()));
   const Batch b = check_batch("run_bidirectional", inputs.dim(0), batch, lengths);

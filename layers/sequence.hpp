@@ -28,8 +28,8 @@
 //     Var<float> loss = cross_entropy(logits, targets);  // time-major; -100 at padded steps
 //   one-to-many (generation; see layers/generate.hpp):
 //     DecoderStep<float> step = cell_decoder(cell, token_io(embedding, readout));
-//     DecodeResult<float> train = decode(tape, step, {}, start, gold, rng, opts);  // teacher forcing / scheduled sampling
-//     std::vector<std::int64_t> ids = generate(step, prime, 200, rng);            // free-running
+//     DecodeResult<float> r = decode(tape, step, {}, start, gold, rng, DecodeOptions().with_teacher_forcing(p));
+//     std::vector<std::int64_t> ids = generate(step, prime, 200, rng);   // free-running, no gradients
 // A padded step's output is zero but a readout's bias is not: mark padded targets with the
 // loss's ignore_index (the default -100), never with a real class.
 //
@@ -53,6 +53,15 @@
 
 namespace tapenet {
 
+// Keeps T from being deduced from a parameter, so that a RecurrentState converts to the
+// optional and a lambda to the std::function (T comes from the tape).
+template <class T>
+struct NonDeduced {
+  using type = T;
+};
+template <class T>
+using non_deduced_t = typename NonDeduced<T>::type;
+
 template <class T>
 struct SequenceOutput {
   std::vector<Var<T>> outputs;  // T entries [B, H]; zero at padded steps
@@ -68,13 +77,13 @@ enum class Direction { Forward, Reverse };
 template <class T>
 SequenceOutput<T> run_sequence(Tape<T>& tape, const RecurrentCell<T>& cell, Var<T> inputs, std::size_t batch,
                                const std::vector<std::size_t>& lengths = {},
-                               const std::optional<RecurrentState<T>>& initial = std::nullopt,
+                               const std::optional<RecurrentState<non_deduced_t<T>>>& initial = std::nullopt,
                                Direction direction = Direction::Forward);
 // The same over T Vars [B, D] (concatenated first, so the projection is still one GEMM).
 template <class T>
 SequenceOutput<T> run_sequence(Tape<T>& tape, const RecurrentCell<T>& cell, const std::vector<Var<T>>& inputs,
                                const std::vector<std::size_t>& lengths = {},
-                               const std::optional<RecurrentState<T>>& initial = std::nullopt,
+                               const std::optional<RecurrentState<non_deduced_t<T>>>& initial = std::nullopt,
                                Direction direction = Direction::Forward);
 
 // T Vars [B, F] -> one Var [T·B, F], time-major (the inverse of split_steps).
@@ -103,8 +112,8 @@ template <class T>
 BidirectionalOutput<T> run_bidirectional(Tape<T>& tape, const RecurrentCell<T>& forward_cell,
                                          const RecurrentCell<T>& backward_cell, Var<T> inputs, std::size_t batch,
                                          const std::vector<std::size_t>& lengths = {},
-                                         const std::optional<RecurrentState<T>>& forward_initial = std::nullopt,
-                                         const std::optional<RecurrentState<T>>& backward_initial = std::nullopt);
+                                         const std::optional<RecurrentState<non_deduced_t<T>>>& forward_initial = std::nullopt,
+                                         const std::optional<RecurrentState<non_deduced_t<T>>>& backward_initial = std::nullopt);
 
 // Builds one cell of a layer: (input size, hidden size) -> cell. E.g.
 //   [&](std::size_t in, std::size_t h) { return std::make_unique<LSTMCell<float>>(in, h, rng); }

@@ -29,7 +29,7 @@ T grad_norm(const ParameterList<T>& params) {
 }
 
 template <class T>
-T clip_grad_norm(const ParameterList<T>& params, T max_norm) {
+T clip_grad_norm(const ParameterList<T>& params, std::common_type_t<T> max_norm) {
   if (!(max_norm >= T(0)))
     throw std::invalid_argument("clip_grad_norm: max_norm must be >= 0, got " +
                                 std::to_string(max_norm));
@@ -45,7 +45,7 @@ T clip_grad_norm(const ParameterList<T>& params, T max_norm) {
 }
 
 template <class T>
-void clip_grad_value(const ParameterList<T>& params, T clip) {
+void clip_grad_value(const ParameterList<T>& params, std::common_type_t<T> clip) {
   if (!(clip >= T(0)))
     throw std::invalid_argument("clip_grad_value: clip must be >= 0, got " + std::to_string(clip));
   for (Parameter<T>* p : params) {

@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -339,7 +340,7 @@ BOOST_AUTO_TEST_CASE(clip_grad_norm_float_accumulates_in_double) {
   // 10^6 gradients of 1e-3: the norm is exactly 1; a float running sum would drift.
   Parameter<float> a("a", zeros<float>({1000000}));
   a.grad.fill(1e-3f);
-  const float norm = clip_grad_norm(ParameterList<float>{&a}, 0.5f);
+  const float norm = clip_grad_norm(ParameterList<float>{&a}, 0.5);  // a double literal is fine
   BOOST_TEST(std::abs(norm - 1.0f) <= 1e-6f);
   BOOST_TEST(std::abs(grad_norm(ParameterList<float>{&a}) - 0.5f) <= 1e-6f);
 }

@@ -271,12 +271,30 @@ BOOST_AUTO_TEST_CASE(anomaly_mode_names_the_op) {
     BOOST_TEST(std::isnan(y.value()(1)));
   }
   {
-    // Backward anomalies name the op whose gradient went bad: sqrt'(0) = inf.
+    // Backward anomalies: sqrt'(0) = inf. The error names the node that received the bad
+    // gradient: an op node ...
     AnomalyGuard guard;
     Tape<double> tape;
     V x = tape.input(Tn({0.0, 4.0}));
-    V loss = sum(sqrt(x));
-    CHECK_THROW_MSG(tape.backward(loss), AnomalyError, "sqrt");
+    V loss = sum(sqrt(mul_scalar(x, 1.0)));
+    CHECK_THROW_MSG(tape.backward(loss), AnomalyError, "backward of 'mul_scalar' received a NaN/Inf");
+  }
+  {
+    // ... or a leaf: an input, or a parameter by name.
+    AnomalyGuard guard;
+    Tape<double> tape;
+    V x = tape.input(Tn({0.0, 4.0}));
+    CHECK_THROW_MSG(tape.backward(sum(sqrt(x))), AnomalyError, "gradient of leaf 'input'");
+    Parameter<double> W("W", Tn({1.0, 0.0}));
+    Tape<double> t2;
+    CHECK_THROW_MSG(t2.backward(sum(sqrt(t2.param(W)))), AnomalyError, "'W' received a NaN/Inf");
+  }
+  {
+    // Off: the same graph runs through and leaves an Inf in the gradient.
+    Tape<double> tape;
+    V x = tape.input(Tn({0.0, 4.0}));
+    BOOST_CHECK_NO_THROW(tape.backward(sum(sqrt(x))));
+    BOOST_TEST(std::isinf(x.grad()(0)));
   }
   {
     AnomalyGuard off(false);

@@ -63,6 +63,7 @@ tapenet_configure_build() {
 # Phase timing: SECONDS-based, printed as Mm SSs.
 TAPENET_PHASE_NAME=""
 TAPENET_PHASE_START=0
+TAPENET_PHASE_OPEN=0
 TAPENET_TOTAL_START=$SECONDS
 TAPENET_TIMINGS=()
 
@@ -73,6 +74,7 @@ tapenet_fmt_secs() {
 tapenet_phase_start() {
   TAPENET_PHASE_NAME="$1"
   TAPENET_PHASE_START=$SECONDS
+  TAPENET_PHASE_OPEN=1
   echo
   echo "==> [$TAPENET_PHASE_NAME] start"
 }
@@ -82,9 +84,11 @@ tapenet_phase_end() {
   local line
   line="$(printf '%-28s %s' "$TAPENET_PHASE_NAME" "$(tapenet_fmt_secs "$took")")"
   TAPENET_TIMINGS+=("$line")
+  TAPENET_PHASE_OPEN=0
   echo "==> [$TAPENET_PHASE_NAME] done in $(tapenet_fmt_secs "$took")"
 }
 
+# Prints every finished phase, the unfinished one (after a failure), and the total.
 tapenet_print_timings() {
   echo
   echo "==> timings"
@@ -92,5 +96,9 @@ tapenet_print_timings() {
   for line in "${TAPENET_TIMINGS[@]}"; do
     echo "    $line"
   done
+  if ((TAPENET_PHASE_OPEN)); then
+    printf '    %-28s %s (unfinished)\n' "$TAPENET_PHASE_NAME" \
+      "$(tapenet_fmt_secs $((SECONDS - TAPENET_PHASE_START)))"
+  fi
   printf '    %-28s %s\n' "total" "$(tapenet_fmt_secs $((SECONDS - TAPENET_TOTAL_START)))"
 }

@@ -1,0 +1,308 @@
+#include "layers/tree_nets.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "layers/init.hpp"
+
+namespace tapenet {
+
+namespace {
+
+std::string node_str(std::size_t i) { return "node " + std::to_string(i); }
+
+// The invariants the bottom-up loop relies on: every internal node has two children that
+// come before it, the root is the last node, and there is one word id per leaf.
+void check_tree(const data::Tree& tree, std::size_t word_ids) {
+  const std::size_t n = tree.size();
+  if (n == 0) throw std::invalid_argument("TreeNet: empty tree");
+  if (tree.root != static_cast<int>(n) - 1)
+    throw std::invalid_argument("TreeNet: the root must be the last node (post-order), got root " +
+                                std::to_string(tree.root) + " of " + std::to_string(n) + " nodes");
+  std::size_t leaves = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const data::Node& node = tree.nodes[i];
+    if (node.is_leaf()) {
+      if (node.right >= 0) throw std::invalid_argument("TreeNet: " + node_str(i) + " has only a right child");
+      ++leaves;
+      continue;
+    }
+    const bool ok = node.right >= 0 && node.left < static_cast<int>(i) && node.right < static_cast<int>(i);
+    if (!ok)
+      throw std::invalid_argument("TreeNet: " + node_str(i) + " needs two children before it (post-order), got " +
+                                  std::to_string(node.left) + " and " + std::to_string(node.right));
+  }
+  if (leaves != word_ids)
+    throw std::invalid_argument("TreeNet: " + std::to_string(word_ids) + " word ids for a tree of " +
+                                std::to_string(leaves) + " leaves");
+}
+
+// Row r of a [N, k] Var as [1, k].
+template <class T>
+Var<T> row(Var<T> x, std::size_t r) {
+  return slice(x, 0, r, r + 1);
+}
+
+// Block k (of width d) of a [N, K·d] Var.
+template <class T>
+Var<T> block(Var<T> x, std::size_t k, std::size_t d) {
+  return slice(x, 1, k * d, (k + 1) * d);
+}
+
+}  // namespace
+
+const char* tree_model_name(TreeModel model) {
+  switch (model) {
+    case TreeModel::RNN: return "RNN";
+    case TreeModel::RNTN: return "RNTN";
+    case TreeModel::TreeLSTM: return "TreeLSTM";
+  }
+  return "?";
+}
+
+std::vector<std::int64_t> node_targets(const data::Tree& tree, data::LabelMode mode) {
+  std::vector<std::int64_t> targets;
+  targets.reserve(tree.size());
+  for (const data::Node& node : tree.nodes) {
+    const int label = node.label == data::kUnknownLabel ? data::kDroppedLabel : data::mode_label(node.label, mode);
+    targets.push_back(label == data::kDroppedLabel ? kIgnoreTarget : label);
+  }
+  return targets;
+}
+
+std::vector<std::int64_t> leaf_word_ids(const data::Tree& tree, const data::Vocab& vocab) {
+  std::vector<std::int64_t> ids;
+  for (const data::Node& node : tree.nodes)
+    if (node.is_leaf()) ids.push_back(vocab.index(node.word));
+  return ids;
+}
+
+template <class T>
+std::vector<int> argmax_rows(const Tensor<T>& logits) {
+  if (logits.dimension() != 2) throw ShapeError("argmax_rows", "needs [N,C], got " + shape_str(logits.shape()));
+  const std::size_t N = logits.shape()[0], C = logits.shape()[1];
+  std::vector<int> out(N, 0);
+  for (std::size_t r = 0; r < N; ++r) {
+    const T* x = logits.data() + r * C;
+    for (std::size_t c = 1; c < C; ++c)
+      if (x[c] > x[out[r]]) out[r] = static_cast<int>(c);
+  }
+  return out;
+}
+
+// ---- construction -----------------------------------------------------------------------------
+
+namespace {
+
+// W's shape: [d, 2d] for RNN and RNTN, [3d, d] (leaf gates i, o, u) for the Tree-LSTM.
+Shape w_shape(TreeModel model, std::size_t d) {
+  return model == TreeModel::TreeLSTM ? Shape{3 * d, d} : Shape{d, 2 * d};
+}
+
+// b's width: d for RNN and RNTN, 5d (gates i, f_L, f_R, o, u) for the Tree-LSTM.
+std::size_t b_width(TreeModel model, std::size_t d) { return model == TreeModel::TreeLSTM ? 5 * d : d; }
+
+}  // namespace
+
+template <class T>
+TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, TreeModel model, std::mt19937_64& rng,
+                    const TreeNetOptions& options)
+    : embedding(vocab, dim, rng, options.word_init_std),
+      classifier(dim, classes, rng),
+      W(this->add_parameter("W", init::glorot_uniform<T>(w_shape(model, dim), rng))),
+      b(this->add_parameter("b", zeros<T>({1, b_width(model, dim)}))),
+      model_(model),
+      dim_(dim),
+      options_(options) {
+  if (dim == 0 || classes == 0 || vocab == 0) throw std::invalid_argument("TreeNet: vocab, dim and classes must be positive");
+  if (options.dropout < 0 || options.dropout >= 1) throw std::invalid_argument("TreeNet: dropout must be in [0, 1)");
+  if (model == TreeModel::RNTN)
+    V = &this->add_parameter("V", init::uniform<T>({dim, 2 * dim, 2 * dim}, 1.0 / (4.0 * double(dim)), rng));
+  if (model == TreeModel::TreeLSTM) {
+    U = &this->add_parameter("U", init::glorot_uniform<T>({5 * dim, 2 * dim}, rng));
+    b_leaf = &this->add_parameter("b_leaf", zeros<T>({1, 3 * dim}));
+  }
+  this->add_module("embedding", embedding);
+  this->add_module("classifier", classifier);
+}
+
+// ---- forward ------------------------------------------------------------------------------------
+
+template <class T>
+TreeOutput<T> TreeNet<T>::forward(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids,
+                                  data::LabelMode mode, std::mt19937_64* rng) const {
+  if (classes() != static_cast<std::size_t>(data::num_classes(mode)))
+    throw std::invalid_argument("TreeNet: " + std::to_string(classes()) + " classes cannot be trained in a " +
+                                std::to_string(data::num_classes(mode)) + "-class label mode");
+  TreeOutput<T> out;
+  out.vectors = compose(tape, tree, word_ids);
+  out.logits = classifier.forward(tape, classifier_input(out.vectors, rng));
+  out.targets = node_targets(tree, mode);
+  // loss = Σ_{labelled nodes i} -log softmax(logits_i)[target_i]
+  ClassLossOptions<T> loss_options;
+  loss_options.ignore_index = kIgnoreTarget;
+  loss_options.reduction = Reduction::Sum;
+  out.loss = cross_entropy(out.logits, out.targets, loss_options);
+  return out;
+}
+
+// dropout(vectors) in training mode when p > 0, else the vectors themselves.
+template <class T>
+Var<T> TreeNet<T>::classifier_input(Var<T> vectors, std::mt19937_64* rng) const {
+  if (!this->training() || options_.dropout == 0) return vectors;
+  if (!rng) throw std::invalid_argument("TreeNet: dropout in training mode needs a generator");
+  return dropout(vectors, static_cast<T>(options_.dropout), true, *rng);
+}
+
+template <class T>
+Var<T> TreeNet<T>::compose(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids) const {
+  check_tree(tree, word_ids.size());
+  Var<T> words = embedding.forward(tape, word_ids);  // [L, d], one row per leaf
+  const bool lstm = model_ == TreeModel::TreeLSTM;
+  return concat(lstm ? compose_lstm(tape, tree, words) : compose_rnn(tape, tree, words), 0);
+}
+
+// Bottom-up over the post-order nodes: a leaf is its word vector, a parent composes its
+// two (already computed) children.
+template <class T>
+std::vector<Var<T>> TreeNet<T>::compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words) const {
+  std::vector<Var<T>> p(tree.size());
+  std::size_t leaf = 0;
+  for (std::size_t i = 0; i < tree.size(); ++i) {
+    const data::Node& node = tree.nodes[i];
+    p[i] = node.is_leaf() ? row(words, leaf++) : compose_pair(tape, p[node.left], p[node.right]);
+  }
+  return p;
+}
+
+// x = [a; b]  (a = left, b = right)
+// RNN:  p = tanh(W x + b)
+// RNTN: p = tanh(xᵀ V^{[1:d]} x + W x + b)
+template <class T>
+Var<T> TreeNet<T>::compose_pair(Tape<T>& tape, Var<T> left, Var<T> right) const {
+  Var<T> x = concat<T>({left, right}, 1);
+  Var<T> pre = matmul(x, tape.param(W), false, true);
+  if (V) pre = bilinear(x, tape.param(*V), x) + pre;
+  return tanh(pre + tape.param(b));
+}
+
+template <class T>
+std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words) const {
+  const Cell leaves = lstm_leaves(tape, words);
+  std::vector<Cell> cells(tree.size());
+  std::vector<Var<T>> h(tree.size());
+  std::size_t leaf = 0;
+  for (std::size_t i = 0; i < tree.size(); ++i) {
+    const data::Node& node = tree.nodes[i];
+    if (node.is_leaf()) {
+      cells[i] = {row(leaves.h, leaf), row(leaves.c, leaf)};
+      ++leaf;
+    } else {
+      cells[i] = lstm_node(tape, cells[node.left], cells[node.right]);
+    }
+    h[i] = cells[i].h;
+  }
+  return h;
+}
+
+// All leaves at once, words [L, d]:
+//   z = W w + b_leaf  (blocks i, o, u)
+//   c = σ(z_i)⊙tanh(z_u),  h = σ(z_o)⊙tanh(c)
+template <class T>
+typename TreeNet<T>::Cell TreeNet<T>::lstm_leaves(Tape<T>& tape, Var<T> words) const {
+  const std::size_t d = dim_;
+  Var<T> z = matmul(words, tape.param(W), false, true) + tape.param(*b_leaf);
+  Var<T> io = sigmoid(slice(z, 1, 0, 2 * d));
+  Var<T> u = tanh(block(z, 2, d));
+  Var<T> c = block(io, 0, d) * u;
+  return {block(io, 1, d) * tanh(c), c};
+}
+
+// z = U [h_L; h_R] + b  (blocks i, f_L, f_R, o, u)
+// i, f_L, f_R, o = σ(·),  u = tanh(z_u)
+// c = i⊙u + f_L⊙c_L + f_R⊙c_R,  h = o⊙tanh(c)
+template <class T>
+typename TreeNet<T>::Cell TreeNet<T>::lstm_node(Tape<T>& tape, const Cell& left, const Cell& right) const {
+  const std::size_t d = dim_;
+  Var<T> z = matmul(concat<T>({left.h, right.h}, 1), tape.param(*U), false, true) + tape.param(b);
+  Var<T> gates = sigmoid(slice(z, 1, 0, 4 * d));
+  Var<T> u = tanh(block(z, 4, d));
+  Var<T> c = block(gates, 0, d) * u + block(gates, 1, d) * left.c + block(gates, 2, d) * right.c;
+  return {block(gates, 3, d) * tanh(c), c};
+}
+
+// ---- prediction ---------------------------------------------------------------------------------
+
+template <class T>
+std::vector<int> TreeNet<T>::predict(const data::Tree& tree, const std::vector<std::int64_t>& word_ids) const {
+  NoGradGuard no_grad;
+  Tape<T> tape;
+  return argmax_rows(classifier.forward(tape, compose(tape, tree, word_ids)).value());
+}
+
+template <class T>
+int TreeNet<T>::predict_root(const data::Tree& tree, const std::vector<std::int64_t>& word_ids) const {
+  return predict(tree, word_ids).at(static_cast<std::size_t>(tree.root));
+}
+
+// ---- parameter classes and L2 ---------------------------------------------------------------------
+
+template <class T>
+ParamClass TreeNet<T>::parameter_class(const Parameter<T>& p) const {
+  if (&p == &embedding.table) return ParamClass::WordVectors;
+  if (&p == &classifier.W) return ParamClass::Classifier;
+  if (&p == &b || &p == b_leaf || &p == classifier.b) return ParamClass::Bias;
+  return ParamClass::Composition;
+}
+
+template <class T>
+ParameterList<T> TreeNet<T>::parameters_of(ParamClass c) {
+  ParameterList<T> out;
+  for (auto* p : this->parameters())
+    if (parameter_class(*p) == c) out.push_back(p);
+  return out;
+}
+
+double L2Options::lambda(ParamClass c) const {
+  switch (c) {
+    case ParamClass::Composition: return composition;
+    case ParamClass::Bias: return bias;
+    case ParamClass::Classifier: return classifier;
+    case ParamClass::WordVectors: return word_vectors;
+  }
+  return 0;
+}
+
+// grad += λ p;  penalty = (λ/2) Σ p²
+template <class T>
+T add_l2(const ParameterList<T>& params, T lambda) {
+  T penalty = 0;
+  if (lambda == 0) return penalty;
+  for (auto* p : params) {
+    const T* v = p->value.data();
+    T* g = p->grad.data();
+    for (std::size_t i = 0; i < p->size(); ++i) {
+      g[i] += lambda * v[i];
+      penalty += v[i] * v[i];
+    }
+  }
+  return penalty * lambda / T(2);
+}
+
+template <class T>
+T add_l2(TreeNet<T>& net, const L2Options& options) {
+  T penalty = 0;
+  for (ParamClass c : {ParamClass::Composition, ParamClass::Bias, ParamClass::Classifier, ParamClass::WordVectors})
+    penalty += add_l2(net.parameters_of(c), static_cast<T>(options.lambda(c)));
+  return penalty;
+}
+
+#define TAPENET_INSTANTIATE_TREE_NETS(T)                              \
+  template std::vector<int> argmax_rows(const Tensor<T>&);           \
+  template class TreeNet<T>;                                          \
+  template T add_l2(const ParameterList<T>&, T);                      \
+  template T add_l2(TreeNet<T>&, const L2Options&);
+TAPENET_INSTANTIATE_TREE_NETS(float)
+TAPENET_INSTANTIATE_TREE_NETS(double)
+
+}  // namespace tapenet

@@ -1,0 +1,192 @@
+// Recursive neural networks over binary constituency trees (Socher et al. 2011, 2013; Tai
+// et al. 2015): a composition function builds a d-dimensional vector for every node from
+// its two children, and a softmax classifier labels every node.
+//
+// Composition, with x = [a; b] the row vector [1, 2d] of the two children's vectors:
+//   RNN       p = tanh(W x + b)                               W [d, 2d], b [1, d]
+//   RNTN      p = tanh(xᵀ V^{[1:d]} x + W x + b)              V [d, 2d, 2d]: slice k is V_k
+//   TreeLSTM  (binary constituency Tree-LSTM, N = 2, one forget gate per child)
+//             z = U [h_L; h_R] + b                            U [5d, 2d], b [1, 5d]
+//             gate blocks of z, in order: i, f_L, f_R, o, u
+//             i, f_L, f_R, o = σ(z_i, z_fL, z_fR, z_o),  u = tanh(z_u)
+//             c = i⊙u + f_L⊙c_L + f_R⊙c_R,  h = o⊙tanh(c)
+//   One GEMM per internal node computes all five gate blocks. Tai et al. share b_f
+//   between f_L and f_R; here each forget gate has its own block of b.
+//
+// Leaves. The word vector w is a row of the embedding [vocab, d] (data::Vocab indices,
+// <unk> = 0). RNN and RNTN leaves are w itself (as in Socher et al.). Tree-LSTM leaves
+// read w as their input x and have no children (Tai's constituency version: internal
+// nodes have no input):
+//             z = W w + b_leaf                                W [3d, d], b_leaf [1, 3d]
+//             gate blocks i, o, u;  c = σ(z_i)⊙tanh(z_u),  h = σ(z_o)⊙tanh(c)
+//   computed for all leaves of a tree at once ([L, 3d], one GEMM).
+//
+// Classifier and loss. Every node's vector (h for the Tree-LSTM) goes through one Linear
+// d -> C: logits [n_nodes, C], row i = tree.nodes[i]. The loss of a tree is the SUM of the
+// cross-entropies of its labelled nodes; nodes without a label, and neutral nodes under
+// LabelMode::Binary, are skipped (node_targets gives them the target kIgnoreTarget).
+// Optional dropout (TreeNetOptions::dropout) acts on the node vectors in front of the
+// classifier, in training mode only (Tai et al. 2015 drop there).
+//
+// The tree is walked as a plain loop over tree.nodes, which data::Tree keeps in post-order
+// (children before parents, root last), so nothing recurses and a 1000-deep degenerate
+// tree costs nothing on the call stack. Per internal node: RNN 4 ops, RNTN 6, TreeLSTM 19.
+//
+// Initialisation (the generator is consumed in this order):
+//   RNN, RNTN   W Glorot-uniform [d, 2d]; b = 0; V ~ U(±1/(4d)) (CoreNLP's tensor range).
+//   TreeLSTM    W Glorot-uniform over [3d, d], U Glorot-uniform over [5d, 2d] (the whole
+//               fused matrix, as layers/cells.hpp does for W_ih); b_leaf = b = 0.
+//   embedding   N(0, 0.1²) (TreeNetOptions::word_init_std).
+//   classifier  Linear's default: W Glorot-uniform, b = 0.
+// CoreNLP also adds identity blocks [I I] to W; plain Glorot is kept here for simplicity.
+//
+// Parameter names: "W", "b", "V" (RNTN), "U" and "b_leaf" (TreeLSTM), "embedding.table",
+// "classifier.W", "classifier.b". parameters_of(ParamClass) groups them for per-class L2.
+//
+// A forward never mutates the net: one TreeNet can serve many tapes on many threads
+// (parallel_batch). Instantiated for float and double.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "autograd/ops.hpp"
+#include "data/tree.hpp"
+#include "data/vocab.hpp"
+#include "layers/basic.hpp"
+#include "layers/module.hpp"
+
+namespace tapenet {
+
+enum class TreeModel { RNN, RNTN, TreeLSTM };
+
+const char* tree_model_name(TreeModel model);  // "RNN", "RNTN", "TreeLSTM"
+
+struct TreeNetOptions {
+  double dropout = 0;          // p on the node vectors before the classifier (training only)
+  double word_init_std = 0.1;  // word vectors ~ N(0, std²)
+
+  TreeNetOptions& with_dropout(double p) { dropout = p; return *this; }
+  TreeNetOptions& with_word_init_std(double s) { word_init_std = s; return *this; }
+};
+
+// The target of a node that adds nothing to the loss.
+constexpr std::int64_t kIgnoreTarget = -1;
+
+// Per-node targets in node order: the node's label under `mode` (data::mode_label), or
+// kIgnoreTarget for unlabelled nodes (data::kUnknownLabel) and, in Binary mode, neutral ones.
+std::vector<std::int64_t> node_targets(const data::Tree& tree, data::LabelMode mode);
+
+// The vocabulary index of every leaf word, left to right (unknown words -> <unk> = 0).
+std::vector<std::int64_t> leaf_word_ids(const data::Tree& tree, const data::Vocab& vocab);
+
+// Index of the largest entry of each row of a [N, C] tensor (the first one on ties).
+template <class T>
+std::vector<int> argmax_rows(const Tensor<T>& logits);
+
+template <class T>
+struct TreeOutput {
+  Var<T> vectors;  // [n_nodes, d]: node i's vector (h for the Tree-LSTM) in row i
+  Var<T> logits;   // [n_nodes, C]
+  Var<T> loss;     // [1]: Σ over labelled nodes of the cross-entropy
+  std::vector<std::int64_t> targets;  // per node; kIgnoreTarget where nothing is counted
+};
+
+// L2 groups. CoreNLP's RNTN regularises the composition matrices and tensor, the classifier
+// matrix and the word vectors with separate λ, and leaves every bias unregularised.
+enum class ParamClass {
+  Composition,  // W, V, U
+  Bias,         // b, b_leaf, classifier.b
+  Classifier,   // classifier.W
+  WordVectors,  // embedding.table
+};
+
+template <class T>
+class TreeNet : public Module<T> {
+ public:
+  TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, TreeModel model, std::mt19937_64& rng,
+          const TreeNetOptions& options = {});
+
+  // Records the whole tree on `tape`. word_ids holds one vocabulary index per leaf, left to
+  // right (leaf_word_ids). classes() must equal data::num_classes(mode). `rng` draws the
+  // dropout masks and is required when training() and options().dropout > 0.
+  // Throws std::invalid_argument for a malformed tree (not post-order, unary nodes, root
+  // not last), a wrong number of word ids or a class count that does not fit the mode;
+  // std::out_of_range for a word id outside the vocabulary.
+  TreeOutput<T> forward(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids,
+                        data::LabelMode mode, std::mt19937_64* rng = nullptr) const;
+
+  // The node vectors alone, [n_nodes, d] (no classifier, no dropout).
+  Var<T> compose(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids) const;
+
+  // The predicted class of every node (argmax of the logits; no dropout, no gradients).
+  std::vector<int> predict(const data::Tree& tree, const std::vector<std::int64_t>& word_ids) const;
+  int predict_root(const data::Tree& tree, const std::vector<std::int64_t>& word_ids) const;
+
+  ParamClass parameter_class(const Parameter<T>& p) const;
+  // The parameters of one class, in parameters() order.
+  ParameterList<T> parameters_of(ParamClass c);
+
+  TreeModel model() const { return model_; }
+  std::size_t dim() const { return dim_; }
+  std::size_t classes() const { return classifier.out_features(); }
+  const TreeNetOptions& options() const { return options_; }
+
+  Embedding<T> embedding;
+  Linear<T> classifier;
+  Parameter<T>& W;  // RNN, RNTN: [d, 2d]; TreeLSTM: leaf input weights [3d, d]
+  Parameter<T>& b;  // RNN, RNTN: [1, d]; TreeLSTM: internal-node gate biases [1, 5d]
+  Parameter<T>* V = nullptr;       // RNTN: [d, 2d, 2d]
+  Parameter<T>* U = nullptr;       // TreeLSTM: [5d, 2d]
+  Parameter<T>* b_leaf = nullptr;  // TreeLSTM: [1, 3d]
+
+ private:
+  struct Cell {
+    Var<T> h, c;
+  };
+
+  std::vector<Var<T>> compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words) const;
+  Var<T> compose_pair(Tape<T>& tape, Var<T> left, Var<T> right) const;
+  std::vector<Var<T>> compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words) const;
+  Cell lstm_leaves(Tape<T>& tape, Var<T> words) const;
+  Cell lstm_node(Tape<T>& tape, const Cell& left, const Cell& right) const;
+  Var<T> classifier_input(Var<T> vectors, std::mt19937_64* rng) const;
+
+  TreeModel model_;
+  std::size_t dim_;
+  TreeNetOptions options_;
+};
+
+// ---- L2 regularisation ------------------------------------------------------------------------
+
+// p.grad += λ·p.value for every p: the gradient of the penalty (λ/2)·‖p‖². Returns that
+// penalty, Σ_p (λ/2)·‖p‖², for reporting the regularised objective.
+template <class T>
+T add_l2(const ParameterList<T>& params, T lambda);
+
+// Stanford CoreNLP's RNTN defaults (SentimentTrainOptions: regTransformMatrix and
+// regTransformTensor 1e-3, regClassification and regWordVector 1e-4; biases are not
+// regularised, CoreNLP drops the bias column).
+struct L2Options {
+  double composition = 1e-3;
+  double classifier = 1e-4;
+  double word_vectors = 1e-4;
+  double bias = 0;
+
+  L2Options& with_composition(double v) { composition = v; return *this; }
+  L2Options& with_classifier(double v) { classifier = v; return *this; }
+  L2Options& with_word_vectors(double v) { word_vectors = v; return *this; }
+  L2Options& with_bias(double v) { bias = v; return *this; }
+  double lambda(ParamClass c) const;
+};
+
+// add_l2 for every class of the net with its λ; returns the total penalty. Call it after
+// backward() and before the optimizer's step(). CoreNLP scales the data gradient by
+// 1/batch size before adding λ·θ: when the batch loss is a sum, scale the gradients first
+// (or scale the λ by the batch size) to match it.
+template <class T>
+T add_l2(TreeNet<T>& net, const L2Options& options = {});
+
+}  // namespace tapenet
