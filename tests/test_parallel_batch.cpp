@@ -8,7 +8,9 @@
 
 #include "autograd/ops.hpp"
 #include "autograd/parallel_batch.hpp"
+#include "layers/cells.hpp"
 #include "layers/init.hpp"
+#include "layers/sequence.hpp"
 
 using namespace tapenet;
 
@@ -116,4 +118,40 @@ BOOST_AUTO_TEST_CASE(an_exception_in_one_example_reaches_the_caller) {
   };
   BOOST_CHECK_EXCEPTION(parallel_batch<float>(8, failing), std::runtime_error,
                         [](const std::runtime_error& e) { return std::string(e.what()) == "example 5 is malformed"; });
+}
+
+// The same guarantee for the recurrent layers: minibatches of padded LSTM sequences (each
+// chunk one masked [T·B, D] batch on its own tape) give bit-identical gradients.
+BOOST_AUTO_TEST_CASE(lstm_sequence_gradients_are_bit_identical_for_any_thread_count) {
+  std::mt19937_64 rng(5);
+  LSTMCell<float> cell(4, 6, rng, LSTMOptions().with_peephole());
+  const std::size_t batches = 11, batch = 3, steps = 7;
+  std::vector<Tensor<float>> inputs;
+  std::vector<std::vector<std::size_t>> lengths;
+  std::uniform_int_distribution<std::size_t> length(1, steps);
+  for (std::size_t i = 0; i < batches; ++i) {
+    inputs.push_back(init::normal<float>({steps * batch, 4}, 1.0, rng));
+    lengths.push_back({length(rng), length(rng), steps});
+  }
+  auto loss_of = [&](Tape<float>& tape, std::size_t i) {
+    SequenceOutput<float> run = run_sequence(tape, cell, tape.constant(inputs[i]), batch, lengths[i]);
+    return sum(square(concat_outputs(run.outputs))) + sum(run.final.c);
+  };
+  std::vector<float> losses;
+  std::vector<std::vector<Tensor<float>>> grads;
+  for (int threads : {1, 2, 4}) {
+    for (auto* p : cell.parameters()) p->zero_grad();
+    ParallelOptions options;
+    options.threads = threads;
+    options.chunk_size = 2;
+    losses.push_back(parallel_batch<float>(batches, loss_of, options));
+    grads.emplace_back();
+    for (auto* p : cell.parameters()) grads.back().push_back(p->grad);
+  }
+  for (std::size_t run = 1; run < losses.size(); ++run) {
+    BOOST_TEST(std::memcmp(&losses[0], &losses[run], sizeof(float)) == 0, "loss differs in run " << run);
+    for (std::size_t k = 0; k < grads[0].size(); ++k)
+      BOOST_TEST(bit_identical(grads[0][k], grads[run][k]), "gradient " << k << " differs in run " << run);
+  }
+  BOOST_TEST(xt::amax(xt::abs(grads[0][0]))() > 0.0f);  // the gradients are not trivially zero
 }
