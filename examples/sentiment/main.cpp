@@ -1,0 +1,514 @@
+// Sentiment over parse trees (Socher et al. 2013): a recursive net composes a vector for
+// every phrase of a binary constituency tree, bottom-up, and a softmax classifies every
+// phrase into 5 classes (very negative .. very positive). The loss of a tree sums the
+// cross-entropies of all its nodes.
+//
+//   RNN       p = tanh(W [a; b] + b)
+//   RNTN      p = tanh([a; b]ᵀ V^{[1:d]} [a; b] + W [a; b] + b)
+//   TreeLSTM  binary constituency Tree-LSTM (Tai et al. 2015), a forget gate per child
+//   every node: y = softmax(W_s p + b_s),  loss = Σ_nodes -log y[gold]
+//
+// Training follows Stanford CoreNLP's RNTN trainer: minibatches of 27 trees, the batch
+// gradient is the mean over its trees plus λ·θ per parameter class, AdaGrad with lr 0.01.
+// A minibatch runs through parallel_batch: chunks of trees on their own tapes, reduced in a
+// fixed order, so a run gives the same numbers with 1 or N threads.
+//
+// Usage: see kUsage below and README.md in this folder.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "../common/cli.hpp"
+#include "../common/metrics.hpp"
+#include "../common/progress.hpp"
+#include "autograd/npy.hpp"
+#include "autograd/parallel_batch.hpp"
+#include "data/tree.hpp"
+#include "data/vocab.hpp"
+#include "evaluate.hpp"
+#include "layers/tree_nets.hpp"
+#include "optim/checkpoint.hpp"
+#include "optim/optimizer.hpp"
+#include "synthetic.hpp"
+
+using namespace tapenet;
+using sentiment::Example;
+using sentiment::Scores;
+
+namespace {
+
+const char* kUsage = R"usage(usage:
+  sentiment [options]                       train, then report dev and test accuracy
+  sentiment predict --checkpoint FILE       label every phrase of each stdin line
+
+training options:
+  --data DIR          train.txt, dev.txt, test.txt in SST's PTB format (default: a built-in
+                      synthetic treebank with negation and contrast)
+  --model M           rnn | rntn | treelstm (default rntn)
+  --dim N             node vector size (default 25; treelstm 100)
+  --epochs N          maximum epochs (default 8 synthetic, 100 with --data)
+  --patience N        stop after N epochs without a better dev root accuracy (default 10)
+  --batch N           trees per minibatch (default 27)
+  --optimizer O       adagrad | adam (default adagrad)
+  --lr X              learning rate (default adagrad 0.01, treelstm 0.05; adam 0.001)
+  --dropout P         dropout on node vectors before the classifier (default 0; treelstm 0.5)
+  --min-count N       vocabulary: words seen fewer times become <unk> (default 1)
+  --threads N         threads for the minibatch chunks and evaluation (default: all cores)
+  --seed N            initialisation, shuffling, dropout and synthetic data (default 1)
+  --checkpoint FILE   save after every epoch (atomic .npz, plus FILE.vocab)
+  --resume            continue from --checkpoint
+  --metrics-out FILE  final figures as JSON
+  --train-size N      synthetic treebank: training trees (default 3000); dev and test
+                      get n/6 each, between 50 and 500
+
+predict reads one tree per line on stdin: a bracketed tree "(3 (2 the) (3 film))" (its
+labels are shown as gold) or a plain tokenised sentence, binarised right-branching
+(w1 (w2 (... (wn-1 wn)))) by data::binarize_sentence.)usage";
+
+const char* const kClassNames[] = {"very negative", "negative", "neutral", "positive", "very positive"};
+
+// Deterministic seeds for per-epoch shuffles and per-tree dropout masks: a pure function
+// of (seed, epoch, position), so a resumed run replays the same stream.
+std::uint64_t mix(std::uint64_t a, std::uint64_t b, std::uint64_t c = 0) {
+  std::uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^
+                    (c + 0x1234567ull) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  x *= 0xD6E8FEB86659FD93ull;
+  return x ^ (x >> 32);
+}
+
+TreeModel parse_model(const std::string& name) {
+  if (name == "rnn") return TreeModel::RNN;
+  if (name == "rntn") return TreeModel::RNTN;
+  if (name == "treelstm") return TreeModel::TreeLSTM;
+  throw std::invalid_argument("--model must be rnn, rntn or treelstm, got '" + name + "'");
+}
+
+std::string model_flag(TreeModel m) {
+  switch (m) {
+    case TreeModel::RNN: return "rnn";
+    case TreeModel::RNTN: return "rntn";
+    case TreeModel::TreeLSTM: return "treelstm";
+  }
+  return "?";
+}
+
+std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vocab"; }
+
+// ---- checkpoint layout -------------------------------------------------------------------
+// param/<name>                 current parameters (save_checkpoint)
+// state/<optimizer keys>       the optimizer's state_dict ("step", "lr", "<param>/sum" ...)
+// state/config/{model,dim,optimizer}   what predict and --resume need to rebuild the net
+// state/trainer/{epoch,best_dev,best_epoch,bad_epochs}
+// state/best/<name>            the parameters of the best dev epoch (early stopping)
+// FILE.vocab                   the vocabulary, one word per line (data::Vocab::save)
+
+bool is_trainer_key(const std::string& key) {
+  return key.rfind("config/", 0) == 0 || key.rfind("trainer/", 0) == 0 || key.rfind("best/", 0) == 0;
+}
+
+Tensor<float> scalar(double v) { return full<float>({1}, static_cast<float>(v)); }
+
+double get(const std::map<std::string, Tensor<float>>& state, const std::string& key, const std::string& path) {
+  auto it = state.find(key);
+  if (it == state.end() || it->second.size() != 1)
+    throw std::runtime_error(path + ": not a sentiment checkpoint (no 1-element entry 'state/" + key + "')");
+  return it->second(0);
+}
+
+struct NetConfig {
+  TreeModel model = TreeModel::RNTN;
+  std::size_t dim = 25;
+};
+
+// Reads config/model and config/dim without building a net (predict and --resume).
+NetConfig read_config(const std::string& path) {
+  std::map<std::string, Tensor<float>> entries = load_npz<float>(path);
+  std::map<std::string, Tensor<float>> state;
+  for (auto& [k, v] : entries)
+    if (k.rfind("state/", 0) == 0) state[k.substr(6)] = v;
+  NetConfig c;
+  const int model = static_cast<int>(get(state, "config/model", path));
+  if (model < 0 || model > 2) throw std::runtime_error(path + ": bad config/model " + std::to_string(model));
+  c.model = static_cast<TreeModel>(model);
+  c.dim = static_cast<std::size_t>(get(state, "config/dim", path));
+  return c;
+}
+
+data::Vocab load_vocab(const std::string& checkpoint) {
+  std::ifstream probe(vocab_path(checkpoint));
+  if (!probe) throw std::runtime_error(vocab_path(checkpoint) + ": cannot open the vocabulary saved with the checkpoint");
+  return data::Vocab::load(vocab_path(checkpoint));
+}
+
+void save_vocab(const data::Vocab& vocab, const std::string& checkpoint) {
+  const std::string path = vocab_path(checkpoint), tmp = path + ".tmp";
+  vocab.save(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp + " to " + path);
+}
+
+std::string pct(double v) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1) << v << "%";
+  return s.str();
+}
+
+std::vector<Tensor<float>> copy_values(const ParameterList<float>& params) {
+  std::vector<Tensor<float>> out;
+  for (auto* p : params) out.push_back(p->value);
+  return out;
+}
+
+void set_values(const ParameterList<float>& params, const std::vector<Tensor<float>>& values) {
+  for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = values[i];
+}
+
+// ---- prediction output --------------------------------------------------------------------
+
+// Prints the tree top-down (pre-order, explicit stack), one phrase per line, indented by
+// depth: predicted class, P(class), the gold label when the input had one, the phrase.
+void print_phrases(const data::Tree& tree, const Tensor<float>& probs, std::ostream& out) {
+  const std::size_t n = tree.size();
+  std::vector<std::size_t> first(n), last(n);
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < n; ++i) {  // post-order: children before parents
+    const data::Node& node = tree.nodes[i];
+    if (node.is_leaf()) {
+      first[i] = last[i] = words.size();
+      words.push_back(node.word);
+    } else {
+      first[i] = first[static_cast<std::size_t>(node.left)];
+      last[i] = last[static_cast<std::size_t>(node.right)];
+    }
+  }
+  std::vector<std::pair<int, int>> stack = {{tree.root, 0}};
+  while (!stack.empty()) {
+    auto [i, depth] = stack.back();
+    stack.pop_back();
+    const data::Node& node = tree.nodes[static_cast<std::size_t>(i)];
+    const float* p = probs.data() + static_cast<std::size_t>(i) * data::kNumFineLabels;
+    const int c = sentiment::argmax5(p);
+    std::string phrase;
+    for (std::size_t w = first[i]; w <= last[i]; ++w) phrase += (w > first[i] ? " " : "") + words[w];
+    char head[96];
+    std::snprintf(head, sizeof head, "%d %-13s p=%.2f", c, kClassNames[c], p[c]);
+    out << std::string(2 * static_cast<std::size_t>(depth), ' ') << head;
+    if (node.label != data::kUnknownLabel) out << " gold " << node.label;
+    out << "  " << phrase << "\n";
+    if (!node.is_leaf()) {
+      stack.push_back({node.right, depth + 1});
+      stack.push_back({node.left, depth + 1});
+    }
+  }
+}
+
+int run_predict(int argc, char** argv) {
+  examples::Args args(argc, argv, {"checkpoint", "threads"}, {},
+                      "usage: sentiment predict --checkpoint FILE  (reads trees or sentences from stdin, one per line)");
+  if (!args.has("checkpoint")) throw std::invalid_argument("predict needs --checkpoint FILE");
+  const std::string path = args.str("checkpoint");
+  const NetConfig config = read_config(path);
+  const data::Vocab vocab = load_vocab(path);
+  std::mt19937_64 rng(0);
+  TreeNet<float> net(vocab.size(), config.dim, data::kNumFineLabels, config.model, rng);
+  auto state = load_checkpoint(path, net.parameters());
+  for (auto* p : net.parameters()) {  // predict with the best dev epoch's parameters
+    auto it = state.find("best/" + p->name);
+    if (it != state.end()) p->value = it->second;
+  }
+  net.eval();
+  std::cerr << "sentiment: " << tree_model_name(config.model) << " d=" << config.dim << ", " << vocab.size()
+            << " words; reading trees or sentences from stdin\n";
+  std::string line;
+  int errors = 0;
+  for (std::size_t line_no = 1; std::getline(std::cin, line); ++line_no) {
+    const auto start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos) continue;
+    try {
+      data::Tree tree = line[start] == '(' ? data::parse_tree(line.substr(start), "<stdin>", line_no)
+                                           : data::binarize_sentence(line);
+      std::vector<Example> ex = {{tree, leaf_word_ids(tree, vocab)}};
+      const auto probs = sentiment::node_probabilities(net, ex, 1);
+      print_phrases(tree, probs[0], std::cout);
+      std::cout << std::endl;
+    } catch (const std::exception& e) {
+      std::cerr << "sentiment: " << e.what() << "\n";
+      ++errors;
+    }
+  }
+  return errors ? 1 : 0;
+}
+
+// ---- training -----------------------------------------------------------------------------------
+
+struct Splits {
+  std::vector<data::Tree> train, dev, test;
+  std::string source;
+};
+
+Splits load_splits(const examples::Args& args, std::uint64_t seed) {
+  Splits s;
+  if (args.has("data")) {
+    const std::string dir = args.str("data");
+    s.train = data::read_trees(dir + "/train.txt");
+    s.dev = data::read_trees(dir + "/dev.txt");
+    s.test = data::read_trees(dir + "/test.txt");
+    s.source = dir;
+  } else {
+    const auto n = static_cast<std::size_t>(args.integer("train-size", 3000));
+    const std::size_t held_out = std::clamp<std::size_t>(n / 6, 50, 500);  // dev and test each
+    sentiment::SyntheticTreebank bank = sentiment::make_synthetic_treebank(n, held_out, held_out, seed);
+    s.train = std::move(bank.train);
+    s.dev = std::move(bank.dev);
+    s.test = std::move(bank.test);
+    s.source = "synthetic";
+  }
+  return s;
+}
+
+int run_train(int argc, char** argv) {
+  examples::Args args(argc, argv,
+                      {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
+                       "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size"},
+                      {"resume"}, kUsage);
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
+  const bool tty = ::isatty(2);
+  const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
+  const bool synthetic = !args.has("data");
+  const std::string checkpoint = args.str("checkpoint");
+  const bool resume = args.has("resume");
+  if (resume && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
+
+  NetConfig config;
+  config.model = parse_model(args.str("model", "rntn"));
+  const bool lstm = config.model == TreeModel::TreeLSTM;
+  config.dim = static_cast<std::size_t>(args.integer("dim", lstm ? 100 : 25));
+  if (resume) {  // the checkpoint decides the architecture; explicit flags must agree
+    const NetConfig saved = read_config(checkpoint);
+    if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim))
+      throw std::invalid_argument(checkpoint + " holds --model " + model_flag(saved.model) + " --dim " +
+                                  std::to_string(saved.dim) + "; it cannot resume with other values");
+    config = saved;
+  }
+  const bool is_lstm = config.model == TreeModel::TreeLSTM;
+  const std::string optimizer_name = args.str("optimizer", "adagrad");
+  if (optimizer_name != "adagrad" && optimizer_name != "adam")
+    throw std::invalid_argument("--optimizer must be adagrad or adam, got '" + optimizer_name + "'");
+  const bool adam = optimizer_name == "adam";
+  const double lr = args.num("lr", adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
+  const double dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
+  const auto epochs = static_cast<int>(args.integer("epochs", synthetic ? 8 : 100));
+  const auto patience = static_cast<int>(args.integer("patience", 10));
+  const auto batch = static_cast<std::size_t>(args.integer("batch", 27));
+  const int threads = static_cast<int>(args.integer("threads", 0));
+  const int used_threads = threads > 0 ? threads : default_thread_count();
+  if (batch == 0 || epochs < 0 || patience < 1 || threads < 0)
+    throw std::invalid_argument("--batch and --patience must be positive, --epochs and --threads not negative");
+
+  // Data and vocabulary (from the training split, or the one saved with the checkpoint).
+  Splits splits = load_splits(args, seed);
+  const data::Vocab vocab = resume ? load_vocab(checkpoint)
+                                   : data::Vocab::build(data::count_words(splits.train),
+                                                        static_cast<std::size_t>(args.integer("min-count", 1)));
+  const std::vector<Example> train = sentiment::make_examples(splits.train, vocab);
+  const std::vector<Example> dev = sentiment::make_examples(splits.dev, vocab);
+  const std::vector<Example> test = sentiment::make_examples(splits.test, vocab);
+
+  // Model, L2 and optimizer. RNN/RNTN: CoreNLP's λ (1e-3 W, V; 1e-4 classifier, words).
+  // Tree-LSTM: Tai et al.'s 1e-4 on every weight matrix.
+  std::mt19937_64 init_rng(seed);
+  TreeNet<float> net(vocab.size(), config.dim, data::kNumFineLabels, config.model, init_rng,
+                     TreeNetOptions().with_dropout(dropout));
+  const L2Options l2 = is_lstm ? L2Options().with_composition(1e-4) : L2Options();
+  const ParameterList<float> params = net.parameters();
+  std::unique_ptr<Optimizer<float>> optimizer;
+  if (adam)
+    optimizer = std::make_unique<Adam<float>>(params, AdamOptions().with_lr(lr));
+  else  // CoreNLP's AdaGrad: θ -= lr·g / (√Σg² + 1e-3)
+    optimizer = std::make_unique<AdaGrad<float>>(params, AdaGradOptions().with_lr(lr).with_eps(1e-3));
+
+  int start_epoch = 0, best_epoch = 0, bad_epochs = 0;
+  double best_dev = -1;
+  std::vector<Tensor<float>> best = copy_values(params);
+  if (resume) {
+    auto state = load_checkpoint(checkpoint, params);
+    if (static_cast<int>(get(state, "config/optimizer", checkpoint)) != (adam ? 1 : 0))
+      throw std::invalid_argument(checkpoint + " was trained with --optimizer " + (adam ? "adagrad" : "adam"));
+    start_epoch = static_cast<int>(get(state, "trainer/epoch", checkpoint));
+    best_dev = get(state, "trainer/best_dev", checkpoint);
+    best_epoch = static_cast<int>(get(state, "trainer/best_epoch", checkpoint));
+    bad_epochs = static_cast<int>(get(state, "trainer/bad_epochs", checkpoint));
+    Optimizer<float>::StateDict opt_state;
+    for (auto& [k, v] : state)
+      if (!is_trainer_key(k)) opt_state[k] = v;
+    optimizer->load_state_dict(opt_state);
+    for (std::size_t i = 0; i < params.size(); ++i) best[i] = state.at("best/" + params[i]->name);
+    std::cout << "resumed from " << checkpoint << " after epoch " << start_epoch << " (best dev root "
+              << pct(best_dev) << " at epoch " << best_epoch << ")\n";
+  } else if (!checkpoint.empty()) {
+    save_vocab(vocab, checkpoint);
+  }
+
+  auto save = [&](int epochs_done) {
+    if (checkpoint.empty()) return;
+    Optimizer<float>::StateDict state = optimizer->state_dict();
+    state["config/model"] = scalar(static_cast<int>(config.model));
+    state["config/dim"] = scalar(static_cast<double>(config.dim));
+    state["config/optimizer"] = scalar(adam ? 1 : 0);
+    state["trainer/epoch"] = scalar(epochs_done);
+    state["trainer/best_dev"] = scalar(best_dev);
+    state["trainer/best_epoch"] = scalar(best_epoch);
+    state["trainer/bad_epochs"] = scalar(bad_epochs);
+    for (std::size_t i = 0; i < params.size(); ++i) state["best/" + params[i]->name] = best[i];
+    save_checkpoint(checkpoint, params, state);
+  };
+
+  std::cout << "sentiment: " << tree_model_name(config.model) << " d=" << config.dim << ", " << net.parameter_count()
+            << " parameters; data " << splits.source << ": " << train.size() << "/" << dev.size() << "/"
+            << test.size() << " trees, vocabulary " << vocab.size() << "; " << optimizer_name << " lr " << lr
+            << ", batch " << batch << ", dropout " << dropout << ", " << used_threads << " thread(s)\n";
+
+  ParallelOptions popt;
+  popt.threads = threads;
+  if (!resume) {
+    net.eval();
+    const Scores s = sentiment::evaluate(net, dev, threads);
+    std::cout << "epoch 0 (untrained): dev root " << pct(s.root_fine) << ", all phrases " << pct(s.all_fine) << "\n";
+  }
+
+  double train_seconds = 0;
+  std::size_t trees_trained = 0;
+  int epoch = start_epoch;
+  for (; epoch < epochs && bad_epochs < patience; ++epoch) {
+    // One epoch: a fresh shuffle (a function of seed and epoch), then minibatches.
+    std::vector<std::size_t> order(train.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 shuffle_rng(mix(seed, static_cast<std::uint64_t>(epoch)));
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    net.train();
+    examples::Progress progress(train.size(), "trees");
+    double loss_sum = 0;
+    for (std::size_t b0 = 0; b0 < order.size(); b0 += batch) {
+      const std::size_t n = std::min(batch, order.size() - b0);
+      optimizer->zero_grad();
+      // Σ over the batch's trees of Σ over their nodes of the cross-entropy; one tape per chunk.
+      const float loss = parallel_batch<float>(
+          n,
+          [&](Tape<float>& tape, std::size_t i) {
+            const Example& ex = train[order[b0 + i]];
+            std::mt19937_64 drop_rng(mix(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
+            return net.forward(tape, ex.tree, ex.word_ids, data::LabelMode::Fine, &drop_rng).loss;
+          },
+          popt);
+      // g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ   (CoreNLP's batch gradient)
+      for (auto* p : params) p->grad *= 1.0f / static_cast<float>(n);
+      add_l2(net, l2);
+      optimizer->step();
+      loss_sum += loss;
+      std::ostringstream status;
+      status << "epoch " << epoch + 1 << "/" << epochs << "  loss/tree " << std::setprecision(4)
+             << loss_sum / double(b0 + n) << "  best dev " << (best_dev < 0 ? std::string("-") : pct(best_dev));
+      // On a terminal the bar redraws in place; in a log, ten lines per epoch are enough.
+      const std::size_t done = b0 + n, tenth = std::max<std::size_t>(1, train.size() / 10);
+      if (tty || done == train.size() || done / tenth != b0 / tenth) progress.update(done, status.str());
+    }
+    train_seconds += progress.seconds_since_start();
+    trees_trained += train.size();
+
+    net.eval();
+    const Scores d = sentiment::evaluate(net, dev, threads);
+    const bool better = d.root_fine > best_dev;
+    if (better) {
+      best_dev = d.root_fine;
+      best_epoch = epoch + 1;
+      best = copy_values(params);
+      bad_epochs = 0;
+    } else {
+      ++bad_epochs;
+    }
+    std::cout << "epoch " << epoch + 1 << ": train loss/tree " << std::setprecision(4) << loss_sum / double(train.size())
+              << "  dev root " << pct(d.root_fine) << " (binary " << pct(d.root_binary) << "), all phrases "
+              << pct(d.all_fine) << (better ? "  * best" : "") << "  [" << std::setprecision(3)
+              << double(train.size()) / progress.seconds_since_start() << " trees/s]" << std::endl;
+    save(epoch + 1);
+  }
+  if (bad_epochs >= patience) std::cout << "early stop: no better dev root accuracy for " << patience << " epochs\n";
+
+  // Test once, with the parameters of the best dev epoch.
+  set_values(params, best);
+  net.eval();
+  const Scores dv = sentiment::evaluate(net, dev, threads);
+  const Scores ts = sentiment::evaluate(net, test, threads);
+  std::cout << "best dev epoch " << best_epoch << ": dev root " << pct(dv.root_fine) << ", binary "
+            << pct(dv.root_binary) << ", all phrases " << pct(dv.all_fine) << "\n"
+            << "test (" << ts.trees << " trees, " << ts.binary_trees << " non-neutral): root fine-grained "
+            << pct(ts.root_fine) << ", root binary " << pct(ts.root_binary) << " (strict argmax "
+            << pct(ts.root_binary_strict) << "), all phrases fine-grained " << pct(ts.all_fine) << "\n";
+
+  if (synthetic) {  // show negation and contrast on a few hand-written sentences
+    const std::vector<Example> probes = sentiment::make_examples(sentiment::synthetic_probes(), vocab);
+    const auto probs = sentiment::node_probabilities(net, probes, threads);
+    std::cout << "probes (predicted root / gold):\n";
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      const data::Tree& t = probes[i].tree;
+      const int c = sentiment::argmax5(probs[i].data() + static_cast<std::size_t>(t.root) * data::kNumFineLabels);
+      std::string text;
+      for (const auto& w : t.words()) text += (text.empty() ? "" : " ") + w;
+      std::cout << "  " << (c == t.root_label() ? "ok " : "BAD") << " " << c << " / " << t.root_label() << "  " << text
+                << "\n";
+    }
+  }
+
+  const double trees_per_s = train_seconds > 0 ? double(trees_trained) / train_seconds : 0.0;
+  examples::Metrics metrics;
+  metrics.set("test_root_fine", ts.root_fine);
+  metrics.set("test_root_binary", ts.root_binary);
+  metrics.set("test_all_fine", ts.all_fine);
+  metrics.set("test_root_binary_strict", ts.root_binary_strict);
+  metrics.set("dev_root_fine", dv.root_fine);
+  metrics.set("dev_root_binary", dv.root_binary);
+  metrics.set("dev_all_fine", dv.all_fine);
+  metrics.set("best_epoch", best_epoch);
+  metrics.set("epochs", epoch);
+  metrics.set("epochs_this_run", epoch - start_epoch);
+  metrics.set("trees_per_s", trees_per_s);
+  metrics.set("train_s", train_seconds);
+  metrics.set("wall_s", wall_seconds());
+  metrics.set("threads", used_threads);
+  metrics.set("model", model_flag(config.model));
+  metrics.set("dim", static_cast<double>(config.dim));
+  metrics.set("optimizer", optimizer_name);
+  metrics.set("lr", lr);
+  metrics.set("batch", static_cast<double>(batch));
+  metrics.set("dropout", dropout);
+  metrics.set("data", splits.source);
+  metrics.write(args.str("metrics-out"));
+  std::cout << "trained " << trees_trained << " trees at " << std::setprecision(4) << trees_per_s
+            << " trees/s; wall " << wall_seconds() << " s\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc > 1 && std::string(argv[1]) == "predict") {
+    argv[1] = argv[0];
+    return run_predict(argc - 1, argv + 1);
+  }
+  return run_train(argc, argv);
+} catch (const std::exception& e) {
+  std::cerr << "sentiment: " << e.what() << "\n";
+  return 1;
+}

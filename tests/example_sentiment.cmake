@@ -1,0 +1,95 @@
+# Smoke tests of examples/sentiment on its built-in synthetic treebank (a few seconds each).
+#
+# This file has two roles. Included by tests/CMakeLists.txt, it registers the tests; each
+# test then runs this same file in script mode (cmake -P) as the driver that starts the
+# program and checks its exit code, its output and the metrics JSON.
+#   example_sentiment          train 2 epochs, --checkpoint and --metrics-out into the build dir
+#   example_sentiment_resume   --resume from that checkpoint for a 3rd epoch
+#   example_sentiment_bad_data a malformed tree: non-zero exit, error names file:line:column
+# The examples are only built with TAPENET_BUILD_EXAMPLES (the ASan build turns them off).
+# tests/ is configured before examples/, so the guard is the option, not if(TARGET):
+# $<TARGET_FILE:sentiment> is resolved at generate time, when the target exists.
+
+if(NOT CMAKE_SCRIPT_MODE_FILE)
+  if(TAPENET_BUILD_EXAMPLES AND EXISTS ${PROJECT_SOURCE_DIR}/examples/sentiment/main.cpp)
+    set(_dir ${CMAKE_CURRENT_BINARY_DIR}/example_sentiment)
+    foreach(_mode train resume bad_data)
+      set(_name example_sentiment_${_mode})
+      if(_mode STREQUAL "train")
+        set(_name example_sentiment)
+      endif()
+      add_test(NAME ${_name}
+        COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:sentiment> -DMODE=${_mode} -DDIR=${_dir}
+                -P ${CMAKE_CURRENT_LIST_FILE})
+      set_tests_properties(${_name} PROPERTIES TIMEOUT 300)
+    endforeach()
+    set_tests_properties(example_sentiment PROPERTIES FIXTURES_SETUP sentiment_checkpoint)
+    set_tests_properties(example_sentiment_resume PROPERTIES FIXTURES_REQUIRED sentiment_checkpoint)
+  endif()
+  return()
+endif()
+
+# ---- script mode: the test driver ---------------------------------------------------------
+
+set(_common --train-size 300 --threads 2 --checkpoint ${DIR}/checkpoint.npz --metrics-out ${DIR}/metrics.json)
+
+function(run_sentiment)
+  execute_process(COMMAND ${PROGRAM} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message("${out}")
+  set(rc "${rc}" PARENT_SCOPE)
+  set(out "${out}" PARENT_SCOPE)
+  set(err "${err}" PARENT_SCOPE)
+endfunction()
+
+function(expect_metrics epochs)
+  file(READ ${DIR}/metrics.json json)
+  foreach(key test_root_fine test_root_binary test_all_fine trees_per_s wall_s dev_root_fine threads model dim epochs)
+    if(NOT json MATCHES "\"${key}\": ")
+      message(FATAL_ERROR "metrics.json has no key '${key}':\n${json}")
+    endif()
+  endforeach()
+  if(NOT json MATCHES "\"epochs\": ${epochs},")
+    message(FATAL_ERROR "metrics.json: expected \"epochs\": ${epochs}:\n${json}")
+  endif()
+  # A sanity floor: an untrained net labels ~20% of the phrases right, 2 epochs ~80%.
+  string(REGEX MATCH "\"test_all_fine\": ([0-9.]+)" _ "${json}")
+  if(CMAKE_MATCH_1 LESS 50)
+    message(FATAL_ERROR "test_all_fine ${CMAKE_MATCH_1}% is below 50%:\n${json}")
+  endif()
+endfunction()
+
+if(MODE STREQUAL "train")
+  file(REMOVE_RECURSE ${DIR})
+  file(MAKE_DIRECTORY ${DIR})
+  run_sentiment(--epochs 2 ${_common})
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "sentiment exited with ${rc}:\n${err}")
+  endif()
+  if(NOT EXISTS ${DIR}/checkpoint.npz OR NOT EXISTS ${DIR}/checkpoint.npz.vocab)
+    message(FATAL_ERROR "no checkpoint (or its .vocab) in ${DIR}")
+  endif()
+  expect_metrics(2)
+elseif(MODE STREQUAL "resume")
+  run_sentiment(--epochs 3 --resume ${_common})
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "sentiment --resume exited with ${rc}:\n${err}")
+  endif()
+  if(NOT out MATCHES "resumed from .* after epoch 2" OR NOT out MATCHES "epoch 3: ")
+    message(FATAL_ERROR "--resume did not continue at epoch 3")
+  endif()
+  expect_metrics(3)
+elseif(MODE STREQUAL "bad_data")
+  file(MAKE_DIRECTORY ${DIR}/bad)
+  file(WRITE ${DIR}/bad/train.txt "(3 (2 a) (3 good))\n")
+  file(WRITE ${DIR}/bad/dev.txt "(3 (2 a) (3 good))\n(3 (2 a) (3 good)\n")
+  file(WRITE ${DIR}/bad/test.txt "(3 (2 a) (3 good))\n")
+  run_sentiment(--data ${DIR}/bad --epochs 1)
+  if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "malformed data: expected a clean non-zero exit, got '${rc}'")
+  endif()
+  if(NOT err MATCHES "bad/dev.txt:2:[0-9]+: ")
+    message(FATAL_ERROR "the error does not name dev.txt:2:column:\n${err}")
+  endif()
+else()
+  message(FATAL_ERROR "unknown MODE '${MODE}'")
+endif()
