@@ -1,5 +1,7 @@
 #include "layers/cells.hpp"
 
+#include "autograd/ops_rnn.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -46,12 +48,12 @@ FusedGateCell<T>::FusedGateCell(std::string name, std::size_t input, std::size_t
 
 template <class T>
 Var<T> FusedGateCell<T>::project_input(Tape<T>& tape, Var<T> x) const {
-  return matmul(x, tape.param(W_ih), false, true) + tape.param(b_ih);
+  return linear(x, tape.param(W_ih), tape.param(b_ih));  // x W_ihᵀ + b_ih as one node
 }
 
 template <class T>
 Var<T> FusedGateCell<T>::project_recurrent(Tape<T>& tape, Var<T> h) const {
-  return matmul(h, tape.param(W_hh), false, true) + tape.param(b_hh);
+  return linear(h, tape.param(W_hh), tape.param(b_hh));
 }
 
 template <class T>

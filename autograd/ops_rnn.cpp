@@ -1,0 +1,355 @@
+// Fused whole-sequence recurrences (see ops_rnn.hpp). Forward and backward of each cell sit
+// side by side; the elementwise gate math is vectorised with xsimd (σ, tanh) and plain loops
+// the compiler vectorises (products and sums), all in place in a few preallocated buffers.
+#include "autograd/ops_rnn.hpp"
+
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "autograd/detail.hpp"
+
+namespace tapenet {
+
+using detail::gemm;
+
+namespace {
+
+// x <- σ(x) = 1 / (1 + e^{-x}) on n contiguous values (for x → -∞, e^{-x} = inf gives 0).
+template <class T>
+void sigmoid_inplace(T* x, std::size_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const B v = B::load_unaligned(x + i);
+    (B(T(1)) / (B(T(1)) + xsimd::exp(-v))).store_unaligned(x + i);
+  }
+  for (; i < n; ++i) x[i] = T(1) / (T(1) + std::exp(-x[i]));
+}
+
+// x <- tanh(x) on n contiguous values.
+template <class T>
+void tanh_inplace(T* x, std::size_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) xsimd::tanh(B::load_unaligned(x + i)).store_unaligned(x + i);
+  for (; i < n; ++i) x[i] = std::tanh(x[i]);
+}
+
+// dst[r, :] = (src ? src[r, :] : 0) + bias for `rows` rows of width n.
+template <class T>
+void rows_plus_bias(T* dst, const T* src, const T* bias, std::size_t rows, std::size_t n) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    T* d = dst + r * n;
+    if (src) {
+      const T* s = src + r * n;
+      for (std::size_t j = 0; j < n; ++j) d[j] = s[j] + bias[j];
+    } else {
+      std::copy(bias, bias + n, d);
+    }
+  }
+}
+
+// out[j] += Σ_r g[r, j]  (the gradient of a bias broadcast over rows)
+template <class T>
+void add_column_sums(T* out, const T* g, std::size_t rows, std::size_t n) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const T* s = g + r * n;
+    for (std::size_t j = 0; j < n; ++j) out[j] += s[j];
+  }
+}
+
+template <class T>
+void add_into(T* dst, const T* src, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+// The checked geometry of one fused recurrence.
+struct Geometry {
+  std::size_t T, B, H, G;
+};
+
+template <class T>
+Geometry check_sequence(const char* op, std::size_t gates, Var<T> xp, Var<T> h0, const Var<T>* c0, Var<T> W,
+                        Var<T> b) {
+  auto bad = [&](const std::string& what) {
+    std::string s = "xp " + shape_str(xp.shape()) + ", h0 " + shape_str(h0.shape());
+    if (c0) s += ", c0 " + shape_str(c0->shape());
+    throw ShapeError(op, what + " (" + s + ", W_hh " + shape_str(W.shape()) + ", b_hh " + shape_str(b.shape()) + ")");
+  };
+  if (h0.ndim() != 2 || xp.ndim() != 2 || W.ndim() != 2) bad("xp, h0 and W_hh must be 2-D");
+  const std::size_t B = h0.dim(0), H = h0.dim(1), G = gates * H;
+  if (B == 0 || H == 0) bad("empty state");
+  if (xp.dim(1) != G || xp.dim(0) % B != 0 || xp.dim(0) == 0) bad("xp must be [T·B, " + std::to_string(G) + "]");
+  if (W.dim(0) != G || W.dim(1) != H) bad("W_hh must be [" + std::to_string(G) + ", " + std::to_string(H) + "]");
+  if (b.size() != G) bad("b_hh must hold " + std::to_string(G) + " values");
+  if (c0 && (c0->ndim() != 2 || c0->dim(0) != B || c0->dim(1) != H)) bad("c0 must be shaped like h0");
+  return {xp.dim(0) / B, B, H, G};
+}
+
+// dW_hh += dAᵀ [h_0; h_1 .. h_{T-1}] as two GEMMs (h_0 is separate from the output rows);
+// db_hh += column sums of dA.
+template <class T>
+void recurrent_weight_grads(Tape<T>& t, std::uint32_t iW, std::uint32_t ib, const Geometry& g, const T* dA,
+                            const T* h0, const T* Hout) {
+  const int G = int(g.G), H = int(g.H), B = int(g.B);
+  if (t.requires_grad(iW)) {
+    T* dW = t.grad_buffer(iW).data();
+    gemm(true, false, G, H, B, T(1), dA, G, h0, H, T(1), dW, H);
+    if (g.T > 1) gemm(true, false, G, H, int((g.T - 1) * g.B), T(1), dA + g.B * g.G, G, Hout, H, T(1), dW, H);
+  }
+  if (t.requires_grad(ib)) add_column_sums(t.grad_buffer(ib).data(), dA, g.T * g.B, g.G);
+}
+
+}  // namespace
+
+// ---- Elman (tanh) ----------------------------------------------------------------------------
+// h_t = tanh(a_t),  a_t = xp_t + b_hh + h_{t-1} W_hhᵀ
+// da_t = (dh_t) ⊙ (1 - h_t²),  dh_{t-1} += da_t W_hh,  dW_hh += Σ da_tᵀ h_{t-1}
+template <class T>
+Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
+  const Geometry g = check_sequence<T>("elman_tanh_sequence", 1, xp, h0, nullptr, W, b);
+  const std::size_t B = g.B, H = g.H, steps = g.T;
+  Tensor<T> out = Tensor<T>::from_shape({steps * B, H});
+  T* Y = out.data();
+  rows_plus_bias(Y, xp.value().data(), b.value().data(), steps * B, H);
+  const T* Wp = W.value().data();
+  for (std::size_t s = 0; s < steps; ++s) {
+    const T* hp = s ? Y + (s - 1) * B * H : h0.value().data();
+    T* y = Y + s * B * H;
+    gemm(false, true, int(B), int(H), int(H), T(1), hp, int(H), Wp, int(H), T(1), y, int(H));
+    tanh_inplace(y, B * H);
+  }
+  auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
+  return xp.tape().record("elman_tanh_sequence", std::move(out), {xp, h0, W, b},
+                          [ix, ih, iW, ib, g](Tape<T>& t, const Tensor<T>& G, const Tensor<T>& out) {
+    const std::size_t B = g.B, H = g.H, BH = g.B * g.H;
+    const T* Y = out.data();
+    const T* dY = G.data();
+    const T* Wp = t.value(iW).data();
+    const T* h0 = t.value(ih).data();
+    Tensor<T> dA = Tensor<T>::from_shape({g.T * B, H});
+    Tensor<T> dh = Tensor<T>::from_shape({B, H});
+    std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
+    for (std::size_t s = g.T; s-- > 0;) {
+      const T* y = Y + s * BH;
+      T* da = dA.data() + s * BH;
+      T* d = dh.data();
+      for (std::size_t k = 0; k < BH; ++k) da[k] = d[k] * (T(1) - y[k] * y[k]);
+      if (s > 0) {
+        std::copy(dY + (s - 1) * BH, dY + s * BH, d);
+        gemm(false, false, int(B), int(H), int(H), T(1), da, int(H), Wp, int(H), T(1), d, int(H));
+      } else if (t.requires_grad(ih)) {
+        gemm(false, false, int(B), int(H), int(H), T(1), da, int(H), Wp, int(H), T(1), t.grad_buffer(ih).data(), int(H));
+      }
+    }
+    recurrent_weight_grads(t, iW, ib, g, dA.data(), h0, Y);
+    t.accumulate(ix, std::move(dA));
+  });
+}
+
+// ---- LSTM ------------------------------------------------------------------------------------
+// Saved: A [T·B, 4H] = the gate activations i, f, g, o; C = c_t; TC = tanh(c_t).
+//   do = dh ⊙ tanh(c);  dc += dh ⊙ o ⊙ (1 - tanh²(c))
+//   di = dc ⊙ g,  df = dc ⊙ c_{t-1},  dg = dc ⊙ i,  dc_{t-1} = dc ⊙ f
+//   da_{i,f,o} = d{i,f,o} ⊙ σ(1 - σ),  da_g = dg ⊙ (1 - g²)
+template <class T>
+Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
+  const Geometry g = check_sequence("lstm_sequence", 4, xp, h0, &c0, W, b);
+  const std::size_t B = g.B, H = g.H, G = g.G, steps = g.T, BH = B * H;
+  Tensor<T> A = Tensor<T>::from_shape({steps * B, G});
+  Tensor<T> C = Tensor<T>::from_shape({steps * B, H});
+  Tensor<T> TC = Tensor<T>::from_shape({steps * B, H});
+  Tensor<T> out = Tensor<T>::from_shape({(steps + 1) * B, H});  // h_1 .. h_T, then c_T
+  T* Y = out.data();
+  rows_plus_bias(A.data(), xp.value().data(), b.value().data(), steps * B, G);
+  const T* Wp = W.value().data();
+  for (std::size_t s = 0; s < steps; ++s) {
+    const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
+    const T* cp = s ? C.data() + (s - 1) * BH : c0.value().data();
+    T* a = A.data() + s * B * G;
+    gemm(false, true, int(B), int(G), int(H), T(1), hp, int(H), Wp, int(H), T(1), a, int(G));
+    for (std::size_t r = 0; r < B; ++r) {
+      T* ar = a + r * G;
+      sigmoid_inplace(ar, 2 * H);  // i, f
+      tanh_inplace(ar + 2 * H, H);  // g
+      sigmoid_inplace(ar + 3 * H, H);  // o
+      const T *i = ar, *f = ar + H, *gg = ar + 2 * H;
+      const T* cpr = cp + r * H;
+      T* c = C.data() + s * BH + r * H;
+      T* tc = TC.data() + s * BH + r * H;
+      for (std::size_t j = 0; j < H; ++j) tc[j] = c[j] = f[j] * cpr[j] + i[j] * gg[j];
+      tanh_inplace(tc, H);
+      const T* o = ar + 3 * H;
+      T* h = Y + s * BH + r * H;
+      for (std::size_t j = 0; j < H; ++j) h[j] = o[j] * tc[j];
+    }
+  }
+  std::copy(C.data() + (steps - 1) * BH, C.data() + steps * BH, Y + steps * BH);
+  auto ix = xp.id(), ih = h0.id(), ic = c0.id(), iW = W.id(), ib = b.id();
+  return xp.tape().record(
+      "lstm_sequence", std::move(out), {xp, h0, c0, W, b},
+      [ix, ih, ic, iW, ib, g, A = std::move(A), C = std::move(C), TC = std::move(TC)](
+          Tape<T>& t, const Tensor<T>& Gr, const Tensor<T>& out) {
+        const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H;
+        const T* Y = out.data();
+        const T* dY = Gr.data();
+        const T* Wp = t.value(iW).data();
+        Tensor<T> dA = Tensor<T>::from_shape({g.T * B, G});
+        Tensor<T> dh = Tensor<T>::from_shape({B, H}), dc = Tensor<T>::from_shape({B, H});
+        std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
+        std::copy(dY + g.T * BH, dY + (g.T + 1) * BH, dc.data());  // the gradient of c_T
+        for (std::size_t s = g.T; s-- > 0;) {
+          const T* cp = s ? C.data() + (s - 1) * BH : t.value(ic).data();
+          for (std::size_t r = 0; r < B; ++r) {
+            const T* ar = A.data() + (s * B + r) * G;
+            T* dar = dA.data() + (s * B + r) * G;
+            const T *i = ar, *f = ar + H, *gg = ar + 2 * H, *o = ar + 3 * H;
+            const T* tc = TC.data() + s * BH + r * H;
+            const T* cpr = cp + r * H;
+            T* dhr = dh.data() + r * H;
+            T* dcr = dc.data() + r * H;
+            for (std::size_t j = 0; j < H; ++j) {
+              const T dhv = dhr[j];
+              const T dcv = dcr[j] + dhv * o[j] * (T(1) - tc[j] * tc[j]);
+              dar[j] = dcv * gg[j] * i[j] * (T(1) - i[j]);                   // da_i
+              dar[H + j] = dcv * cpr[j] * f[j] * (T(1) - f[j]);              // da_f
+              dar[2 * H + j] = dcv * i[j] * (T(1) - gg[j] * gg[j]);          // da_g
+              dar[3 * H + j] = dhv * tc[j] * o[j] * (T(1) - o[j]);           // da_o
+              dcr[j] = dcv * f[j];                                           // dc_{t-1}
+            }
+          }
+          const T* da = dA.data() + s * B * G;
+          if (s > 0) {
+            std::copy(dY + (s - 1) * BH, dY + s * BH, dh.data());
+            gemm(false, false, int(B), int(H), int(G), T(1), da, int(G), Wp, int(H), T(1), dh.data(), int(H));
+          } else if (t.requires_grad(ih)) {
+            gemm(false, false, int(B), int(H), int(G), T(1), da, int(G), Wp, int(H), T(1), t.grad_buffer(ih).data(), int(H));
+          }
+        }
+        if (t.requires_grad(ic)) add_into(t.grad_buffer(ic).data(), dc.data(), BH);
+        recurrent_weight_grads(t, iW, ib, g, dA.data(), t.value(ih).data(), Y);
+        t.accumulate(ix, std::move(dA));
+      });
+}
+
+// ---- GRU (reset after, torch.nn.GRU) -----------------------------------------------------------
+// Saved: HH [T·B, 3H] holds r, z (activations) and hh_n = h_{t-1} W_nᵀ + b_hn; N = n.
+//   dz = dh ⊙ (h_{t-1} - n),  dn = dh ⊙ (1 - z),  dh_{t-1} = dh ⊙ z + dHH W_hh
+//   da_n = dn ⊙ (1 - n²),  dr = da_n ⊙ hh_n,  dhh_n = da_n ⊙ r
+//   dxp = [dr ⊙ r(1-r), dz ⊙ z(1-z), da_n];  dHH = [same r, z blocks, dhh_n]
+template <class T>
+Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
+  const Geometry g = check_sequence<T>("gru_sequence", 3, xp, h0, nullptr, W, b);
+  const std::size_t B = g.B, H = g.H, G = g.G, steps = g.T, BH = B * H;
+  Tensor<T> HH = Tensor<T>::from_shape({steps * B, G});
+  Tensor<T> N = Tensor<T>::from_shape({steps * B, H});
+  Tensor<T> out = Tensor<T>::from_shape({steps * B, H});
+  T* Y = out.data();
+  const T* X = xp.value().data();
+  rows_plus_bias(HH.data(), static_cast<const T*>(nullptr), b.value().data(), steps * B, G);
+  const T* Wp = W.value().data();
+  for (std::size_t s = 0; s < steps; ++s) {
+    const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
+    T* hh = HH.data() + s * B * G;
+    gemm(false, true, int(B), int(G), int(H), T(1), hp, int(H), Wp, int(H), T(1), hh, int(G));
+    for (std::size_t r = 0; r < B; ++r) {
+      T* hr = hh + r * G;
+      const T* xr = X + (s * B + r) * G;
+      for (std::size_t j = 0; j < 2 * H; ++j) hr[j] += xr[j];
+      sigmoid_inplace(hr, 2 * H);  // r, z
+      T* n = N.data() + s * BH + r * H;
+      for (std::size_t j = 0; j < H; ++j) n[j] = xr[2 * H + j] + hr[j] * hr[2 * H + j];
+      tanh_inplace(n, H);
+      const T* z = hr + H;
+      const T* hpr = hp + r * H;
+      T* h = Y + s * BH + r * H;
+      for (std::size_t j = 0; j < H; ++j) h[j] = n[j] + z[j] * (hpr[j] - n[j]);
+    }
+  }
+  auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
+  return xp.tape().record(
+      "gru_sequence", std::move(out), {xp, h0, W, b},
+      [ix, ih, iW, ib, g, HH = std::move(HH), N = std::move(N)](Tape<T>& t, const Tensor<T>& Gr, const Tensor<T>& out) {
+        const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H;
+        const T* Y = out.data();
+        const T* dY = Gr.data();
+        const T* Wp = t.value(iW).data();
+        const T* h0 = t.value(ih).data();
+        Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
+        Tensor<T> dHH = Tensor<T>::from_shape({g.T * B, G});
+        Tensor<T> dh = Tensor<T>::from_shape({B, H});
+        std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
+        for (std::size_t s = g.T; s-- > 0;) {
+          const T* hp = s ? Y + (s - 1) * BH : h0;
+          for (std::size_t r = 0; r < B; ++r) {
+            const T* hr = HH.data() + (s * B + r) * G;
+            const T *rr = hr, *z = hr + H, *hhn = hr + 2 * H;
+            const T* n = N.data() + s * BH + r * H;
+            const T* hpr = hp + r * H;
+            T* dx = dX.data() + (s * B + r) * G;
+            T* dhh = dHH.data() + (s * B + r) * G;
+            T* dhr = dh.data() + r * H;
+            const T* dprev = s ? dY + (s - 1) * BH + r * H : nullptr;
+            for (std::size_t j = 0; j < H; ++j) {
+              const T dhv = dhr[j];
+              const T dz = dhv * (hpr[j] - n[j]);
+              const T dan = dhv * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
+              const T dar = dan * hhn[j] * rr[j] * (T(1) - rr[j]);
+              const T daz = dz * z[j] * (T(1) - z[j]);
+              dx[j] = dhh[j] = dar;
+              dx[H + j] = dhh[H + j] = daz;
+              dx[2 * H + j] = dan;
+              dhh[2 * H + j] = dan * rr[j];
+              dhr[j] = dhv * z[j] + (dprev ? dprev[j] : T(0));  // dh_{t-1}, direct part
+            }
+          }
+          const T* dhh = dHH.data() + s * B * G;
+          if (s > 0) {
+            gemm(false, false, int(B), int(H), int(G), T(1), dhh, int(G), Wp, int(H), T(1), dh.data(), int(H));
+          } else if (t.requires_grad(ih)) {
+            T* d0 = t.grad_buffer(ih).data();
+            add_into(d0, dh.data(), BH);
+            gemm(false, false, int(B), int(H), int(G), T(1), dhh, int(G), Wp, int(H), T(1), d0, int(H));
+          }
+        }
+        recurrent_weight_grads(t, iW, ib, g, dHH.data(), h0, Y);
+        t.accumulate(ix, std::move(dX));
+      });
+}
+
+// ---- linear --------------------------------------------------------------------------------
+// y = x Wᵀ + b;  dx += g W,  dW += gᵀ x,  db += Σ_rows g
+template <class T>
+Var<T> linear(Var<T> x, Var<T> W, Var<T> b) {
+  if (x.ndim() != 2 || W.ndim() != 2 || x.dim(1) != W.dim(1) || b.size() != W.dim(0))
+    throw ShapeError("linear", "x " + shape_str(x.shape()) + ", W " + shape_str(W.shape()) + ", b " + shape_str(b.shape()));
+  const std::size_t N = x.dim(0), D = x.dim(1), M = W.dim(0);
+  Tensor<T> y = Tensor<T>::from_shape({N, M});
+  rows_plus_bias(y.data(), static_cast<const T*>(nullptr), b.value().data(), N, M);
+  if (N && M && D) gemm(false, true, int(N), int(M), int(D), T(1), x.value().data(), int(D), W.value().data(), int(D), T(1), y.data(), int(M));
+  auto ix = x.id(), iW = W.id(), ib = b.id();
+  return x.tape().record("linear", std::move(y), {x, W, b}, [ix, iW, ib, N, D, M](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    if (!N || !M) return;
+    if (D && t.requires_grad(ix))
+      gemm(false, false, int(N), int(D), int(M), T(1), g.data(), int(M), t.value(iW).data(), int(D), T(1), t.grad_buffer(ix).data(), int(D));
+    if (D && t.requires_grad(iW))
+      gemm(true, false, int(M), int(D), int(N), T(1), g.data(), int(M), t.value(ix).data(), int(D), T(1), t.grad_buffer(iW).data(), int(D));
+    if (t.requires_grad(ib)) add_column_sums(t.grad_buffer(ib).data(), g.data(), N, M);
+  });
+}
+
+#define TAPENET_INSTANTIATE_RNN(T)                                              \
+  template Var<T> elman_tanh_sequence(Var<T>, Var<T>, Var<T>, Var<T>);          \
+  template Var<T> lstm_sequence(Var<T>, Var<T>, Var<T>, Var<T>, Var<T>);        \
+  template Var<T> gru_sequence(Var<T>, Var<T>, Var<T>, Var<T>);                 \
+  template Var<T> linear(Var<T>, Var<T>, Var<T>);
+TAPENET_INSTANTIATE_RNN(float)
+TAPENET_INSTANTIATE_RNN(double)
+
+}  // namespace tapenet

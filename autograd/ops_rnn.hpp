@@ -1,0 +1,36 @@
+// Fused whole-sequence recurrences: one tape node runs a recurrent layer over all T steps.
+//
+// They take the input projections of the whole sequence, precomputed by one GEMM
+// (xp = x W_ihᵀ + b_ih, [T·B, G·H], time-major: rows t·B .. t·B+B-1 are step t), and add
+// only the recurrent part per step: one GEMM h_{t-1} W_hhᵀ [B, G·H] for all gates, then one
+// fused vectorised loop for the gate math. Backward walks the steps in reverse with one
+// GEMM per step for dh_{t-1} and fused gate derivatives, writes every pre-activation
+// gradient into one [T·B, G·H] buffer, and then forms the weight gradient with a single
+// GEMM over all T·B rows (dW_hh += dAᵀ [h_0 .. h_{T-1}], beta = 1) instead of T small ones.
+// The gate layouts and equations are those of layers/cells.hpp (PyTorch's order):
+//
+//   elman_tanh_sequence  h_t = tanh(xp_t + h_{t-1} W_hhᵀ + b_hh)
+//   lstm_sequence        [i f g o] = xp_t + h_{t-1} W_hhᵀ + b_hh
+//                        i, f, o = σ(·), g = tanh(·);  c_t = f⊙c_{t-1} + i⊙g;  h_t = o⊙tanh(c_t)
+//   gru_sequence         [r z] = σ(xp_{r,z} + h_{t-1} W_{r,z}ᵀ + b_h{r,z})
+//   (reset after)        n = tanh(xp_n + r⊙(h_{t-1} W_nᵀ + b_hn));  h_t = z⊙h_{t-1} + (1-z)⊙n
+//
+// Shapes: xp [T·B, G·H], h0 and c0 [B, H], W_hh [G·H, H], b_hh [1, G·H]. The result holds
+// h_1 .. h_T in rows 0 .. T·B-1 ([T·B, H]); lstm_sequence appends c_T as B more rows
+// ([(T+1)·B, H]). Every input may require a gradient. Instantiated for float and double.
+#pragma once
+
+#include "autograd/tape.hpp"
+
+namespace tapenet {
+
+template <class T> Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
+template <class T> Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W_hh, Var<T> b_hh);
+template <class T> Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
+
+// y = x Wᵀ + b for x [N, D], W [M, D], b [1, M]: matmul and bias in one node (the bias is
+// written before the GEMM, which then accumulates with beta = 1; backward: db = column
+// sums of g, no copy of g).
+template <class T> Var<T> linear(Var<T> x, Var<T> W, Var<T> b);
+
+}  // namespace tapenet

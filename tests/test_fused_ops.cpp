@@ -1,0 +1,169 @@
+// The fused ops of autograd/ops_rnn.hpp, in double: gradcheck of every input of each op, and
+// the oracle of the definition — each fused whole-sequence op must give the values and the
+// gradients of the cell's own step-by-step unroll (cell.step_projected in a loop).
+#define BOOST_TEST_MODULE fused_ops
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "autograd/gradcheck.hpp"
+#include "autograd/ops_rnn.hpp"
+#include "layers/cells.hpp"
+#include "layers/sequence.hpp"
+
+using namespace tapenet;
+using Tn = Tensor<double>;
+using V = Var<double>;
+
+namespace {
+
+constexpr std::size_t kT = 3, kB = 2, kD = 3, kH = 4;
+
+Tn rand_tensor(const Shape& s, std::mt19937_64& rng, double scale = 0.5) {
+  return init::normal<double>(s, scale, rng);
+}
+
+// Gradcheck of op(xp, h0, [c0,] W_hh, b_hh) with all inputs random leaves.
+void check_op(std::size_t gates, bool with_c,
+              const std::function<V(const std::vector<V>&)>& op) {
+  std::mt19937_64 rng(7);
+  std::vector<Tn> in = {rand_tensor({kT * kB, gates * kH}, rng), rand_tensor({kB, kH}, rng)};
+  if (with_c) in.push_back(rand_tensor({kB, kH}, rng));
+  in.push_back(rand_tensor({gates * kH, kH}, rng));
+  in.push_back(rand_tensor({1, gates * kH}, rng));
+  GradcheckResult r = gradcheck([&](Tape<double>&, const std::vector<V>& x) { return op(x); }, in);
+  BOOST_TEST(r.ok, r.message());
+  BOOST_TEST(r.checked > 0u);
+}
+
+double max_abs_diff(const Tn& a, const Tn& b) {
+  BOOST_REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
+  return m;
+}
+
+// run_sequence (fused path) vs an explicit step-by-step loop: loss = Σ_t ⟨R_t, h_t⟩ + ⟨R_c, c_T⟩.
+void check_against_unroll(RecurrentCell<double>& cell) {
+  std::mt19937_64 rng(11);
+  const Tn x = rand_tensor({kT * kB, kD}, rng, 1.0);
+  const Tn h0 = rand_tensor({kB, kH}, rng), c0 = rand_tensor({kB, kH}, rng);
+  const Tn R = rand_tensor({kT * kB, kH}, rng, 1.0), Rc = rand_tensor({kB, kH}, rng, 1.0);
+  auto loss_of = [&](Tape<double>& tape, bool fused, V& xin, V& h0in, V& c0in) {
+    xin = tape.input(x);
+    h0in = tape.input(h0);
+    RecurrentState<double> s{h0in, V()};
+    if (cell.has_cell_state()) s.c = c0in = tape.input(c0);
+    std::vector<V> outs;
+    RecurrentState<double> final;
+    if (fused) {
+      SequenceOutput<double> run = run_sequence(tape, cell, xin, kB, {}, s);
+      outs = run.outputs;
+      final = run.final;
+    } else {
+      V xp = cell.project_input(tape, xin);
+      for (std::size_t t = 0; t < kT; ++t) {
+        s = cell.step_projected(tape, slice(xp, 0, t * kB, (t + 1) * kB), s);
+        outs.push_back(s.h);
+      }
+      final = s;
+    }
+    V loss = sum(mask_mul(concat(outs, 0), R));
+    if (final.c.valid()) loss = loss + sum(mask_mul(final.c, Rc));
+    return loss + sum(final.h);
+  };
+  auto params = cell.parameters();
+  std::vector<Tn> grads[2];
+  Tn values[2], dx[2], dh0[2], dc0[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    for (auto* p : params) p->zero_grad();
+    Tape<double> tape;
+    V xin, h0in, c0in;
+    V loss = loss_of(tape, fused == 1, xin, h0in, c0in);
+    tape.backward(loss);
+    values[fused] = loss.value();
+    dx[fused] = xin.grad();
+    dh0[fused] = h0in.grad();
+    if (cell.has_cell_state()) dc0[fused] = c0in.grad();
+    for (auto* p : params) grads[fused].push_back(p->grad);
+  }
+  BOOST_TEST(max_abs_diff(values[0], values[1]) < 1e-12);
+  BOOST_TEST(max_abs_diff(dx[0], dx[1]) < 1e-12);
+  BOOST_TEST(max_abs_diff(dh0[0], dh0[1]) < 1e-12);
+  if (cell.has_cell_state()) BOOST_TEST(max_abs_diff(dc0[0], dc0[1]) < 1e-12);
+  for (std::size_t k = 0; k < params.size(); ++k)
+    BOOST_TEST(max_abs_diff(grads[0][k], grads[1][k]) < 1e-12, params[k]->name);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(elman_tanh_sequence_gradcheck) {
+  check_op(1, false, [](const std::vector<V>& x) { return elman_tanh_sequence(x[0], x[1], x[2], x[3]); });
+}
+
+BOOST_AUTO_TEST_CASE(lstm_sequence_gradcheck) {
+  check_op(4, true, [](const std::vector<V>& x) { return lstm_sequence(x[0], x[1], x[2], x[3], x[4]); });
+}
+
+BOOST_AUTO_TEST_CASE(gru_sequence_gradcheck) {
+  check_op(3, false, [](const std::vector<V>& x) { return gru_sequence(x[0], x[1], x[2], x[3]); });
+}
+
+BOOST_AUTO_TEST_CASE(linear_gradcheck) {
+  std::mt19937_64 rng(3);
+  std::vector<Tn> in = {rand_tensor({5, 3}, rng), rand_tensor({4, 3}, rng), rand_tensor({1, 4}, rng)};
+  GradcheckResult r = gradcheck([](Tape<double>&, const std::vector<V>& x) { return linear(x[0], x[1], x[2]); }, in);
+  BOOST_TEST(r.ok, r.message());
+}
+
+BOOST_AUTO_TEST_CASE(linear_matches_matmul_plus_bias) {
+  std::mt19937_64 rng(4);
+  Tape<double> tape;
+  V x = tape.input(rand_tensor({5, 3}, rng)), W = tape.input(rand_tensor({4, 3}, rng)), b = tape.input(rand_tensor({1, 4}, rng));
+  BOOST_TEST(max_abs_diff(linear(x, W, b).value(), (matmul(x, W, false, true) + b).value()) < 1e-14);
+}
+
+BOOST_AUTO_TEST_CASE(fused_ops_reject_bad_shapes) {
+  std::mt19937_64 rng(5);
+  Tape<double> tape;
+  V xp = tape.input(rand_tensor({6, 16}, rng)), h0 = tape.input(rand_tensor({4, 4}, rng));
+  V c0 = tape.input(rand_tensor({2, 4}, rng)), W = tape.input(rand_tensor({16, 4}, rng)), b = tape.input(rand_tensor({1, 16}, rng));
+  BOOST_CHECK_THROW(lstm_sequence(xp, h0, c0, W, b), ShapeError);  // 6 rows are not T·4
+  BOOST_CHECK_THROW(gru_sequence(xp, c0, W, b), ShapeError);       // 16 columns are not 3·4
+}
+
+BOOST_AUTO_TEST_CASE(fused_lstm_matches_unroll) {
+  std::mt19937_64 rng(21);
+  LSTMCell<double> cell(kD, kH, rng);
+  check_against_unroll(cell);
+}
+
+BOOST_AUTO_TEST_CASE(fused_gru_matches_unroll) {
+  std::mt19937_64 rng(22);
+  GRUCell<double> cell(kD, kH, rng, GRUOptions().with_reset_after(true));
+  check_against_unroll(cell);
+}
+
+BOOST_AUTO_TEST_CASE(fused_elman_matches_unroll) {
+  std::mt19937_64 rng(23);
+  ElmanCell<double> cell(kD, kH, rng);
+  check_against_unroll(cell);
+}
+
+BOOST_AUTO_TEST_CASE(stacked_lstm_gradcheck_through_fused_path) {
+  std::mt19937_64 rng(24);
+  StackedRNN<double> rnn(kD, kH, [&rng](std::size_t in, std::size_t h) { return std::make_unique<LSTMCell<double>>(in, h, rng); },
+                         StackedOptions<double>().with_layers(2).with_bidirectional());
+  std::vector<Tn> in = {rand_tensor({kT * kB, kD}, rng, 1.0)};
+  GradcheckResult r = gradcheck(
+      [&](Tape<double>& tape, const std::vector<V>& x) {
+        std::mt19937_64 r2(0);
+        return concat_outputs(rnn.forward(tape, x[0], kB, r2).outputs);
+      },
+      in, rnn.parameters());
+  BOOST_TEST(r.ok, r.message());
+}
