@@ -60,6 +60,8 @@ training
   --min-lr X            (lr / 10)
   --clip X              global gradient-norm clip, 0 = off (5)
   --steps N | --epochs X   length of training (default: 1 epoch)
+  --time-limit S        stop early after S seconds of wall time (then validate and
+                        checkpoint as at the last step; the schedule is not shortened)
   --seed N              initialisation, dropout and sampling seed (1)
 evaluation and sampling
   --eval-every N        validate, checkpoint and sample every N steps (200)
@@ -128,7 +130,7 @@ int main(int argc, char** argv) try {
                       {"data", "synthetic-chars", "cell", "layers", "hidden", "embed", "dropout", "seq", "batch",
                        "optimizer", "lr", "lr-schedule", "min-lr", "clip", "steps", "epochs", "seed", "eval-every",
                        "eval-tokens", "eval-batch", "sample", "temperature", "prime", "checkpoint", "resume",
-                       "metrics-out", "curve-out", "log-every"},
+                       "metrics-out", "curve-out", "log-every", "time-limit"},
                       {"resume"}, kUsage);
   examples::Progress wall(1, "");  // wall clock of the whole run
   const std::string checkpoint = args.str("checkpoint", "char_lm_checkpoint.npz");
@@ -259,6 +261,8 @@ int main(int argc, char** argv) try {
     say(line.str());
     eval_seconds += timer.seconds_since_start();
   };
+  const double time_limit = args.num("time-limit", 0);
+  bool out_of_time = false;
   for (std::size_t step = start; step < total_steps; ++step) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::size_t chunk = step % per_epoch;
@@ -292,7 +296,8 @@ int main(int argc, char** argv) try {
     state.step = step + 1;
     train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    const bool last = state.step == total_steps, eval_now = state.step % eval_every == 0 || last;
+    out_of_time = time_limit > 0 && wall.seconds_since_start() >= time_limit && state.step < total_steps;
+    const bool last = state.step == total_steps || out_of_time, eval_now = state.step % eval_every == 0 || last;
     if (tty || state.step % log_every == 0 || last) {
       std::ostringstream status;
       status << "step " << state.step << "/" << total_steps << " loss "
@@ -314,6 +319,10 @@ int main(int argc, char** argv) try {
       curve.row(state.step, window_steps ? window_loss / double(window_steps) : last_loss, row_val);
       window_loss = 0;
       window_steps = 0;
+    }
+    if (out_of_time) {
+      say("stopping at step " + std::to_string(state.step) + ": --time-limit " + fixed(time_limit, 0) + " s reached\n");
+      break;
     }
   }
   if (start >= total_steps) run_eval(state.step);  // nothing to train (e.g. --resume at the end): evaluate, sample
