@@ -57,7 +57,7 @@ training options:
                       synthetic treebank with negation and contrast)
   --model M           rnn | rntn | treelstm (default rntn)
   --dim N             node vector size (default 25; treelstm 100)
-  --epochs N          maximum epochs (default 8 synthetic, 100 with --data)
+  --epochs N          maximum epochs (default 6 synthetic, 100 with --data)
   --patience N        stop after N epochs without a better dev root accuracy (default 10)
   --batch N           trees per minibatch (default 27)
   --optimizer O       adagrad | adam (default adagrad)
@@ -69,7 +69,7 @@ training options:
   --checkpoint FILE   save after every epoch (atomic .npz, plus FILE.vocab)
   --resume            continue from --checkpoint
   --metrics-out FILE  final figures as JSON
-  --train-size N      synthetic treebank: training trees (default 3000); dev and test
+  --train-size N      synthetic treebank: training trees (default 2000); dev and test
                       get n/6 each, between 50 and 500
 
 predict reads one tree per line on stdin: a bracketed tree "(3 (2 the) (3 film))" (its
@@ -266,7 +266,7 @@ Splits load_splits(const examples::Args& args, std::uint64_t seed) {
     s.test = data::read_trees(dir + "/test.txt");
     s.source = dir;
   } else {
-    const auto n = static_cast<std::size_t>(args.integer("train-size", 3000));
+    const auto n = static_cast<std::size_t>(args.integer("train-size", 2000));
     const std::size_t held_out = std::clamp<std::size_t>(n / 6, 50, 500);  // dev and test each
     sentiment::SyntheticTreebank bank = sentiment::make_synthetic_treebank(n, held_out, held_out, seed);
     s.train = std::move(bank.train);
@@ -309,7 +309,7 @@ int run_train(int argc, char** argv) {
   const bool adam = optimizer_name == "adam";
   const double lr = args.num("lr", adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
   const double dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
-  const auto epochs = static_cast<int>(args.integer("epochs", synthetic ? 8 : 100));
+  const auto epochs = static_cast<int>(args.integer("epochs", synthetic ? 6 : 100));
   const auto patience = static_cast<int>(args.integer("patience", 10));
   const auto batch = static_cast<std::size_t>(args.integer("batch", 27));
   const int threads = static_cast<int>(args.integer("threads", 0));
