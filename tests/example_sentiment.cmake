@@ -15,11 +15,14 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
     set(_dir ${CMAKE_CURRENT_BINARY_DIR}/example_sentiment)
     foreach(_mode train resume bad_data)
       set(_name example_sentiment_${_mode})
+      set(_test_dir ${_dir})  # train and resume share the checkpoint; bad_data (run in parallel) not
       if(_mode STREQUAL "train")
         set(_name example_sentiment)
+      elseif(_mode STREQUAL "bad_data")
+        set(_test_dir ${_dir}_bad_data)
       endif()
       add_test(NAME ${_name}
-        COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:sentiment> -DMODE=${_mode} -DDIR=${_dir}
+        COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:sentiment> -DMODE=${_mode} -DDIR=${_test_dir}
                 -P ${CMAKE_CURRENT_LIST_FILE})
       set_tests_properties(${_name} PROPERTIES TIMEOUT 300)
     endforeach()
