@@ -63,6 +63,10 @@ training options:
   --optimizer O       adagrad | adam (default adagrad)
   --lr X              learning rate (default adagrad 0.01, treelstm 0.05; adam 0.001)
   --dropout P         dropout on node vectors before the classifier (default 0; treelstm 0.5)
+  --identity-init     rnn/rntn: W = [I + U(±r), I + U(±r)], r = 1/(2√d), as CoreNLP
+                      (default: Glorot, layers/tree_nets.hpp)
+  --adagrad-reset N   zero AdaGrad's sums of squares every N epochs (CoreNLP: 1;
+                      default 0 = never)
   --min-count N       vocabulary: words seen fewer times become <unk> (default 1)
   --threads N         threads for the minibatch chunks and evaluation (default: all cores)
   --seed N            initialisation, shuffling, dropout and synthetic data (default 1)
@@ -174,6 +178,25 @@ void set_values(const ParameterList<float>& params, const std::vector<Tensor<flo
   for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = values[i];
 }
 
+// CoreNLP's RNTN initialisation of W [d, 2d]: two blocks I + U(±1/(2√d)), so a parent
+// starts as (roughly) the sum of its children.
+void identity_init(Parameter<float>& W, std::size_t d, std::uint64_t seed) {
+  std::mt19937_64 rng(mix(seed, 0x1D));
+  const float r = 1.0f / (2.0f * std::sqrt(static_cast<float>(d)));
+  std::uniform_real_distribution<float> u(-r, r);
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < 2 * d; ++j) W.value(i, j) = u(rng) + (j % d == i ? 1.0f : 0.0f);
+}
+
+// CoreNLP resets AdaGrad's history every epoch (adagradResetFrequency = 1): zero every
+// "<param>/sum" buffer, keep the step count and the learning rate.
+void reset_adagrad(Optimizer<float>& optimizer) {
+  Optimizer<float>::StateDict state = optimizer.state_dict();
+  for (auto& [key, value] : state)
+    if (key.size() > 4 && key.compare(key.size() - 4, 4, "/sum") == 0) value.fill(0.0f);
+  optimizer.load_state_dict(state);
+}
+
 // ---- prediction output --------------------------------------------------------------------
 
 // Prints the tree top-down (pre-order, explicit stack), one phrase per line, indented by
@@ -280,8 +303,9 @@ Splits load_splits(const examples::Args& args, std::uint64_t seed) {
 int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
-                       "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size"},
-                      {"resume"}, kUsage);
+                       "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
+                       "adagrad-reset"},
+                      {"resume", "identity-init"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
   const bool tty = ::isatty(2);
@@ -331,6 +355,9 @@ int run_train(int argc, char** argv) {
   std::mt19937_64 init_rng(seed);
   TreeNet<float> net(vocab.size(), config.dim, data::kNumFineLabels, config.model, init_rng,
                      TreeNetOptions().with_dropout(dropout));
+  if (args.has("identity-init") && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
+  const auto adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
+  if (adagrad_reset < 0 || (adagrad_reset > 0 && adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
   const L2Options l2 = is_lstm ? L2Options().with_composition(1e-4) : L2Options();
   const ParameterList<float> params = net.parameters();
   std::unique_ptr<Optimizer<float>> optimizer;
@@ -397,6 +424,7 @@ int run_train(int argc, char** argv) {
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 shuffle_rng(mix(seed, static_cast<std::uint64_t>(epoch)));
     std::shuffle(order.begin(), order.end(), shuffle_rng);
+    if (adagrad_reset > 0 && epoch > 0 && epoch % adagrad_reset == 0) reset_adagrad(*optimizer);
     net.train();
     examples::Progress progress(train.size(), "trees");
     double loss_sum = 0;
@@ -493,6 +521,8 @@ int run_train(int argc, char** argv) {
   metrics.set("lr", lr);
   metrics.set("batch", static_cast<double>(batch));
   metrics.set("dropout", dropout);
+  metrics.set("identity_init", args.has("identity-init") ? 1.0 : 0.0);
+  metrics.set("adagrad_reset", adagrad_reset);
   metrics.set("data", splits.source);
   metrics.write(args.str("metrics-out"));
   std::cout << "trained " << trees_trained << " trees at " << std::setprecision(4) << trees_per_s
