@@ -187,6 +187,39 @@ BOOST_AUTO_TEST_CASE(beam_of_one_is_greedy) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(batched_beam_equals_one_sentence_at_a_time) {
+  Seq2SeqOptions o = tiny_options();
+  o.target_vocab = 7;
+  o.attention = AttentionKind::General;
+  std::mt19937_64 rng(4);
+  Seq2Seq<double> model(o, rng);
+  randomise(model, 8, 1.0);
+  model.eval();
+  const std::vector<std::vector<std::int64_t>> sentences = {{4, 5, 3}, {2}, {5, 5, 5, 5}};
+  SearchOptions so = SearchOptions().with_max_length(6).with_beam(3).with_length_alpha(0.6);
+  std::vector<Hypothesis> together = model.beam(make_source_batch(sentences, 1), so);
+  for (std::size_t i = 0; i < sentences.size(); ++i) {
+    Hypothesis alone = model.beam(make_source_batch({sentences[i]}, 1), so)[0];
+    BOOST_TEST(alone.tokens == together[i].tokens);
+    BOOST_TEST(std::abs(alone.score - together[i].score) < 1e-9);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(scheduled_sampling_loss) {
+  std::mt19937_64 rng(2);
+  Seq2Seq<double> model(tiny_options(), rng);
+  for (double p : {0.0, 0.5}) {
+    Tape<double> tape;
+    std::mt19937_64 r(3);
+    Seq2SeqLoss<double> l = model.loss(tape, tiny_source(), kTargets, r, p);
+    BOOST_TEST(l.tokens == 5u);
+    for (auto* q : model.parameters()) q->zero_grad();
+    tape.backward(l.loss);
+    BOOST_TEST(std::isfinite(l.loss.item()));
+    BOOST_TEST(l.loss.item() > 0.0);
+  }
+}
+
 namespace {
 
 // Tokens: 0 = <eos>, 1 = A, 2 = B, 3 = <sos>. The next-token distribution depends only on
