@@ -1,5 +1,8 @@
 #include "autograd/tape.hpp"
 
+#include "autograd/detail.hpp"
+
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <string>
@@ -85,32 +88,48 @@ void GradientBuffer<T>::add_into(GradientBuffer& other) const {
 // ---- Tape ----------------------------------------------------------------------
 
 template <class T>
+typename Tape<T>::Node& Tape<T>::append() {
+  if (size_ == nodes_.size()) {
+    ++size_;
+    return nodes_.emplace_back();
+  }
+  Node& n = nodes_[size_++];  // recycled: keeps its gradient buffer's storage
+  n.borrowed = nullptr;
+  n.has_grad = false;
+  n.requires_grad = false;
+  n.op = "";
+  n.param = nullptr;
+  return n;
+}
+
+template <class T>
 Var<T> Tape<T>::constant(Tensor<T> value) {
-  Node& n = nodes_.emplace_back();
+  Node& n = append();
   n.value = std::move(value);
   n.op = "constant";
-  return Var<T>(this, static_cast<std::uint32_t>(nodes_.size() - 1));
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1));
 }
 
 template <class T>
 Var<T> Tape<T>::input(Tensor<T> value) {
-  Node& n = nodes_.emplace_back();
+  Node& n = append();
   n.value = std::move(value);
   n.op = "input";
   n.requires_grad = true;
-  return Var<T>(this, static_cast<std::uint32_t>(nodes_.size() - 1));
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1));
 }
 
 template <class T>
 Var<T> Tape<T>::param(Parameter<T>& p) {
   auto it = param_nodes_.find(&p);
   if (it != param_nodes_.end()) return Var<T>(this, it->second);
-  Node& n = nodes_.emplace_back();
+  Node& n = append();
+  if (n.value.size()) n.value = Tensor<T>();
   n.borrowed = &p.value;
   n.op = "parameter";
   n.requires_grad = true;
   n.param = &p;
-  auto id = static_cast<std::uint32_t>(nodes_.size() - 1);
+  auto id = static_cast<std::uint32_t>(size_ - 1);
   param_nodes_.emplace(&p, id);
   return Var<T>(this, id);
 }
@@ -121,13 +140,13 @@ Var<T> Tape<T>::record(const char* op, Tensor<T> value, std::initializer_list<Va
   bool needs = false;
   if (g_grad_enabled)
     for (const auto& v : inputs) needs = needs || nodes_[v.id()].requires_grad;
-  Node& n = nodes_.emplace_back();
+  Node& n = append();
   n.value = std::move(value);
   n.op = op;
   n.requires_grad = needs;
   if (needs) n.backward = std::move(backward);
   if (anomaly_detection()) check_finite_output(n);
-  return Var<T>(this, static_cast<std::uint32_t>(nodes_.size() - 1));
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1));
 }
 
 template <class T>
@@ -136,13 +155,13 @@ Var<T> Tape<T>::record(const char* op, Tensor<T> value, const std::vector<Var<T>
   bool needs = false;
   if (g_grad_enabled)
     for (const auto& v : inputs) needs = needs || nodes_[v.id()].requires_grad;
-  Node& n = nodes_.emplace_back();
+  Node& n = append();
   n.value = std::move(value);
   n.op = op;
   n.requires_grad = needs;
   if (needs) n.backward = std::move(backward);
   if (anomaly_detection()) check_finite_output(n);
-  return Var<T>(this, static_cast<std::uint32_t>(nodes_.size() - 1));
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1));
 }
 
 template <class T>
@@ -158,10 +177,46 @@ template <class T>
 Tensor<T>& Tape<T>::grad_buffer(std::uint32_t id) {
   Node& n = nodes_[id];
   if (!n.has_grad) {
-    n.grad = zeros<T>(to_shape(n.val().shape()));
+    const auto& shape = n.val().shape();
+    if (n.grad.size() == n.val().size())
+      n.grad.resize(shape);  // same size: reshapes in place, no allocation
+    else
+      n.grad = Tensor<T>::from_shape(shape);
+    n.grad.fill(T(0));
     n.has_grad = true;
   }
   return n.grad;
+}
+
+template <class T>
+void Tape<T>::add_outer_product_grad(std::uint32_t id, const T* a, std::size_t M, const T* b, std::size_t N) {
+  Node& n = nodes_[id];
+  if (!n.requires_grad || M == 0 || N == 0) return;
+  if (n.val().size() != M * N)
+    throw ShapeError("add_outer_product_grad", std::to_string(M) + " x " + std::to_string(N) + " for a node of shape " +
+                                                   shape_str(n.val().shape()));
+  if (n.backward || anomaly_detection()) {  // not a leaf (or anomaly checks want it now): at once
+    detail::gemm(true, false, int(M), int(N), 1, T(1), a, int(M), b, int(N), T(1), grad_buffer(id).data(), int(N));
+    return;
+  }
+  auto it = std::find_if(outer_.begin(), outer_.end(), [&](const Outer& o) { return o.id == id && o.M == M && o.N == N; });
+  if (it == outer_.end()) it = outer_.insert(outer_.end(), Outer{id, M, N, 0, {}, {}});
+  if (it->A.size() < (it->count + 1) * M) it->A.resize(std::max(2 * it->A.size(), (it->count + 1) * M));
+  if (it->B.size() < (it->count + 1) * N) it->B.resize(std::max(2 * it->B.size(), (it->count + 1) * N));
+  std::copy(a, a + M, it->A.data() + it->count * M);
+  std::copy(b, b + N, it->B.data() + it->count * N);
+  ++it->count;
+}
+
+// grad(id) += Aᵀ B: every pending product of a leaf in one GEMM.
+template <class T>
+void Tape<T>::flush_outer_products() {
+  for (Outer& o : outer_) {
+    if (o.count == 0) continue;
+    detail::gemm(true, false, int(o.M), int(o.N), int(o.count), T(1), o.A.data(), int(o.M), o.B.data(), int(o.N), T(1),
+                 grad_buffer(o.id).data(), int(o.N));
+    o.count = 0;
+  }
 }
 
 template <class T>
@@ -187,8 +242,8 @@ void Tape<T>::backward(Var<T> root, const Tensor<T>& seed, bool retain_graph) {
     throw TapeError("backward: the output does not depend on any input that requires a gradient");
   // Gradients left in op nodes by a previous retained backward were already propagated to
   // the leaves; propagating them again would double-count. Only leaves keep accumulating.
-  for (auto& n : nodes_)
-    if (n.backward) n.has_grad = false;
+  for (std::size_t i = 0; i < size_; ++i)
+    if (nodes_[i].backward) nodes_[i].has_grad = false;
   accumulate(root.id(), seed);
   run_backward(root.id(), retain_graph);
 }
@@ -209,9 +264,10 @@ void Tape<T>::run_backward(std::uint32_t root, bool retain_graph) {
     if (!n.backward) continue;
     n.backward(*this, n.grad, n.val());
   }
+  flush_outer_products();
   flush_parameter_grads();
   if (!retain_graph) {
-    for (auto& n : nodes_) n.backward = nullptr;
+    for (std::size_t i = 0; i < size_; ++i) nodes_[i].backward = nullptr;
     freed_ = true;
   }
 }
@@ -219,7 +275,8 @@ void Tape<T>::run_backward(std::uint32_t root, bool retain_graph) {
 template <class T>
 void Tape<T>::flush_parameter_grads() {
   // Visit parameters in creation order so the sum order never depends on hashing.
-  for (auto& n : nodes_) {
+  for (std::size_t i = 0; i < size_; ++i) {
+    Node& n = nodes_[i];
     if (!n.param || !n.has_grad) continue;
     if (sink_)
       sink_->add(n.param, n.grad);
@@ -231,8 +288,10 @@ void Tape<T>::flush_parameter_grads() {
 
 template <class T>
 void Tape<T>::clear() {
-  nodes_.clear();
+  for (std::size_t i = 0; i < size_; ++i) nodes_[i].backward = nullptr;  // closures hold saved tensors
+  size_ = 0;
   param_nodes_.clear();
+  for (Outer& o : outer_) o.count = 0;
   freed_ = false;
 }
 

@@ -9,6 +9,8 @@
 #include <deque>
 #include <functional>
 #include <initializer_list>
+#include <string>
+#include <vector>
 #include <unordered_map>
 
 #include "autograd/errors.hpp"
@@ -133,7 +135,9 @@ class Tape {
   void backward(Var<T> loss, bool retain_graph = false);
   void backward(Var<T> root, const Tensor<T>& seed, bool retain_graph = false);
 
-  // Drops every node; capacity is kept for the next step.
+  // Drops every node. The node objects and their gradient buffers are kept for the next
+  // recording (a training loop that reuses one tape allocates no new nodes or gradient
+  // buffers in the steady state); the destructor frees everything.
   void clear();
 
   // Where parameter gradients go: nullptr (default) means Parameter::grad.
@@ -156,16 +160,36 @@ class Tape {
     }
   }
 
-  const Node& node(std::uint32_t id) const { return nodes_.at(id); }
-  std::size_t size() const { return nodes_.size(); }
+  // grad(id) += a ⊗ b, with a of M values and b of N values (grad viewed as [M, N]). For a
+  // leaf (a parameter or an input) the products are collected and summed with one GEMM
+  // (K = the number of products) at the end of the reverse sweep — the RNTN's tensor
+  // gradient is one such product per tree node. Other nodes are updated at once.
+  void add_outer_product_grad(std::uint32_t id, const T* a, std::size_t M, const T* b, std::size_t N);
+
+  const Node& node(std::uint32_t id) const {
+    if (id >= size_) throw TapeError("node: id " + std::to_string(id) + " is not on this tape");
+    return nodes_[id];
+  }
+  std::size_t size() const { return size_; }
   bool freed() const { return freed_; }
 
  private:
   void run_backward(std::uint32_t root, bool retain_graph);
   void flush_parameter_grads();
+  void flush_outer_products();
   void check_finite_output(const Node& n) const;
+  Node& append();  // a fresh node: a recycled one when clear() left some, else a new one
+
+  // Outer products a ⊗ b waiting for the end of the sweep: rows of A [count, M], B [count, N].
+  struct Outer {
+    std::uint32_t id;
+    std::size_t M, N, count;
+    std::vector<T> A, B;
+  };
 
   std::deque<Node> nodes_;  // deque: references to nodes stay valid while appending
+  std::size_t size_ = 0;    // live nodes; nodes_[size_..] are kept for reuse
+  std::vector<Outer> outer_;
   std::unordered_map<const Parameter<T>*, std::uint32_t> param_nodes_;
   GradientBuffer<T>* sink_ = nullptr;
   bool freed_ = false;
