@@ -3,6 +3,10 @@
 #include "autograd/detail.hpp"
 #include "autograd/ops.hpp"
 
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
 namespace tapenet {
 
 using detail::gemm;
@@ -13,6 +17,41 @@ template <class T>
 void require_rank(const char* op, const char* name, const Tensor<T>& t, std::size_t rank) {
   if (t.dimension() != rank)
     throw ShapeError(op, std::string(name) + " must be " + std::to_string(rank) + "-D, got " + shape_str(t.shape()));
+}
+
+// Batches up to this size use direct loops in bilinear instead of BLAS.
+constexpr std::size_t kSmallBatch = 4;
+
+// Σ a_i b_i, vectorised (two SIMD accumulators, then the scalar tail).
+template <class T>
+T dot(const T* a, const T* b, std::size_t n) {
+  using Bt = xsimd::batch<T>;
+  constexpr std::size_t W = Bt::size;
+  Bt s0(T(0)), s1(T(0));
+  std::size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    s0 = xsimd::fma(Bt::load_unaligned(a + i), Bt::load_unaligned(b + i), s0);
+    s1 = xsimd::fma(Bt::load_unaligned(a + i + W), Bt::load_unaligned(b + i + W), s1);
+  }
+  for (; i + W <= n; i += W) s0 = xsimd::fma(Bt::load_unaligned(a + i), Bt::load_unaligned(b + i), s0);
+  T s = xsimd::hadd(s0 + s1);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// y = A x (trans: Aᵀ x) for a row-major [rows, cols] matrix A: BLAS gemv, which needs no
+// operand packing (unlike gemm with one row).
+inline void gemv(bool trans, int rows, int cols, const float* A, const float* x, float* y) {
+  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, 1.0f, A, cols, x, 1, 0.0f, y, 1);
+}
+inline void gemv(bool trans, int rows, int cols, const double* A, const double* x, double* y) {
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, 1.0, A, cols, x, 1, 0.0, y, 1);
+}
+
+// y += a x
+template <class T>
+void axpy(T a, const T* x, T* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
 }  // namespace
@@ -64,6 +103,10 @@ Var<T> transpose(Var<T> x) {
 //   out[b,k] = Σ_i x[b,i] Z[b, k·n+i]
 // Backward with W[b, k·n+i] = g[b,k] x[b,i]:
 //   dx[b,i] = Σ_k g[b,k] Z[b, k·n+i],   dy = W V_r,   dV_r = Wᵀ y.
+// For a few rows (the RNTN composes one node at a time, B = 1) BLAS spends its time packing
+// operands for what are really matrix-vector products, so small batches use direct loops
+// instead: one pass over V_r forms Z, and one pass in backward updates dV_r and dy together
+// (row r of V_r: dV_r[r] += W[b,r] y_b, dy_b += W[b,r] V_r[r]).
 template <class T>
 Var<T> bilinear(Var<T> x, Var<T> V, Var<T> y) {
   const Tensor<T>& X = x.value();
@@ -75,38 +118,67 @@ Var<T> bilinear(Var<T> x, Var<T> V, Var<T> y) {
   const std::size_t B = X.shape()[0], n = X.shape()[1], K = Vt.shape()[0], m = Vt.shape()[2];
   if (Vt.shape()[1] != n || Y.shape()[1] != m || Y.shape()[0] != B)
     throw ShapeError("bilinear", "x " + shape_str(X.shape()) + ", V " + shape_str(Vt.shape()) + ", y " + shape_str(Y.shape()));
-  const int iB = int(B), iKn = int(K * n), im = int(m);
-  Tensor<T> Z = Tensor<T>::from_shape({B, K * n});
-  if (B > 0 && K * n > 0 && m > 0) gemm(false, true, iB, iKn, im, T(1), Y.data(), im, Vt.data(), im, T(0), Z.data(), iKn);
-  else Z.fill(T(0));
+  const std::size_t Kn = K * n;
+  const bool small = B <= kSmallBatch;
+  Tensor<T> Z = Tensor<T>::from_shape({B, Kn});
+  if (B == 0 || Kn == 0) {
+  } else if (m == 0) {
+    Z.fill(T(0));
+  } else if (small) {
+    for (std::size_t b = 0; b < B; ++b) {
+      const T* yb = Y.data() + b * m;
+      T* zb = Z.data() + b * Kn;
+      gemv(false, int(Kn), int(m), Vt.data(), yb, zb);
+    }
+  } else {
+    gemm(false, true, int(B), int(Kn), int(m), T(1), Y.data(), int(m), Vt.data(), int(m), T(0), Z.data(), int(Kn));
+  }
   Tensor<T> out = Tensor<T>::from_shape({B, K});
   for (std::size_t b = 0; b < B; ++b)
-    for (std::size_t k = 0; k < K; ++k) {
-      T s = 0;
-      for (std::size_t i = 0; i < n; ++i) s += X(b, i) * Z(b, k * n + i);
-      out(b, k) = s;
-    }
+    for (std::size_t k = 0; k < K; ++k) out(b, k) = dot(X.data() + b * n, Z.data() + b * Kn + k * n, n);
   auto ix = x.id(), iv = V.id(), iy = y.id();
   return x.tape().record("bilinear", std::move(out), {x, V, y},
-                         [ix, iv, iy, Z = std::move(Z), B, n, K, m](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
-    const Tensor<T>& X = t.value(ix);
+                         [ix, iv, iy, Z = std::move(Z), B, n, K, m, small](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    const std::size_t Kn = K * n;
     if (t.requires_grad(ix)) {
-      Tensor<T>& dX = t.grad_buffer(ix);
+      T* dX = t.grad_buffer(ix).data();
       for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t k = 0; k < K; ++k)
-          for (std::size_t i = 0; i < n; ++i) dX(b, i) += g(b, k) * Z(b, k * n + i);
+        for (std::size_t k = 0; k < K; ++k) {
+          const T gk = g(b, k);
+          const T* z = Z.data() + b * Kn + k * n;
+          T* d = dX + b * n;
+          for (std::size_t i = 0; i < n; ++i) d[i] += gk * z[i];
+        }
     }
-    if (!t.requires_grad(iv) && !t.requires_grad(iy)) return;
+    const bool dv = t.requires_grad(iv), dy = t.requires_grad(iy);
+    if (!dv && !dy) return;
     if (!B || !K || !n || !m) return;
-    Tensor<T> W = Tensor<T>::from_shape({B, K * n});
+    const T* X = t.value(ix).data();
+    const T* Vp = t.value(iv).data();
+    const T* Yp = t.value(iy).data();
+    if (small) {
+      // Per row b: w = g_b ⊗ x_b [K·n];  dy_b += w V_r (one pass over V_r);  dV_r += w ⊗ y_b,
+      // handed to the tape, which sums all such products of a leaf V with one GEMM at the
+      // end of backward. dy goes through a scratch row: x, V and y may be one node (xᵀ V x).
+      thread_local std::vector<T> w, dyb;
+      w.resize(Kn);
+      dyb.resize(m);
+      for (std::size_t b = 0; b < B; ++b) {
+        for (std::size_t k = 0; k < K; ++k)
+          for (std::size_t i = 0; i < n; ++i) w[k * n + i] = g(b, k) * X[b * n + i];
+        if (dy) gemv(true, int(Kn), int(m), Vp, w.data(), dyb.data());
+        if (dv) t.add_outer_product_grad(iv, w.data(), Kn, Yp + b * m, m);
+        if (dy) axpy(T(1), dyb.data(), t.grad_buffer(iy).data() + b * m, m);
+      }
+      return;
+    }
+    Tensor<T> W = Tensor<T>::from_shape({B, Kn});
     for (std::size_t b = 0; b < B; ++b)
       for (std::size_t k = 0; k < K; ++k)
-        for (std::size_t i = 0; i < n; ++i) W(b, k * n + i) = g(b, k) * X(b, i);
-    const int iB = int(B), iKn = int(K * n), im = int(m);
-    if (t.requires_grad(iy))
-      gemm(false, false, iB, im, iKn, T(1), W.data(), iKn, t.value(iv).data(), im, T(1), t.grad_buffer(iy).data(), im);
-    if (t.requires_grad(iv))
-      gemm(true, false, iKn, im, iB, T(1), W.data(), iKn, t.value(iy).data(), im, T(1), t.grad_buffer(iv).data(), im);
+        for (std::size_t i = 0; i < n; ++i) W(b, k * n + i) = g(b, k) * X[b * n + i];
+    const int iB = int(B), iKn = int(Kn), im = int(m);
+    if (dy) gemm(false, false, iB, im, iKn, T(1), W.data(), iKn, Vp, im, T(1), t.grad_buffer(iy).data(), im);
+    if (dv) gemm(true, false, iKn, im, iB, T(1), W.data(), iKn, Yp, im, T(1), t.grad_buffer(iv).data(), im);
   });
 }
 
