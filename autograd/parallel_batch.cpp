@@ -6,6 +6,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -52,6 +53,44 @@ Var<T> chunk_loss(Tape<T>& tape, std::size_t begin, std::size_t end,
   return sum(concat(losses, 0));
 }
 
+// A recycled tape per thread (Tape::clear keeps its nodes and gradient buffers), so the
+// chunks of consecutive minibatches allocate no new nodes. A loss_of that itself calls
+// parallel_batch on the same thread gets a fresh tape instead.
+template <class T>
+class ChunkTape {
+ public:
+  ChunkTape() {
+    if (!slot().in_use) {
+      tape_ = &slot().tape;
+      slot().in_use = true;
+    } else {
+      own_ = std::make_unique<Tape<T>>();
+      tape_ = own_.get();
+    }
+    tape_->clear();
+  }
+  ~ChunkTape() {
+    tape_->clear();
+    tape_->set_gradient_sink(nullptr);
+    if (!own_) slot().in_use = false;
+  }
+  ChunkTape(const ChunkTape&) = delete;
+  ChunkTape& operator=(const ChunkTape&) = delete;
+  Tape<T>& operator*() { return *tape_; }
+
+ private:
+  struct Slot {
+    Tape<T> tape;
+    bool in_use = false;
+  };
+  static Slot& slot() {
+    thread_local Slot s;
+    return s;
+  }
+  Tape<T>* tape_ = nullptr;
+  std::unique_ptr<Tape<T>> own_;
+};
+
 std::size_t chunk_count(std::size_t n, const ParallelOptions& o) {
   if (o.chunk_size == 0) throw std::invalid_argument("parallel_batch: chunk_size must be positive");
   return (n + o.chunk_size - 1) / o.chunk_size;
@@ -67,7 +106,8 @@ T parallel_batch(std::size_t n, const std::function<Var<T>(Tape<T>&, std::size_t
   std::vector<GradientBuffer<T>> grads(chunks);
   std::vector<T> losses(chunks, T(0));
   for_each_chunk(chunks, o.threads, [&](std::size_t c) {
-    Tape<T> tape;
+    ChunkTape<T> chunk_tape;
+    Tape<T>& tape = *chunk_tape;
     tape.set_gradient_sink(&grads[c]);
     Var<T> loss = chunk_loss(tape, c * o.chunk_size, std::min(n, (c + 1) * o.chunk_size), loss_of);
     losses[c] = loss.item();
@@ -87,7 +127,8 @@ T parallel_evaluate(std::size_t n, const std::function<Var<T>(Tape<T>&, std::siz
   std::vector<T> losses(chunks, T(0));
   for_each_chunk(chunks, o.threads, [&](std::size_t c) {
     NoGradGuard no_grad;  // thread-local: applies to this chunk only
-    Tape<T> tape;
+    ChunkTape<T> chunk_tape;
+    Tape<T>& tape = *chunk_tape;
     losses[c] = chunk_loss(tape, c * o.chunk_size, std::min(n, (c + 1) * o.chunk_size), loss_of).item();
   });
   T total = 0;
