@@ -32,10 +32,34 @@ Shape broadcast_shape(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
   return out;
 }
 
+// Whether `small` (leading 1s dropped) equals the trailing axes of `big`: then `big` is
+// `small` repeated over rows, e.g. a bias [1, C] against [N, C]. Returns the row length.
+template <class A, class B>
+std::size_t trailing_block(const A& big, const B& small) {
+  std::size_t lead = 0;
+  while (lead < small.size() && small[lead] == 1) ++lead;
+  const std::size_t k = small.size() - lead;
+  if (k > big.size()) return 0;
+  std::size_t inner = 1;
+  for (std::size_t i = 0; i < k; ++i) {
+    if (small[lead + i] != big[big.size() - k + i]) return 0;
+    inner *= small[lead + i];
+  }
+  return inner;
+}
+
 // The gradient of a broadcast input: sum g over the axes the input was stretched along.
 template <class T, class S>
 Tensor<T> sum_to_shape(const Tensor<T>& g, const S& shape) {
   if (shapes_equal(g.shape(), shape)) return g;
+  if (const std::size_t inner = trailing_block(g.shape(), shape); inner > 0 && g.size() % inner == 0) {
+    Tensor<T> out = zeros<T>(to_shape(shape));  // column sums of g viewed as [rows, inner]
+    T* op = out.data();
+    const T* gp = g.data();
+    for (std::size_t r = 0, rows = g.size() / inner; r < rows; ++r)
+      for (std::size_t j = 0; j < inner; ++j) op[j] += gp[r * inner + j];
+    return out;
+  }
   const auto& gs = g.shape();
   const std::size_t rank = gs.size(), offset = rank - shape.size();
   Tensor<T> out = zeros<T>(to_shape(shape));

@@ -11,10 +11,38 @@ using detail::sum_to_shape;
 
 namespace {
 
-// Evaluates a broadcasting binary expression; checks shapes first.
-template <class T, class F>
-Tensor<T> broadcast_apply(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
-  broadcast_shape(op, a, b);
+// Evaluates a broadcasting binary expression; checks shapes first. The common cases — equal
+// shapes, and one side repeated over the rows of the other (a bias) — run as plain loops
+// with the scalar function `s`; other broadcasts go through xtensor (`f`).
+template <class T, class F, class S>
+Tensor<T> broadcast_apply(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f, S s) {
+  const Shape shape = broadcast_shape(op, a, b);
+  const T* ap = a.data();
+  const T* bp = b.data();
+  if (shapes_equal(a.shape(), b.shape())) {
+    Tensor<T> c = Tensor<T>::from_shape(shape);
+    T* cp = c.data();
+    for (std::size_t i = 0, n = c.size(); i < n; ++i) cp[i] = s(ap[i], bp[i]);
+    return c;
+  }
+  if (shapes_equal(shape, a.shape())) {
+    if (const std::size_t inner = detail::trailing_block(a.shape(), b.shape()); inner > 0) {
+      Tensor<T> c = Tensor<T>::from_shape(shape);
+      T* cp = c.data();
+      for (std::size_t r = 0, rows = c.size() / inner; r < rows; ++r)
+        for (std::size_t j = 0; j < inner; ++j) cp[r * inner + j] = s(ap[r * inner + j], bp[j]);
+      return c;
+    }
+  }
+  if (shapes_equal(shape, b.shape())) {
+    if (const std::size_t inner = detail::trailing_block(b.shape(), a.shape()); inner > 0) {
+      Tensor<T> c = Tensor<T>::from_shape(shape);
+      T* cp = c.data();
+      for (std::size_t r = 0, rows = c.size() / inner; r < rows; ++r)
+        for (std::size_t j = 0; j < inner; ++j) cp[r * inner + j] = s(ap[j], bp[r * inner + j]);
+      return c;
+    }
+  }
   return f(a, b);
 }
 
@@ -23,7 +51,8 @@ Tensor<T> broadcast_apply(const char* op, const Tensor<T>& a, const Tensor<T>& b
 // c = a + b;  da = g, db = g (each summed to its own shape)
 template <class T>
 Var<T> add(Var<T> a, Var<T> b) {
-  Tensor<T> c = broadcast_apply("add", a.value(), b.value(), [](auto& x, auto& y) { return Tensor<T>(x + y); });
+  Tensor<T> c = broadcast_apply("add", a.value(), b.value(), [](auto& x, auto& y) { return Tensor<T>(x + y); },
+                                [](T x, T y) { return x + y; });
   auto ia = a.id(), ib = b.id();
   return a.tape().record("add", std::move(c), {a, b}, [ia, ib](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     if (t.requires_grad(ia)) t.accumulate(ia, sum_to_shape(g, t.value(ia).shape()));
@@ -34,7 +63,8 @@ Var<T> add(Var<T> a, Var<T> b) {
 // c = a - b;  da = g, db = -g
 template <class T>
 Var<T> sub(Var<T> a, Var<T> b) {
-  Tensor<T> c = broadcast_apply("sub", a.value(), b.value(), [](auto& x, auto& y) { return Tensor<T>(x - y); });
+  Tensor<T> c = broadcast_apply("sub", a.value(), b.value(), [](auto& x, auto& y) { return Tensor<T>(x - y); },
+                                [](T x, T y) { return x - y; });
   auto ia = a.id(), ib = b.id();
   return a.tape().record("sub", std::move(c), {a, b}, [ia, ib](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     if (t.requires_grad(ia)) t.accumulate(ia, sum_to_shape(g, t.value(ia).shape()));
@@ -45,7 +75,8 @@ Var<T> sub(Var<T> a, Var<T> b) {
 // c = a * b;  da = g * b, db = g * a
 template <class T>
 Var<T> mul(Var<T> a, Var<T> b) {
-  Tensor<T> c = broadcast_apply("mul", a.value(), b.value(), [](auto& x, auto& y) { return Tensor<T>(x * y); });
+  Tensor<T> c = broadcast_apply("mul", a.value(), b.value(), [](auto& x, auto& y) { return Tensor<T>(x * y); },
+                                [](T x, T y) { return x * y; });
   auto ia = a.id(), ib = b.id();
   return a.tape().record("mul", std::move(c), {a, b}, [ia, ib](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     const Tensor<T>& av = t.value(ia);
@@ -58,7 +89,8 @@ Var<T> mul(Var<T> a, Var<T> b) {
 // c = a / b;  da = g / b, db = -g * a / b² = -g * c / b
 template <class T>
 Var<T> div(Var<T> a, Var<T> b) {
-  Tensor<T> c = broadcast_apply("div", a.value(), b.value(), [](auto& x, auto& y) { return Tensor<T>(x / y); });
+  Tensor<T> c = broadcast_apply("div", a.value(), b.value(), [](auto& x, auto& y) { return Tensor<T>(x / y); },
+                                [](T x, T y) { return x / y; });
   auto ia = a.id(), ib = b.id();
   return a.tape().record("div", std::move(c), {a, b}, [ia, ib](Tape<T>& t, const Tensor<T>& g, const Tensor<T>& c) {
     const Tensor<T>& bv = t.value(ib);
@@ -97,7 +129,8 @@ Var<T> mul_scalar(Var<T> a, T s) {
 // c = a * m for a constant mask m;  da = g * m
 template <class T>
 Var<T> mask_mul(Var<T> a, const Tensor<T>& mask) {
-  Tensor<T> c = broadcast_apply("mask_mul", a.value(), mask, [](auto& x, auto& y) { return Tensor<T>(x * y); });
+  Tensor<T> c = broadcast_apply("mask_mul", a.value(), mask, [](auto& x, auto& y) { return Tensor<T>(x * y); },
+                                [](T x, T y) { return x * y; });
   auto ia = a.id();
   return a.tape().record("mask_mul", std::move(c), {a}, [ia, mask](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     t.accumulate(ia, sum_to_shape(Tensor<T>(g * mask), t.value(ia).shape()));
