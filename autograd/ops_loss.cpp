@@ -2,12 +2,50 @@
 #include <cmath>
 #include <limits>
 
+#include <xsimd/xsimd.hpp>
+
 #include "autograd/detail.hpp"
 #include "autograd/ops.hpp"
 
 namespace tapenet {
 
 namespace {
+
+// max_c x[c], vectorised (-inf for an empty row).
+template <class T>
+T row_max(const T* x, std::size_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  T mx = -std::numeric_limits<T>::infinity();
+  std::size_t i = 0;
+  if (n >= W) {
+    B m = B::load_unaligned(x);
+    for (i = W; i + W <= n; i += W) m = xsimd::max(m, B::load_unaligned(x + i));
+    alignas(64) T lanes[W];
+    m.store_aligned(lanes);
+    for (std::size_t k = 0; k < W; ++k) mx = std::max(mx, lanes[k]);
+  }
+  for (; i < n; ++i) mx = std::max(mx, x[i]);
+  return mx;
+}
+
+// p[c] = e^{x[c] - shift}; returns Σ_c p[c]. Vectorised with xsimd's exp.
+template <class T>
+T exp_shifted(const T* x, T shift, T* p, std::size_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  B acc(T(0));
+  const B sh(shift);
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const B e = xsimd::exp(B::load_unaligned(x + i) - sh);
+    e.store_unaligned(p + i);
+    acc += e;
+  }
+  T z = xsimd::hadd(acc);
+  for (; i < n; ++i) z += p[i] = std::exp(x[i] - shift);
+  return z;
+}
 
 // Per-row weights after the mask and ignore_index, validated against [N, C].
 template <class T>
@@ -53,11 +91,10 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<std::int64_t>& targets, co
   for (std::size_t r = 0; r < N; ++r) {
     const T* x = X.data() + r * C;
     T* p = probs.data() + r * C;
-    T mx = -std::numeric_limits<T>::infinity();
-    for (std::size_t c = 0; c < C; ++c) mx = std::max(mx, x[c]);
-    T z = 0;
-    for (std::size_t c = 0; c < C; ++c) z += p[c] = std::exp(x[c] - mx);
-    for (std::size_t c = 0; c < C; ++c) p[c] /= z;
+    const T mx = row_max(x, C);
+    const T z = exp_shifted(x, mx, p, C);  // p = e^{x - max}, returns Σ p
+    const T inv = T(1) / z;
+    for (std::size_t c = 0; c < C; ++c) p[c] *= inv;
     if (w[r] != 0) loss += w[r] * (mx + std::log(z) - x[targets[r]]);
   }
   auto il = logits.id();
