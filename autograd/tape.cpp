@@ -2,6 +2,8 @@
 
 #include "autograd/detail.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -10,6 +12,16 @@
 namespace tapenet {
 
 namespace {
+// glibc hands blocks above 128 KiB to mmap and trims the heap top on free, so a training
+// step that frees and re-allocates the same large tensors pays fresh page faults every
+// step. Tensors up to 256 MiB stay in the heap instead, and freed memory stays mapped for
+// reuse (the peak RSS is unchanged: it is reached in the first step either way).
+const bool g_malloc_tuned = [] {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return true;
+}();
+
 thread_local bool g_grad_enabled = true;
 std::atomic<bool> g_anomaly{false};
 
