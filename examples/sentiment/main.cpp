@@ -289,7 +289,9 @@ Splits load_splits(const examples::Args& args, std::uint64_t seed) {
     s.test = data::read_trees(dir + "/test.txt");
     s.source = dir;
   } else {
-    const auto n = static_cast<std::size_t>(args.integer("train-size", 2000));
+    const long n_arg = args.integer("train-size", 2000);
+    if (n_arg < 1) throw std::invalid_argument("--train-size must be positive");
+    const auto n = static_cast<std::size_t>(n_arg);
     const std::size_t held_out = std::clamp<std::size_t>(n / 6, 50, 500);  // dev and test each
     sentiment::SyntheticTreebank bank = sentiment::make_synthetic_treebank(n, held_out, held_out, seed);
     s.train = std::move(bank.train);
@@ -318,7 +320,9 @@ int run_train(int argc, char** argv) {
   NetConfig config;
   config.model = parse_model(args.str("model", "rntn"));
   const bool lstm = config.model == TreeModel::TreeLSTM;
-  config.dim = static_cast<std::size_t>(args.integer("dim", lstm ? 100 : 25));
+  const long dim_arg = args.integer("dim", lstm ? 100 : 25);
+  if (dim_arg < 1 || dim_arg > 4096) throw std::invalid_argument("--dim must be in 1..4096");
+  config.dim = static_cast<std::size_t>(dim_arg);
   if (resume) {  // the checkpoint decides the architecture; explicit flags must agree
     const NetConfig saved = read_config(checkpoint);
     if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim))
@@ -335,17 +339,18 @@ int run_train(int argc, char** argv) {
   const double dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
   const auto epochs = static_cast<int>(args.integer("epochs", synthetic ? 6 : 100));
   const auto patience = static_cast<int>(args.integer("patience", 10));
-  const auto batch = static_cast<std::size_t>(args.integer("batch", 27));
+  const long batch_arg = args.integer("batch", 27), min_count = args.integer("min-count", 1);
+  const auto batch = static_cast<std::size_t>(std::max(0L, batch_arg));
   const int threads = static_cast<int>(args.integer("threads", 0));
   const int used_threads = threads > 0 ? threads : default_thread_count();
-  if (batch == 0 || epochs < 0 || patience < 1 || threads < 0)
-    throw std::invalid_argument("--batch and --patience must be positive, --epochs and --threads not negative");
+  if (batch == 0 || epochs < 0 || patience < 1 || threads < 0 || min_count < 0)
+    throw std::invalid_argument("--batch and --patience must be positive; --epochs, --threads, --min-count not negative");
 
   // Data and vocabulary (from the training split, or the one saved with the checkpoint).
   Splits splits = load_splits(args, seed);
   const data::Vocab vocab = resume ? load_vocab(checkpoint)
                                    : data::Vocab::build(data::count_words(splits.train),
-                                                        static_cast<std::size_t>(args.integer("min-count", 1)));
+                                                        static_cast<std::size_t>(min_count));
   const std::vector<Example> train = sentiment::make_examples(splits.train, vocab);
   const std::vector<Example> dev = sentiment::make_examples(splits.dev, vocab);
   const std::vector<Example> test = sentiment::make_examples(splits.test, vocab);
