@@ -539,6 +539,25 @@ int eval(const examples::Args& args) {
   return 0;
 }
 
+std::size_t lead_count(const std::string& s) {
+  std::size_t n = 0;
+  for (char ch : s) n += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+  return n;
+}
+
+// `word` right-aligned in `width` columns, cut to width - 1 code points (never inside a UTF-8 sequence).
+std::string cell(const std::string& word, std::size_t width) {
+  std::string out;
+  std::size_t points = 0;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    const bool lead = (static_cast<unsigned char>(word[i]) & 0xC0) != 0x80;
+    if (lead && ++points == width) break;
+    out += word[i];
+  }
+  if (lead_count(out) < width) out.insert(0, width - lead_count(out), ' ');
+  return out;
+}
+
 int translate(const examples::Args& args) {
   Loaded l = load_model(checkpoint_path(args));
   SearchOptions so = search_options(args);
@@ -559,12 +578,12 @@ int translate(const examples::Args& args) {
       }
       td::Tokens cols = words;
       cols.push_back(Specials::kEosToken);
-      std::cout << std::setw(12) << "";
-      for (const auto& c : cols) std::cout << std::setw(8) << c.substr(0, 7);
+      std::cout << std::string(12, ' ');
+      for (const auto& c : cols) std::cout << cell(c, 8);
       std::cout << "\n";
       for (std::size_t t = 0; t < m.size(); ++t) {
         const std::string row = h.tokens[t] == Specials::kEos ? Specials::kEosToken : l.vocabs.target.word(int(h.tokens[t]));
-        std::cout << std::setw(12) << row.substr(0, 11);
+        std::cout << cell(row, 12);
         for (double w : m[t]) std::cout << std::setw(8) << std::fixed << std::setprecision(2) << w;
         std::cout << "\n";
       }
