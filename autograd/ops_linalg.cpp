@@ -69,8 +69,30 @@ Var<T> matmul(Var<T> a, Var<T> b, bool ta, bool tb) {
   if (k != kb)
     throw ShapeError("matmul", shape_str(A.shape()) + (ta ? "ᵀ" : "") + " x " + shape_str(B.shape()) + (tb ? "ᵀ" : ""));
   Tensor<T> C = Tensor<T>::from_shape({m, n});
-  gemm(ta, tb, A, B, T(0), C);
   auto ia = a.id(), ib = b.id();
+  if (m == 1 && !ta && k > 0 && n > 0) {
+    // One row (a tree node, a single decoder step): c = a B̄ is a gemv; in backward
+    // dA = g B̄ᵀ is a gemv and dB̄ += aᵀ g an outer product, which the tape sums for a leaf B
+    // with one GEMM per backward (Tape::add_outer_product_grad).
+    const int rows = int(B.shape()[0]), cols = int(B.shape()[1]);
+    gemv(!tb, rows, cols, B.data(), A.data(), C.data());  // c = Bᵀa (B [k,n]) or B a (B [n,k])
+    return a.tape().record("matmul", std::move(C), {a, b}, [ia, ib, tb, k, n](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
+      const Tensor<T>& B = t.value(ib);
+      const int rows = int(B.shape()[0]), cols = int(B.shape()[1]);
+      if (t.requires_grad(ia)) {
+        thread_local std::vector<T> da;
+        da.resize(k);
+        gemv(tb, rows, cols, B.data(), G.data(), da.data());  // dA = g B̄ᵀ
+        axpy(T(1), da.data(), t.grad_buffer(ia).data(), k);
+      }
+      if (t.requires_grad(ib)) {
+        const T* a = t.value(ia).data();
+        if (tb) t.add_outer_product_grad(ib, G.data(), n, a, k);  // dB [n,k] += g ⊗ a
+        else t.add_outer_product_grad(ib, a, k, G.data(), n);     // dB [k,n] += a ⊗ g
+      }
+    });
+  }
+  gemm(ta, tb, A, B, T(0), C);
   return a.tape().record("matmul", std::move(C), {a, b}, [ia, ib, ta, tb](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
     const Tensor<T>& A = t.value(ia);
     const Tensor<T>& B = t.value(ib);

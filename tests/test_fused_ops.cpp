@@ -167,3 +167,35 @@ BOOST_AUTO_TEST_CASE(stacked_lstm_gradcheck_through_fused_path) {
       in, rnn.parameters());
   BOOST_TEST(r.ok, r.message());
 }
+
+// The one-row paths of matmul (gemv forward, deferred outer-product gradient) and bilinear
+// (gemv, deferred tensor gradient), with the operands as parameters (leaves, deferred) and
+// as inputs of a further op (not leaves, applied at once).
+BOOST_AUTO_TEST_CASE(one_row_matmul_gradcheck) {
+  std::mt19937_64 rng(31);
+  for (bool tb : {false, true}) {
+    Parameter<double> B("B", rand_tensor(tb ? Shape{4, 3} : Shape{3, 4}, rng));
+    GradcheckResult r = gradcheck(
+        [&](Tape<double>& tape, const std::vector<V>& x) {
+          V b = tape.param(B);
+          return matmul(x[0], b, false, tb) + matmul(x[0], b * x[1], false, tb);  // leaf and non-leaf B
+        },
+        {rand_tensor({1, 3}, rng), rand_tensor(tb ? Shape{4, 3} : Shape{3, 4}, rng)}, {&B});
+    BOOST_TEST(r.ok, r.message());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(one_row_bilinear_gradcheck) {
+  std::mt19937_64 rng(32);
+  Parameter<double> Vp("V", rand_tensor({3, 4, 4}, rng));
+  GradcheckResult r = gradcheck(
+      [&](Tape<double>& tape, const std::vector<V>& x) {
+        V v = tape.param(Vp);
+        V xx = concat<double>({x[0], x[1]}, 1);                  // [1, 4]
+        V y = bilinear(xx, v, xx);                               // xᵀ V x, V a leaf
+        V z = bilinear(tanh(xx), v * x[2], xx);                  // V not a leaf
+        return y + z;
+      },
+      {rand_tensor({1, 2}, rng), rand_tensor({1, 2}, rng), rand_tensor({3, 4, 4}, rng)}, {&Vp});
+  BOOST_TEST(r.ok, r.message());
+}
