@@ -300,7 +300,10 @@ void Tape<T>::flush_parameter_grads() {
 
 template <class T>
 void Tape<T>::clear() {
-  for (std::size_t i = 0; i < size_; ++i) nodes_[i].backward = nullptr;  // closures hold saved tensors
+  for (std::size_t i = 0; i < size_; ++i) {  // values and closures (saved tensors) go now;
+    nodes_[i].backward = nullptr;             // gradient buffers stay for reuse
+    nodes_[i].value = Tensor<T>();
+  }
   size_ = 0;
   param_nodes_.clear();
   for (Outer& o : outer_) o.count = 0;
