@@ -323,6 +323,118 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
       });
 }
 
+// ---- GRU (reset before, the seeds' and Keras' default) -------------------------------------------
+// [r z] = σ(xp_{r,z} + h_{t-1} U_{r,z}ᵀ + b_h{r,z});  n = tanh(xp_n + (r⊙h_{t-1}) U_nᵀ + b_hn)
+// Two GEMMs per step (U_{r,z} = rows [0, 2H) of W_hh, U_n = rows [2H, 3H)). Saved: RZ = r, z;
+// RH = r⊙h_{t-1}; N = n. Backward:
+//   dz = dh ⊙ (h_{t-1} - n),  da_n = dh ⊙ (1 - z) ⊙ (1 - n²),  dRH = da_n U_n
+//   da_r = dRH ⊙ h_{t-1} ⊙ r(1-r),  da_z = dz ⊙ z(1-z)
+//   dh_{t-1} = dh ⊙ z + dRH ⊙ r + [da_r da_z] U_{r,z}
+//   dU_{r,z} += Σ [da_r da_z]ᵀ h_{t-1},  dU_n += Σ da_nᵀ RH,  db_hh += Σ [da_r da_z da_n] = Σ dxp
+template <class T>
+Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
+  const Geometry g = check_sequence<T>("gru_sequence_reset_before", 3, xp, h0, nullptr, W, b);
+  const std::size_t B = g.B, H = g.H, G = g.G, steps = g.T, BH = B * H, H2 = 2 * H;
+  Tensor<T> RZ = Tensor<T>::from_shape({steps * B, H2});
+  Tensor<T> RH = Tensor<T>::from_shape({steps * B, H});
+  Tensor<T> N = Tensor<T>::from_shape({steps * B, H});
+  Tensor<T> out = Tensor<T>::from_shape({steps * B, H});
+  T* Y = out.data();
+  const T* X = xp.value().data();
+  const T* bp = b.value().data();
+  const T* Wp = W.value().data();
+  const T* Un = Wp + H2 * H;
+  for (std::size_t s = 0; s < steps; ++s) {
+    const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
+    T* rz = RZ.data() + s * B * H2;
+    rows_plus_bias(rz, static_cast<const T*>(nullptr), bp, B, H2);
+    gemm(false, true, int(B), int(H2), int(H), T(1), hp, int(H), Wp, int(H), T(1), rz, int(H2));
+    T* rh = RH.data() + s * BH;
+    for (std::size_t r = 0; r < B; ++r) {
+      T* rzr = rz + r * H2;
+      const T* xr = X + (s * B + r) * G;
+      for (std::size_t j = 0; j < H2; ++j) rzr[j] += xr[j];
+      sigmoid_inplace(rzr, H2);
+      for (std::size_t j = 0; j < H; ++j) rh[r * H + j] = rzr[j] * hp[r * H + j];
+    }
+    T* n = N.data() + s * BH;
+    rows_plus_bias(n, static_cast<const T*>(nullptr), bp + H2, B, H);
+    gemm(false, true, int(B), int(H), int(H), T(1), rh, int(H), Un, int(H), T(1), n, int(H));
+    for (std::size_t r = 0; r < B; ++r) {
+      T* nr = n + r * H;
+      const T* xr = X + (s * B + r) * G + H2;
+      for (std::size_t j = 0; j < H; ++j) nr[j] += xr[j];
+      tanh_inplace(nr, H);
+      const T* z = rz + r * H2 + H;
+      const T* hpr = hp + r * H;
+      T* h = Y + s * BH + r * H;
+      for (std::size_t j = 0; j < H; ++j) h[j] = nr[j] + z[j] * (hpr[j] - nr[j]);
+    }
+  }
+  auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
+  return xp.tape().record(
+      "gru_sequence_reset_before", std::move(out), {xp, h0, W, b},
+      [ix, ih, iW, ib, g, RZ = std::move(RZ), RH = std::move(RH), N = std::move(N)](Tape<T>& t, const Tensor<T>& Gr,
+                                                                                    const Tensor<T>& out) {
+        const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H, H2 = 2 * g.H;
+        const T* Y = out.data();
+        const T* dY = Gr.data();
+        const T* Wp = t.value(iW).data();
+        const T* Un = Wp + H2 * H;
+        const T* h0 = t.value(ih).data();
+        Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
+        Tensor<T> dh = Tensor<T>::from_shape({B, H}), dRH = Tensor<T>::from_shape({B, H});
+        std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
+        for (std::size_t s = g.T; s-- > 0;) {
+          const T* hp = s ? Y + (s - 1) * BH : h0;
+          T* dx = dX.data() + s * B * G;
+          for (std::size_t r = 0; r < B; ++r) {  // da_n, and dz into the z block for now
+            const T* z = RZ.data() + (s * B + r) * H2 + H;
+            const T* n = N.data() + s * BH + r * H;
+            const T* hpr = hp + r * H;
+            const T* dhr = dh.data() + r * H;
+            T* dxr = dx + r * G;
+            for (std::size_t j = 0; j < H; ++j) {
+              dxr[H + j] = dhr[j] * (hpr[j] - n[j]) * z[j] * (T(1) - z[j]);   // da_z
+              dxr[H2 + j] = dhr[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);   // da_n
+            }
+          }
+          // dRH = da_n U_n
+          gemm(false, false, int(B), int(H), int(H), T(1), dx + H2, int(G), Un, int(H), T(0), dRH.data(), int(H));
+          for (std::size_t r = 0; r < B; ++r) {
+            const T* rr = RZ.data() + (s * B + r) * H2;
+            const T* z = rr + H;
+            const T* hpr = hp + r * H;
+            const T* drh = dRH.data() + r * H;
+            T* dhr = dh.data() + r * H;
+            T* dxr = dx + r * G;
+            const T* dprev = s ? dY + (s - 1) * BH + r * H : nullptr;
+            for (std::size_t j = 0; j < H; ++j) {
+              dxr[j] = drh[j] * hpr[j] * rr[j] * (T(1) - rr[j]);  // da_r
+              dhr[j] = dhr[j] * z[j] + drh[j] * rr[j] + (dprev ? dprev[j] : T(0));
+            }
+          }
+          // dh_{t-1} += [da_r da_z] U_{r,z}
+          T* target = dh.data();
+          if (s == 0) {
+            if (!t.requires_grad(ih)) break;
+            target = t.grad_buffer(ih).data();
+            add_into(target, dh.data(), BH);
+          }
+          gemm(false, false, int(B), int(H), int(H2), T(1), dx, int(G), Wp, int(H), T(1), target, int(H));
+        }
+        if (t.requires_grad(iW)) {
+          T* dW = t.grad_buffer(iW).data();
+          const int iH = int(H), iH2 = int(H2), iG = int(G), iB = int(B);
+          gemm(true, false, iH2, iH, iB, T(1), dX.data(), iG, h0, iH, T(1), dW, iH);
+          if (g.T > 1) gemm(true, false, iH2, iH, int((g.T - 1) * B), T(1), dX.data() + B * G, iG, Y, iH, T(1), dW, iH);
+          gemm(true, false, iH, iH, int(g.T * B), T(1), dX.data() + H2, iG, RH.data(), iH, T(1), dW + H2 * H, iH);
+        }
+        if (t.requires_grad(ib)) add_column_sums(t.grad_buffer(ib).data(), dX.data(), g.T * B, G);
+        t.accumulate(ix, std::move(dX));
+      });
+}
+
 // ---- linear --------------------------------------------------------------------------------
 // y = x Wᵀ + b;  dx += g W,  dW += gᵀ x,  db += Σ_rows g
 template <class T>
@@ -348,6 +460,7 @@ Var<T> linear(Var<T> x, Var<T> W, Var<T> b) {
   template Var<T> elman_tanh_sequence(Var<T>, Var<T>, Var<T>, Var<T>);          \
   template Var<T> lstm_sequence(Var<T>, Var<T>, Var<T>, Var<T>, Var<T>);        \
   template Var<T> gru_sequence(Var<T>, Var<T>, Var<T>, Var<T>);                 \
+  template Var<T> gru_sequence_reset_before(Var<T>, Var<T>, Var<T>, Var<T>);    \
   template Var<T> linear(Var<T>, Var<T>, Var<T>);
 TAPENET_INSTANTIATE_RNN(float)
 TAPENET_INSTANTIATE_RNN(double)

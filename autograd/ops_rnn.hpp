@@ -14,6 +14,8 @@
 //                        i, f, o = σ(·), g = tanh(·);  c_t = f⊙c_{t-1} + i⊙g;  h_t = o⊙tanh(c_t)
 //   gru_sequence         [r z] = σ(xp_{r,z} + h_{t-1} W_{r,z}ᵀ + b_h{r,z})
 //   (reset after)        n = tanh(xp_n + r⊙(h_{t-1} W_nᵀ + b_hn));  h_t = z⊙h_{t-1} + (1-z)⊙n
+//   gru_sequence_reset_before   the same but n = tanh(xp_n + (r⊙h_{t-1}) W_nᵀ + b_hn)
+//                        (two GEMMs per step: W_{r,z} = rows [0, 2H), W_n = rows [2H, 3H))
 //
 // Shapes: xp [T·B, G·H], h0 and c0 [B, H], W_hh [G·H, H], b_hh [1, G·H]. The result holds
 // h_1 .. h_T in rows 0 .. T·B-1 ([T·B, H]); lstm_sequence appends c_T as B more rows
@@ -27,6 +29,7 @@ namespace tapenet {
 template <class T> Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
 template <class T> Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W_hh, Var<T> b_hh);
 template <class T> Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
+template <class T> Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
 
 // y = x Wᵀ + b for x [N, D], W [M, D], b [1, M]: matmul and bias in one node (the bias is
 // written before the GEMM, which then accumulates with beta = 1; backward: db = column

@@ -90,8 +90,7 @@ struct Pass {
 };
 
 // The whole layer as one fused op (autograd/ops_rnn.hpp) when no example is padded and the
-// cell is exactly a plain Elman-tanh, LSTM (no peephole, not coupled) or reset-after GRU
-// cell: the same equations as step_projected, with one node instead of ~15 per step and
+// cell is exactly a plain Elman-tanh, LSTM (no peephole, not coupled) or GRU cell: the same equations as step_projected, with one node instead of ~15 per step and
 // one weight-gradient GEMM over all T·B rows. Returns false when it does not apply.
 template <class T>
 bool run_fused(Tape<T>& tape, const RecurrentCell<T>& cell, Var<T> projected, const Batch& b,
@@ -106,8 +105,9 @@ bool run_fused(Tape<T>& tape, const RecurrentCell<T>& cell, Var<T> projected, co
     if (lstm.options().peephole || lstm.options().coupled) return false;
     packed = lstm_sequence(projected, state.h, state.c, tape.param(fused->W_hh), tape.param(fused->b_hh));
   } else if (type == typeid(GRUCell<T>)) {
-    if (!static_cast<const GRUCell<T>&>(cell).options().reset_after) return false;
-    packed = gru_sequence(projected, state.h, tape.param(fused->W_hh), tape.param(fused->b_hh));
+    packed = static_cast<const GRUCell<T>&>(cell).options().reset_after
+                 ? gru_sequence(projected, state.h, tape.param(fused->W_hh), tape.param(fused->b_hh))
+                 : gru_sequence_reset_before(projected, state.h, tape.param(fused->W_hh), tape.param(fused->b_hh));
   } else if (type == typeid(ElmanCell<T>)) {
     if (static_cast<const ElmanCell<T>&>(cell).options().activation != Activation::Tanh) return false;
     packed = elman_tanh_sequence(projected, state.h, tape.param(fused->W_hh), tape.param(fused->b_hh));

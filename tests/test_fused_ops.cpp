@@ -113,6 +113,10 @@ BOOST_AUTO_TEST_CASE(gru_sequence_gradcheck) {
   check_op(3, false, [](const std::vector<V>& x) { return gru_sequence(x[0], x[1], x[2], x[3]); });
 }
 
+BOOST_AUTO_TEST_CASE(gru_sequence_reset_before_gradcheck) {
+  check_op(3, false, [](const std::vector<V>& x) { return gru_sequence_reset_before(x[0], x[1], x[2], x[3]); });
+}
+
 BOOST_AUTO_TEST_CASE(linear_gradcheck) {
   std::mt19937_64 rng(3);
   std::vector<Tn> in = {rand_tensor({5, 3}, rng), rand_tensor({4, 3}, rng), rand_tensor({1, 4}, rng)};
@@ -145,6 +149,12 @@ BOOST_AUTO_TEST_CASE(fused_lstm_matches_unroll) {
 BOOST_AUTO_TEST_CASE(fused_gru_matches_unroll) {
   std::mt19937_64 rng(22);
   GRUCell<double> cell(kD, kH, rng, GRUOptions().with_reset_after(true));
+  check_against_unroll(cell);
+}
+
+BOOST_AUTO_TEST_CASE(fused_gru_reset_before_matches_unroll) {
+  std::mt19937_64 rng(25);
+  GRUCell<double> cell(kD, kH, rng);
   check_against_unroll(cell);
 }
 
