@@ -269,7 +269,7 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
       const T* z = hr + H;
       const T* hpr = hp + r * H;
       T* h = Y + s * BH + r * H;
-      for (std::size_t j = 0; j < H; ++j) h[j] = n[j] + z[j] * (hpr[j] - n[j]);
+      for (std::size_t j = 0; j < H; ++j) h[j] = z[j] * hpr[j] + (T(1) - z[j]) * n[j];  // exactly h_{t-1} when z = 1
     }
   }
   auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
@@ -368,7 +368,7 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
       const T* z = rz + r * H2 + H;
       const T* hpr = hp + r * H;
       T* h = Y + s * BH + r * H;
-      for (std::size_t j = 0; j < H; ++j) h[j] = nr[j] + z[j] * (hpr[j] - nr[j]);
+      for (std::size_t j = 0; j < H; ++j) h[j] = z[j] * hpr[j] + (T(1) - z[j]) * nr[j];  // exactly h_{t-1} when z = 1
     }
   }
   auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();

@@ -83,7 +83,9 @@ ElmanCell<T>::ElmanCell(std::size_t input, std::size_t hidden, std::mt19937_64& 
 template <class T>
 RecurrentState<T> ElmanCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
   this->check_step(x_projected, state);
-  // h_t = φ(W h_{t-1} + U x_t + b)
+  // h_t = φ(W h_{t-1} + U x_t + b); tanh: the fused op of autograd/ops_rnn.hpp for one step
+  if (options_.activation == Activation::Tanh)
+    return {elman_tanh_sequence(x_projected, state.h, tape.param(this->W_hh), tape.param(this->b_hh)), Var<T>()};
   return {apply_activation(x_projected + this->project_recurrent(tape, state.h), options_.activation), Var<T>()};
 }
 
@@ -147,6 +149,12 @@ Var<T> LSTMCell<T>::admitted(Tape<T>& tape, Var<T> pre, Var<T> f, Var<T> g, Var<
 template <class T>
 RecurrentState<T> LSTMCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
   this->check_step(x_projected, state);
+  if (!options_.peephole && !options_.coupled) {
+    // The equations below as one fused op (autograd/ops_rnn.hpp) over one step: [h_t; C_t]
+    const std::size_t B = x_projected.dim(0);
+    const Var<T> hc = lstm_sequence(x_projected, state.h, state.c, tape.param(this->W_hh), tape.param(this->b_hh));
+    return {slice(hc, 0, 0, B), slice(hc, 0, B, 2 * B)};
+  }
   const Var<T> pre = x_projected + this->project_recurrent(tape, state.h);
   // f = σ(W_f x + U_f h_{t-1} + b_f [+ p_f⊙C_{t-1}])
   const Var<T> f = sigmoid(peep(tape, this->gate(pre, forget_gate()), p_f, state.c));
@@ -169,8 +177,10 @@ GRUCell<T>::GRUCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng,
 template <class T>
 RecurrentState<T> GRUCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
   this->check_step(x_projected, state);
-  const Var<T> h = options_.reset_after ? step_reset_after(tape, x_projected, state.h)
-                                        : step_reset_before(tape, x_projected, state.h);
+  // step_reset_after / step_reset_before below, as one fused op (autograd/ops_rnn.hpp)
+  const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
+  const Var<T> h = options_.reset_after ? gru_sequence(x_projected, state.h, U, b)
+                                        : gru_sequence_reset_before(x_projected, state.h, U, b);
   return {h, Var<T>()};
 }
 
