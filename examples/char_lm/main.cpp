@@ -123,6 +123,11 @@ class Curve {
   std::string path_;
 };
 
+struct Stopwatch {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -132,7 +137,7 @@ int main(int argc, char** argv) try {
                        "eval-tokens", "eval-batch", "sample", "temperature", "prime", "checkpoint", "resume",
                        "metrics-out", "curve-out", "log-every", "time-limit"},
                       {"resume"}, kUsage);
-  examples::Progress wall(1, "");  // wall clock of the whole run
+  const Stopwatch wall;
   const std::string checkpoint = args.str("checkpoint", "char_lm_checkpoint.npz");
   const bool resume = args.has("resume");
   const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
@@ -245,26 +250,28 @@ int main(int argc, char** argv) try {
   double val = NAN, train_loss = NAN;
   std::string last_sample;
   auto run_eval = [&](std::size_t step) {
-    examples::Progress timer(1, "");
+    const Stopwatch timer;
     const EvalResult r = evaluate(model, corpus.valid, eval_batch, seq, eval_tokens);
     val = r.nats;
     if (std::isnan(state.best_val) || val < state.best_val) state.best_val = val;
     std::ostringstream line;
-    line << "step " << step << "/" << total_steps << " | train " << fixed(train_loss) << " nats/char ("
-         << fixed(train_loss / kLn2) << " bits) | val " << fixed(val) << " nats/char (" << fixed(val / kLn2)
-         << " bits/char, " << r.tokens << " chars) | lr " << std::setprecision(3) << lr_at(step ? step - 1 : 0)
-         << "\n";
+    line << "step " << step << "/" << std::max(step, total_steps);
+    if (!std::isnan(train_loss))
+      line << " | train " << fixed(train_loss) << " nats/char (" << fixed(train_loss / kLn2) << " bits)";
+    line << " | val " << fixed(val) << " nats/char (" << fixed(val / kLn2) << " bits/char, " << r.tokens
+         << " chars) | lr " << std::setprecision(3) << lr_at(step ? step - 1 : 0) << " | " << fixed(wall.seconds(), 0)
+         << " s\n";
     if (sample_chars) {
       last_sample = sample_text(step);
       line << "---- sample (temperature " << temperature << ") ----\n" << last_sample << "\n----\n";
     }
     say(line.str());
-    eval_seconds += timer.seconds_since_start();
+    eval_seconds += timer.seconds();
   };
   const double time_limit = args.num("time-limit", 0);
   bool out_of_time = false;
   for (std::size_t step = start; step < total_steps; ++step) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch step_time;
     const std::size_t chunk = step % per_epoch;
     if (chunk == 0) state.carry.clear();  // a new pass over the lanes starts from zero states
     lanes.chunk(chunk, inputs, targets);
@@ -294,9 +301,9 @@ int main(int argc, char** argv) try {
       ++eval_window_steps;
     }
     state.step = step + 1;
-    train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    train_seconds += step_time.seconds();
 
-    out_of_time = time_limit > 0 && wall.seconds_since_start() >= time_limit && state.step < total_steps;
+    out_of_time = time_limit > 0 && wall.seconds() >= time_limit && state.step < total_steps;
     const bool last = state.step == total_steps || out_of_time, eval_now = state.step % eval_every == 0 || last;
     if (tty || state.step % log_every == 0 || last) {
       std::ostringstream status;
@@ -330,7 +337,7 @@ int main(int argc, char** argv) try {
   const double tokens_per_s = train_seconds > 0 ? double((state.step - start) * tokens_per_step) / train_seconds : 0;
   std::cout << "done: step " << state.step << ", validation " << fixed(val) << " nats/char = " << fixed(val / kLn2)
             << " bits/char (best " << fixed(state.best_val) << "), " << fixed(tokens_per_s, 0)
-            << " train tokens/s, wall " << fixed(wall.seconds_since_start(), 1) << " s"
+            << " train tokens/s, wall " << fixed(wall.seconds(), 1) << " s"
             << (skipped ? ", " + std::to_string(skipped) + " steps skipped (non-finite)" : "") << "\n";
 
   examples::Metrics metrics;
@@ -341,7 +348,7 @@ int main(int argc, char** argv) try {
   metrics.set("best_val_loss_nats", state.best_val);
   metrics.set("last_step_loss", last_loss);
   metrics.set("tokens_per_s", tokens_per_s);
-  metrics.set("wall_s", wall.seconds_since_start());
+  metrics.set("wall_s", wall.seconds());
   metrics.set("train_s", train_seconds);
   metrics.set("eval_s", eval_seconds);
   metrics.set("parameters", double(model.parameter_count()));
