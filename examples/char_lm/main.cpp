@@ -138,6 +138,11 @@ int main(int argc, char** argv) try {
                        "metrics-out", "curve-out", "log-every", "time-limit"},
                       {"resume"}, kUsage);
   const Stopwatch wall;
+  auto non_negative = [&](const std::string& key, double fallback) {
+    const double v = args.num(key, fallback);
+    if (!(v >= 0)) throw std::invalid_argument("--" + key + " must not be negative");
+    return v;
+  };
   const std::string checkpoint = args.str("checkpoint", "char_lm_checkpoint.npz");
   const bool resume = args.has("resume");
   const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
@@ -146,7 +151,7 @@ int main(int argc, char** argv) try {
   const std::string source = args.has("data") ? args.str("data") : "synthetic text";
   const Corpus corpus = make_corpus(
       args.has("data") ? read_file(args.str("data"))
-                       : synthetic_text(static_cast<std::size_t>(args.integer("synthetic-chars", 200000))),
+                       : synthetic_text(static_cast<std::size_t>(non_negative("synthetic-chars", 200000))),
       source);
   std::cout << "data: " << source << ": " << corpus.train.size() << " training and " << corpus.valid.size()
             << " validation characters, vocabulary " << corpus.vocab.size()
@@ -182,17 +187,17 @@ int main(int argc, char** argv) try {
                                 " characters) is too short for --batch " + std::to_string(batch) + " x --seq " +
                                 std::to_string(seq));
   const std::size_t total_steps =
-      args.has("steps") ? static_cast<std::size_t>(args.integer("steps", 0))
-                        : static_cast<std::size_t>(std::llround(args.num("epochs", 1.0) * double(per_epoch)));
+      args.has("steps") ? static_cast<std::size_t>(non_negative("steps", 0))
+                        : static_cast<std::size_t>(std::llround(non_negative("epochs", 1.0) * double(per_epoch)));
   const double lr = args.num("lr", 2e-3), min_lr = args.num("min-lr", lr / 10), clip = args.num("clip", 5.0);
   const std::string schedule = args.str("lr-schedule", "cosine");
   if (schedule != "cosine" && schedule != "constant")
     throw std::invalid_argument("--lr-schedule must be constant or cosine, got '" + schedule + "'");
   const auto eval_every = static_cast<std::size_t>(std::max(1L, args.integer("eval-every", 200)));
   const auto log_every = static_cast<std::size_t>(std::max(1L, args.integer("log-every", 50)));
-  const auto eval_tokens = static_cast<std::size_t>(args.integer("eval-tokens", 0));
+  const auto eval_tokens = static_cast<std::size_t>(non_negative("eval-tokens", 0));
   const auto eval_batch = static_cast<std::size_t>(std::max(1L, args.integer("eval-batch", 32)));
-  const auto sample_chars = static_cast<std::size_t>(args.integer("sample", 200));
+  const auto sample_chars = static_cast<std::size_t>(non_negative("sample", 200));
   const double temperature = args.num("temperature", 0.8);
   const std::vector<std::int64_t> prime =
       args.has("prime") ? corpus.vocab.encode_strict(data::decode_utf8(args.str("prime")), "--prime")
