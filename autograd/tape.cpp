@@ -22,6 +22,10 @@ const bool g_malloc_tuned = [] {
   return true;
 }();
 
+// Values up to this many elements stay in recycled nodes until overwritten (freeing them
+// would cost an allocation: an empty xarray holds one element).
+constexpr std::size_t kKeepValue = 4096;
+
 thread_local bool g_grad_enabled = true;
 std::atomic<bool> g_anomaly{false};
 
@@ -136,7 +140,7 @@ Var<T> Tape<T>::param(Parameter<T>& p) {
   auto it = param_nodes_.find(&p);
   if (it != param_nodes_.end()) return Var<T>(this, it->second);
   Node& n = append();
-  if (n.value.size()) n.value = Tensor<T>();
+  if (n.value.size() > kKeepValue) n.value = Tensor<T>();
   n.borrowed = &p.value;
   n.op = "parameter";
   n.requires_grad = true;
@@ -300,9 +304,9 @@ void Tape<T>::flush_parameter_grads() {
 
 template <class T>
 void Tape<T>::clear() {
-  for (std::size_t i = 0; i < size_; ++i) {  // values and closures (saved tensors) go now;
-    nodes_[i].backward = nullptr;             // gradient buffers stay for reuse
-    nodes_[i].value = Tensor<T>();
+  for (std::size_t i = 0; i < size_; ++i) {  // closures (saved tensors) and large values go
+    nodes_[i].backward = nullptr;             // now; gradient buffers stay for reuse
+    if (nodes_[i].value.size() > kKeepValue) nodes_[i].value = Tensor<T>();
   }
   size_ = 0;
   param_nodes_.clear();
