@@ -2,9 +2,11 @@
 #   example_char_lm         trains 30 steps; checks the exit code, the metrics JSON keys, the
 #                           loss-curve CSV, the checkpoint, and that an unknown --prime
 #                           character is an error naming it
-#   example_char_lm_resume  resumes that checkpoint to step 40 and checks the last step's
-#                           loss equals that of an uninterrupted 40-step run (bit-exact resume:
-#                           parameters, optimizer, data position and carried BPTT state)
+#   example_char_lm_resume  resumes that checkpoint to step 40, giving none of the model or
+#                           optimizer options (they come from the checkpoint), and checks the
+#                           last step's loss equals that of an uninterrupted 40-step run
+#                           (bit-exact resume: parameters, optimizer, settings, data position,
+#                           dropout seed and carried BPTT state)
 # This file is both the registration (included by tests/CMakeLists.txt) and the script the
 # tests run (cmake -P, with CHAR_LM_MODE set).
 #
@@ -13,8 +15,9 @@
 # $<TARGET_FILE:char_lm> is resolved at generate time, when the target exists.
 
 if(CMAKE_SCRIPT_MODE_FILE)
-  set(common --hidden 32 --embed 16 --seq 16 --batch 8 --eval-every 15 --eval-tokens 2000 --sample 40
-             --lr-schedule constant --synthetic-chars 50000)
+  # Per-run options, and the options the checkpoint remembers (a resumed run omits them).
+  set(run --synthetic-chars 50000 --eval-every 15 --eval-tokens 2000 --sample 40)
+  set(model --hidden 32 --embed 16 --seq 16 --batch 8 --dropout 0.1 --lr 0.003 --lr-schedule constant --seed 3)
 
   function(run_char_lm expect_rc)
     execute_process(COMMAND ${CHAR_LM} ${ARGN} WORKING_DIRECTORY ${WORK_DIR}
@@ -38,7 +41,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
   if(CHAR_LM_MODE STREQUAL "train")
     file(REMOVE_RECURSE ${WORK_DIR})
     file(MAKE_DIRECTORY ${WORK_DIR})
-    run_char_lm(0 ${common} --steps 30 --checkpoint ckpt.npz --metrics-out metrics.json --curve-out curve.csv)
+    run_char_lm(0 ${run} ${model} --steps 30 --checkpoint ckpt.npz --metrics-out metrics.json --curve-out curve.csv)
     foreach(key train_loss_nats val_loss_nats tokens_per_s wall_s parameters)
       metric(metrics.json ${key} value)
     endforeach()
@@ -54,17 +57,17 @@ if(CMAKE_SCRIPT_MODE_FILE)
     if(NOT EXISTS ${WORK_DIR}/ckpt.npz)
       message(FATAL_ERROR "no checkpoint written")
     endif()
-    run_char_lm(1 ${common} --steps 0 --prime "say @" --checkpoint unused.npz)
+    run_char_lm(1 ${run} ${model} --steps 0 --prime "say @" --checkpoint unused.npz)
     if(NOT err MATCHES "U\\+0040")
       message(FATAL_ERROR "an unknown --prime character should be named in the error, got:\n${err}")
     endif()
   elseif(CHAR_LM_MODE STREQUAL "resume")
     configure_file(${WORK_DIR}/ckpt.npz ${WORK_DIR}/resumed.npz COPYONLY)
-    run_char_lm(0 ${common} --steps 40 --resume --checkpoint resumed.npz --metrics-out resumed.json)
+    run_char_lm(0 ${run} --steps 40 --resume --checkpoint resumed.npz --metrics-out resumed.json)
     if(NOT out MATCHES "resumed from resumed.npz at step 30")
       message(FATAL_ERROR "no resume message in:\n${out}")
     endif()
-    run_char_lm(0 ${common} --steps 40 --checkpoint straight.npz --metrics-out straight.json)
+    run_char_lm(0 ${run} ${model} --steps 40 --checkpoint straight.npz --metrics-out straight.json)
     metric(resumed.json steps steps)
     metric(resumed.json last_step_loss resumed)
     metric(straight.json last_step_loss straight)

@@ -45,24 +45,26 @@ data
   --data PATH           UTF-8 text: first 90% trains, last 10% validates
                         (default: a built-in synthetic text)
   --synthetic-chars N   length of the synthetic text (200000)
-model (on --resume these default to the checkpoint's and must match it)
-  --cell lstm|gru       recurrent cell (lstm)
-  --layers N            stacked layers (2)
-  --hidden N            hidden units per layer (256)
-  --embed N             character embedding size (64)
-  --dropout P           between layers and before the readout (0)
+model and training: on --resume, options marked * default to the checkpoint's; given
+again, those marked *= must equal it, the other * ones override it
+model
+  --cell lstm|gru    *= recurrent cell (lstm)
+  --layers N         *= stacked layers (2)
+  --hidden N         *= hidden units per layer (256)
+  --embed N          *= character embedding size (64)
+  --dropout P        *  between layers and before the readout (0)
 training
-  --seq N               BPTT length in characters (64)
-  --batch N             parallel lanes (32)
-  --optimizer adam|rmsprop (adam)
-  --lr X                peak learning rate (0.002)
-  --lr-schedule constant|cosine  cosine decays to --min-lr at the last step (cosine)
-  --min-lr X            (lr / 10)
-  --clip X              global gradient-norm clip, 0 = off (5)
-  --steps N | --epochs X   length of training (default: 1 epoch)
+  --seq N            *= BPTT length in characters (64)
+  --batch N          *= parallel lanes (32)
+  --optimizer adam|rmsprop (adam) *=
+  --lr X             *  peak learning rate (0.002)
+  --lr-schedule constant|cosine  * cosine decays to --min-lr at the last step (cosine)
+  --min-lr X         *  (lr / 10)
+  --clip X           *  global gradient-norm clip, 0 = off (5)
+  --steps N | --epochs X   * length of training (default: 1 epoch)
   --time-limit S        stop early after S seconds of wall time (then validate and
                         checkpoint as at the last step; the schedule is not shortened)
-  --seed N              initialisation, dropout and sampling seed (1)
+  --seed N           *  initialisation, dropout and sampling seed (1)
 evaluation and sampling
   --eval-every N        validate, checkpoint and sample every N steps (200)
   --eval-tokens N       characters of the validation split to score, 0 = all (0)
@@ -145,7 +147,6 @@ int main(int argc, char** argv) try {
   };
   const std::string checkpoint = args.str("checkpoint", "char_lm_checkpoint.npz");
   const bool resume = args.has("resume");
-  const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
 
   // ---- data ----
   const std::string source = args.has("data") ? args.str("data") : "synthetic text";
@@ -173,7 +174,7 @@ int main(int argc, char** argv) try {
   config.layers = settings.count("layers", 2);
   config.hidden = settings.count("hidden", 256);
   config.embed = settings.count("embed", 64);
-  config.dropout = static_cast<float>(args.num("dropout", 0.0));
+  config.dropout = static_cast<float>(settings.number("dropout", 0.0));
   config.vocab = corpus.vocab.size();
   const std::size_t seq = settings.count("seq", 64);
   const std::size_t batch = settings.count("batch", 32);
@@ -186,13 +187,16 @@ int main(int argc, char** argv) try {
     throw std::invalid_argument("the training text (" + std::to_string(corpus.train.size()) +
                                 " characters) is too short for --batch " + std::to_string(batch) + " x --seq " +
                                 std::to_string(seq));
+  // --steps, else --epochs, else (resuming) the checkpoint's plan, else one epoch.
   const std::size_t total_steps =
-      args.has("steps") ? static_cast<std::size_t>(non_negative("steps", 0))
-                        : static_cast<std::size_t>(std::llround(non_negative("epochs", 1.0) * double(per_epoch)));
-  const double lr = args.num("lr", 2e-3), min_lr = args.num("min-lr", lr / 10), clip = args.num("clip", 5.0);
-  const std::string schedule = args.str("lr-schedule", "cosine");
-  if (schedule != "cosine" && schedule != "constant")
-    throw std::invalid_argument("--lr-schedule must be constant or cosine, got '" + schedule + "'");
+      args.has("steps")                          ? static_cast<std::size_t>(non_negative("steps", 0))
+      : !args.has("epochs") && settings.saved("steps") ? static_cast<std::size_t>(*settings.saved("steps"))
+      : static_cast<std::size_t>(std::llround(non_negative("epochs", 1.0) * double(per_epoch)));
+  settings.set("steps", double(total_steps));
+  const double lr = settings.number("lr", 2e-3), min_lr = settings.number("min-lr", lr / 10),
+               clip = settings.number("clip", 5.0);
+  const std::string schedule = settings.choice("lr-schedule", "cosine", {"constant", "cosine"}, false);
+  const auto seed = static_cast<std::uint64_t>(settings.number("seed", 1));
   const auto eval_every = static_cast<std::size_t>(std::max(1L, args.integer("eval-every", 200)));
   const auto log_every = static_cast<std::size_t>(std::max(1L, args.integer("log-every", 50)));
   const auto eval_tokens = static_cast<std::size_t>(non_negative("eval-tokens", 0));

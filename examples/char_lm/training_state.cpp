@@ -16,7 +16,25 @@ const std::string kPrefix = "char_lm/";
 
 Tensor<float> scalar(double v) { return tapenet::full<float>({1}, static_cast<float>(v)); }
 
-std::string number(double v) {
+// A double as three floats (24 + 24 + 24 bits of mantissa): hi + mid + lo, summed in
+// double, gives the value back exactly.
+Tensor<float> split_double(double v) {
+  Tensor<float> t = tapenet::zeros<float>({3});
+  double rest = v;
+  for (std::size_t i = 0; i < 3; ++i) {
+    t(i) = static_cast<float>(rest);
+    rest -= double(t(i));
+  }
+  return t;
+}
+
+double join_double(const Tensor<float>& t) {
+  double v = 0;
+  for (float part : t) v += double(part);
+  return v;
+}
+
+std::string show_number(double v) {
   std::string s = std::to_string(v);
   s.erase(s.find_last_not_of('0') + 1);
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -35,7 +53,7 @@ double Settings::resolve(const std::string& key, double from_args, const std::st
     if (args_.has(key) && it->second != from_args) {
       const double v = it->second;
       const std::string theirs =
-          names && v >= 0 && v < double(names->size()) ? (*names)[static_cast<std::size_t>(v)] : number(v);
+          names && v >= 0 && v < double(names->size()) ? (*names)[static_cast<std::size_t>(v)] : show_number(v);
       throw std::invalid_argument("--" + key + " " + shown + " contradicts the checkpoint, trained with --" + key +
                                   " " + theirs + " (omit the option to use the checkpoint's)");
     }
@@ -51,8 +69,21 @@ std::size_t Settings::count(const std::string& key, std::size_t fallback) {
   return static_cast<std::size_t>(saved_or_given);
 }
 
+double Settings::number(const std::string& key, double fallback) {
+  if (!args_.has(key))
+    if (auto v = saved(key)) return values_[key] = *v;
+  return values_[key] = args_.num(key, fallback);
+}
+
+std::optional<double> Settings::saved(const std::string& key) const {
+  if (!saved_) return std::nullopt;
+  auto it = saved_->find(key);
+  if (it == saved_->end()) return std::nullopt;
+  return it->second;
+}
+
 std::string Settings::choice(const std::string& key, const std::string& fallback,
-                             const std::vector<std::string>& options) {
+                             const std::vector<std::string>& options, bool must_match) {
   const std::string given = args_.str(key, fallback);
   auto it = std::find(options.begin(), options.end(), given);
   if (it == options.end()) {
@@ -60,9 +91,14 @@ std::string Settings::choice(const std::string& key, const std::string& fallback
     for (const auto& o : options) list += (list.empty() ? "" : "|") + o;
     throw std::invalid_argument("--" + key + " must be " + list + ", got '" + given + "'");
   }
-  const double index = resolve(key, double(it - options.begin()), given, &options);
+  double index = double(it - options.begin());
+  if (must_match)
+    index = resolve(key, index, given, &options);
+  else if (auto v = args_.has(key) ? std::nullopt : saved(key))
+    index = *v;
+  values_[key] = index;
   if (index < 0 || index >= double(options.size()))
-    throw std::invalid_argument("the checkpoint's setting '" + key + "' is out of range: " + number(index));
+    throw std::invalid_argument("the checkpoint's setting '" + key + "' is out of range: " + show_number(index));
   return options[static_cast<std::size_t>(index)];
 }
 
@@ -73,7 +109,7 @@ SavedRun read_saved_run(const std::string& path) {
   SavedRun run;
   const std::string settings = "state/" + kPrefix + "setting/";
   for (const auto& [name, t] : entries)
-    if (name.rfind(settings, 0) == 0 && t.size() == 1) run.settings[name.substr(settings.size())] = t(0);
+    if (name.rfind(settings, 0) == 0) run.settings[name.substr(settings.size())] = join_double(t);
   auto vocab = entries.find("state/" + kPrefix + "vocab");
   auto unk = entries.find("state/" + kPrefix + "unk");
   if (vocab == entries.end() || unk == entries.end())
@@ -112,7 +148,7 @@ void save(const std::string& path, const tapenet::ParameterList<float>& params,
   for (std::size_t i = 0; i < vocab.chars().size(); ++i) chars(i) = static_cast<float>(vocab.chars()[i]);
   extra[kPrefix + "vocab"] = chars;
   extra[kPrefix + "unk"] = scalar(vocab.has_unk() ? 1 : 0);
-  for (const auto& [key, value] : settings) extra[kPrefix + "setting/" + key] = scalar(value);
+  for (const auto& [key, value] : settings) extra[kPrefix + "setting/" + key] = split_double(value);
   tapenet::save_checkpoint(path, params, extra);
 }
 

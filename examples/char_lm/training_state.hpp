@@ -8,15 +8,17 @@
 //   state/char_lm/best_val        best validation loss so far (nats/char)
 //   state/char_lm/vocab           the vocabulary's code points in id order (+ unk flag); a
 //   state/char_lm/unk             resumed run rebuilds it from the text and checks it is equal
-//   state/char_lm/setting/<name>  cell, layers, hidden, embed, seq, batch, optimizer
+//   state/char_lm/setting/<name>  the options of Settings below, each as 3 floats whose sum
+//                                 (in double) is the exact double value
 //
 // Everything is stored as float tensors (exact for integers below 2^24, every code point
-// included), in the same atomic .npz as the rest (optim/checkpoint.hpp).
+// included; settings split in three), in the same atomic .npz as the rest (optim/checkpoint.hpp).
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,16 +29,27 @@
 
 namespace char_lm {
 
-// Options that fix the shape of the model or the meaning of the data position. A fresh run
-// reads them from the command line; a resumed run takes the checkpoint's, and an explicit
-// option that contradicts the checkpoint is an error naming both values.
+// The options a checkpoint remembers. A fresh run reads them from the command line. A
+// resumed run takes the checkpoint's values for the options it leaves out, so `--resume`
+// alone continues the same run; of those it gives again, the ones that fix the model's
+// shape or the data position (cell, layers, hidden, embed, seq, batch, optimizer) must
+// equal the checkpoint's (else an error naming both values), and the others (dropout, lr,
+// min-lr, lr-schedule, clip, seed, steps) override them.
 class Settings {
  public:
   Settings(const tapenet::examples::Args& args, const std::map<std::string, double>* saved)
       : args_(args), saved_(saved) {}
 
+  // Shape options: must match the checkpoint when given on resume.
   std::size_t count(const std::string& key, std::size_t fallback);  // a positive integer
-  std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& options);
+  std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& options,
+                     bool must_match = true);
+  // Overridable options.
+  double number(const std::string& key, double fallback);
+  // The checkpoint's value of `key`, when resuming from one that has it.
+  std::optional<double> saved(const std::string& key) const;
+  void set(const std::string& key, double value) { values_[key] = value; }
+
   const std::map<std::string, double>& values() const { return values_; }
 
  private:
