@@ -166,7 +166,14 @@ struct Timed {
   long long allocs_per_iter = 0;
   double minflt_per_iter = 0;  // minor page faults per timed iteration
   double total_s = 0;
+  double cpu_per_wall = 0;     // CPU seconds per wall second over the timed block (threads used)
 };
+
+double cpu_seconds() {  // user + system time of the whole process (all threads)
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 long minor_faults() {
   rusage u{};
@@ -180,6 +187,7 @@ Timed time_it(int warmup, int iters, const std::function<void()>& fn) {
   ms.reserve(iters);
   Timed t;
   const long f0 = minor_faults();
+  const double c0 = cpu_seconds();
   auto t_all = Clock::now();
   for (int i = 0; i < iters; ++i) {
     long long a0 = g_allocs.load();
@@ -191,6 +199,7 @@ Timed time_it(int warmup, int iters, const std::function<void()>& fn) {
   }
   t.total_s = std::chrono::duration<double>(Clock::now() - t_all).count();
   t.minflt_per_iter = double(minor_faults() - f0) / std::max(iters, 1);
+  t.cpu_per_wall = t.total_s > 0 ? (cpu_seconds() - c0) / t.total_s : 0;
   t.s = stats(ms);
   return t;
 }
@@ -202,17 +211,17 @@ Record base_record(const std::string& config, const std::string& cell, const std
   r.num = {{"threads", double(threads)},     {"median_ms", t.s.median}, {"p25_ms", t.s.p25},
            {"p75_ms", t.s.p75},              {"min_ms", t.s.min},       {"max_ms", t.s.max},
            {"n", double(t.s.n)},             {"allocs_per_iter", double(t.allocs_per_iter)},
-           {"minflt_per_iter", t.minflt_per_iter},
+           {"minflt_per_iter", t.minflt_per_iter}, {"cpu_per_wall", t.cpu_per_wall},
            {"peak_rss_mb", peak_rss_mb()}};
   return r;
 }
 
 void print_record(const Record& r) {
-  std::fprintf(stderr, "[t%d] %-6s %-5s %-13s %-7s %10.3f ms  (p25 %.3f p75 %.3f)  allocs/iter %lld  faults/iter %.0f  rss %.0f MB\n",
+  std::fprintf(stderr, "[t%d] %-6s %-5s %-13s %-7s %10.3f ms  (p25 %.3f p75 %.3f)  allocs/iter %lld  faults/iter %.0f  cpu/wall %.2f  rss %.0f MB\n",
                int(r.num.at("threads")), r.str.at("config").c_str(), r.str.at("cell").c_str(),
                r.str.at("mode").c_str(), r.str.at("dtype").c_str(), r.num.at("median_ms"), r.num.at("p25_ms"),
                r.num.at("p75_ms"), (long long)r.num.at("allocs_per_iter"), r.num.at("minflt_per_iter"),
-               r.num.at("peak_rss_mb"));
+               r.num.at("cpu_per_wall"), r.num.at("peak_rss_mb"));
 }
 
 void set_blas_threads(int n) { openblas_set_num_threads(n); }
@@ -486,7 +495,7 @@ void bench_gemm(const Args& a) {
     });
     Record r = base_record("gemm", "sgemm1024", "peak", "float32", th, t);
     r.num["gflops_per_s"] = 2.0 * n * n * n / 1e9 / (t.s.median / 1e3);
-    std::fprintf(stderr, "[t%d] sgemm 1024^3 %.1f GFLOP/s\n", th, r.num["gflops_per_s"]);
+    std::fprintf(stderr, "[t%d] sgemm 1024^3 %.1f GFLOP/s (cpu/wall %.2f)\n", th, r.num["gflops_per_s"], t.cpu_per_wall);
     g_records.push_back(r);
   }
 }
