@@ -12,10 +12,12 @@ class Progress {
  public:
   Progress(std::size_t total, std::string unit) : total_(total), unit_(std::move(unit)), start_(Clock::now()) {}
 
-  // Redraws at most 5 times a second (always on the last item).
+  // Redraws at most 5 times a second on a terminal, and every 10 s into a log file, where
+  // each redraw is a new line (always on the last item).
   void update(std::size_t done, const std::string& status = "") {
     const auto now = Clock::now();
-    if (done < total_ && now - last_draw_ < std::chrono::milliseconds(200)) return;
+    const auto interval = tty() ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10000);
+    if (done < total_ && now - last_draw_ < interval) return;
     last_draw_ = now;
     const double elapsed = seconds_since_start();
     const double rate = elapsed > 0 ? done / elapsed : 0.0;
