@@ -18,26 +18,15 @@
 #include "layers/basic.hpp"
 #include "layers/cells.hpp"
 #include "optim/optimizer.hpp"
+#include "tests/testing.hpp"
 
 using namespace tapenet;
+using tapenet::testing::randomise;
 using Vec = std::vector<double>;
 
 namespace {
 
 constexpr std::size_t kD = 3, kH = 4;
-
-Tensor<double> random_tensor(const Shape& shape, std::mt19937_64& rng, double scale = 1.0) {
-  std::normal_distribution<double> normal(0.0, scale);
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  for (auto& v : t) v = normal(rng);
-  return t;
-}
-
-// Every parameter drawn anew, so no bias or peephole sits at its neutral initial value.
-void randomise(Module<double>& m, std::uint64_t seed, double scale = 0.5) {
-  std::mt19937_64 rng(seed);
-  for (auto* p : m.parameters()) p->value = random_tensor(to_shape(p->value.shape()), rng, scale);
-}
 
 double max_abs_diff(const Tensor<double>& a, const Tensor<double>& b) {
   BOOST_REQUIRE(to_shape(a.shape()) == to_shape(b.shape()));
@@ -72,11 +61,11 @@ void expect_gradcheck(RecurrentCell<double>& cell, std::uint64_t seed = 1) {
   randomise(cell, seed);
   std::mt19937_64 rng(seed + 100);
   std::vector<Tensor<double>> inputs;
-  for (std::size_t t = 0; t < steps; ++t) inputs.push_back(random_tensor({batch, cell.input_size()}, rng));
-  inputs.push_back(random_tensor({batch, cell.hidden_size()}, rng, 0.5));
-  if (cell.has_cell_state()) inputs.push_back(random_tensor({batch, cell.hidden_size()}, rng, 0.5));
+  for (std::size_t t = 0; t < steps; ++t) inputs.push_back(init::normal<double>({batch, cell.input_size()}, 1.0, rng));
+  inputs.push_back(init::normal<double>({batch, cell.hidden_size()}, 0.5, rng));
+  if (cell.has_cell_state()) inputs.push_back(init::normal<double>({batch, cell.hidden_size()}, 0.5, rng));
   const std::size_t width = (steps + (cell.has_cell_state() ? 1 : 0)) * cell.hidden_size();
-  const Tensor<double> R = random_tensor({batch, width}, rng);
+  const Tensor<double> R = init::normal<double>({batch, width}, 1.0, rng);
   const GradcheckFn objective = [&cell, &R](Tape<double>& tape, const std::vector<Var<double>>& in) {
     RecurrentState<double> s{in[steps], cell.has_cell_state() ? in[steps + 1] : Var<double>()};
     std::vector<Var<double>> outputs;
@@ -200,12 +189,12 @@ void expect_matches_reference(Cell& cell, RefState (*ref)(const Cell&, const Vec
   std::mt19937_64 rng(4);
   Tape<double> tape;
   const std::size_t batch = 2, width = cell.hidden_size();
-  RecurrentState<double> s{tape.constant(random_tensor({batch, width}, rng)), Var<double>()};
-  if (cell.has_cell_state()) s.c = tape.constant(random_tensor({batch, width}, rng));
+  RecurrentState<double> s{tape.constant(init::normal<double>({batch, width}, 1.0, rng)), Var<double>()};
+  if (cell.has_cell_state()) s.c = tape.constant(init::normal<double>({batch, width}, 1.0, rng));
   std::vector<RefState> expected(batch);
   for (std::size_t b = 0; b < batch; ++b) expected[b] = {row_of(s.h.value(), b), s.c.valid() ? row_of(s.c.value(), b) : Vec()};
   for (int t = 0; t < 2; ++t) {
-    const Tensor<double> x = random_tensor({batch, kD}, rng);
+    const Tensor<double> x = init::normal<double>({batch, kD}, 1.0, rng);
     s = cell.step(tape, tape.constant(x), s);
     for (std::size_t b = 0; b < batch; ++b) {
       expected[b] = ref(cell, row_of(x, b), expected[b]);
@@ -345,7 +334,7 @@ BOOST_AUTO_TEST_CASE(projecting_a_whole_sequence_equals_stepping) {
   LSTMCell<double> cell(kD, kH, rng, LSTMOptions().with_peephole());
   randomise(cell, 6);
   Tape<double> tape;
-  const Var<double> xs = tape.constant(random_tensor({steps * batch, kD}, rng));
+  const Var<double> xs = tape.constant(init::normal<double>({steps * batch, kD}, 1.0, rng));
   const Var<double> projected = cell.project_input(tape, xs);
   RecurrentState<double> a = cell.zero_state(tape, batch), b = a;
   for (std::size_t t = 0; t < steps; ++t) {
@@ -371,10 +360,10 @@ BOOST_AUTO_TEST_CASE(gru_with_saturated_update_gate_copies_its_state) {
         GRUCell<double> cell(kD, kH, rng, GRUOptions().with_reset_after(reset_after));
         for (std::size_t j = kH; j < 2 * kH; ++j) cell.b_ih.value(0, j) = z_bias;  // block 1 = z
         Tape<double> tape;
-        const Tensor<double> h0 = random_tensor({2, kH}, rng);
+        const Tensor<double> h0 = init::normal<double>({2, kH}, 1.0, rng);
         RecurrentState<double> s{tape.constant(h0), Var<double>()};
         for (int t = 0; t < 6; ++t) {
-          s = cell.step(tape, tape.constant(random_tensor({2, kD}, rng, 2.0)), s);
+          s = cell.step(tape, tape.constant(init::normal<double>({2, kD}, 2.0, rng)), s);
           const double moved = max_abs_diff(s.h.value(), h0);
           if (z_bias > 0) BOOST_TEST(moved == 0.0);
           else BOOST_TEST(moved > 1e-3);
@@ -440,7 +429,7 @@ void expect_float_matches_double(const Options& options) {
   RecurrentState<double> sd = cd.zero_state(td, 2);
   RecurrentState<float> sf = cf.zero_state(tf, 2);
   for (int t = 0; t < 3; ++t) {
-    const Tensor<double> x = random_tensor({2, kD}, rng);
+    const Tensor<double> x = init::normal<double>({2, kD}, 1.0, rng);
     sd = cd.step(td, td.constant(x), sd);
     sf = cf.step(tf, tf.constant(xt::cast<float>(x)), sf);
   }

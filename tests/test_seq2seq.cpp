@@ -12,22 +12,12 @@
 #include "autograd/gradcheck.hpp"
 #include "layers/attention.hpp"
 #include "layers/seq2seq.hpp"
+#include "tests/testing.hpp"
 
 using namespace tapenet;
+using tapenet::testing::randomise;
 
 namespace {
-
-Tensor<double> random_tensor(const Shape& shape, std::mt19937_64& rng, double scale = 1.0) {
-  std::normal_distribution<double> normal(0.0, scale);
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  for (auto& v : t) v = normal(rng);
-  return t;
-}
-
-void randomise(Module<double>& m, std::uint64_t seed, double scale = 0.5) {
-  std::mt19937_64 rng(seed);
-  for (auto* p : m.parameters()) p->value = random_tensor(to_shape(p->value.shape()), rng, scale);
-}
 
 constexpr std::size_t kB = 3, kS = 4;
 const std::vector<std::size_t> kLengths = {4, 2, 1};
@@ -36,7 +26,7 @@ void check_attention(AttentionKind kind, std::size_t Hq, std::size_t Hk) {
   std::mt19937_64 rng(7);
   Attention<double> attn(kind, Hq, Hk, rng, 4);
   randomise(attn, 11);
-  const Tensor<double> q = random_tensor({kB, Hq}, rng), M = random_tensor({kS * kB, Hk}, rng);
+  const Tensor<double> q = init::normal<double>({kB, Hq}, 1.0, rng), M = init::normal<double>({kS * kB, Hk}, 1.0, rng);
   auto f = [&](Tape<double>& tape, const std::vector<Var<double>>& in) {
     AttentionMemory<double> mem = attn.prepare(tape, in[1], kB, kLengths);
     AttentionOutput<double> out = attn.forward(tape, in[0], mem);
@@ -59,7 +49,7 @@ void check_attention(AttentionKind kind, std::size_t Hq, std::size_t Hk) {
     }
     BOOST_TEST(std::abs(total - 1.0) < 1e-12);
   }
-  Var<double> loss = sum(square(out.context)) + sum(out.weights * tape.constant(random_tensor({kB, kS}, rng)));
+  Var<double> loss = sum(square(out.context)) + sum(out.weights * tape.constant(init::normal<double>({kB, kS}, 1.0, rng)));
   tape.backward(loss);
   const Tensor<double>& g = Mv.grad();
   double real_rows = 0;
