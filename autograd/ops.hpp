@@ -50,6 +50,10 @@ template <class T> Var<T> clamp(Var<T> x, T lo, T hi);  // gradient 0 outside [l
 // 2-D product op(a) · op(b) through BLAS gemm; the flags transpose without copying.
 template <class T> Var<T> matmul(Var<T> a, Var<T> b, bool transpose_a = false, bool transpose_b = false);
 template <class T> Var<T> transpose(Var<T> x);  // 2-D, materialised
+// y = x Wᵀ + b for x [N, D], W [M, D], b [1, M]: matmul and bias in one node (the bias is
+// written before the GEMM, which then accumulates with beta = 1; backward: db = column
+// sums of g, no copy of g). Defined in ops_rnn.cpp beside the fused recurrent ops.
+template <class T> Var<T> linear(Var<T> x, Var<T> W, Var<T> b);
 // Bilinear tensor product (RNTN): x [B,n], V [K,n,m], y [B,m] -> out [B,K],
 // out[b,k] = x_bᵀ V_k y_b. Pass the same Var as x and y for xᵀ V x.
 template <class T> Var<T> bilinear(Var<T> x, Var<T> V, Var<T> y);

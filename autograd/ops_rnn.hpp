@@ -31,9 +31,6 @@ template <class T> Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> 
 template <class T> Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
 template <class T> Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
 
-// y = x Wᵀ + b for x [N, D], W [M, D], b [1, M]: matmul and bias in one node (the bias is
-// written before the GEMM, which then accumulates with beta = 1; backward: db = column
-// sums of g, no copy of g).
-template <class T> Var<T> linear(Var<T> x, Var<T> W, Var<T> b);
+// linear(x, W, b), the affine map these sequences are fed by, is declared in autograd/ops.hpp.
 
 }  // namespace tapenet

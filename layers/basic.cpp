@@ -10,8 +10,8 @@ Linear<T>::Linear(std::size_t in, std::size_t out, std::mt19937_64& rng, bool bi
 
 template <class T>
 Var<T> Linear<T>::forward(Tape<T>& tape, Var<T> x) const {
-  Var<T> y = matmul(x, tape.param(W), false, true);
-  return b ? y + tape.param(*b) : y;
+  if (b) return linear(x, tape.param(W), tape.param(*b));  // one node, no broadcast pass
+  return matmul(x, tape.param(W), false, true);
 }
 
 template <class T>
