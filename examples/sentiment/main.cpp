@@ -68,6 +68,13 @@ training options:
   --adagrad-reset N   zero AdaGrad's sums of squares every N epochs (CoreNLP: 1;
                       default 0 = never)
   --min-count N       vocabulary: words seen fewer times become <unk> (default 1)
+  --unk-replace P     training only: each token of a word seen once in train.txt becomes
+                      <unk> with probability P, so <unk> (every dev/test word unseen in
+                      training) gets trained (default 0)
+  --word-dropout P    training only: every token becomes <unk> with probability P (default 0)
+  --embed-lr-scale S  the word vectors' update is S times the optimizer's (default 1)
+  --l2-words X        L2 λ of the word vectors (default 1e-4)
+  --clip X            clip the global gradient norm of each minibatch to X (default 0: off)
   --threads N         threads for the minibatch chunks and evaluation (default: all cores)
   --seed N            initialisation, shuffling, dropout and synthetic data (default 1)
   --checkpoint FILE   save after every epoch (atomic .npz, plus FILE.vocab)
@@ -306,7 +313,7 @@ int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
-                       "adagrad-reset"},
+                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "l2-words", "clip"},
                       {"resume", "identity-init"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
@@ -355,6 +362,32 @@ int run_train(int argc, char** argv) {
   const std::vector<Example> dev = sentiment::make_examples(splits.dev, vocab);
   const std::vector<Example> test = sentiment::make_examples(splits.test, vocab);
 
+  // Training-time word replacement by <unk>. With --min-count 1 no training token is <unk>,
+  // so without it the <unk> row (every dev/test word unseen in training: 6 % of SST's
+  // dev/test tokens, 60 % of their sentences) would keep its random initial vector.
+  const double unk_replace = args.num("unk-replace", 0.0), word_dropout = args.num("word-dropout", 0.0);
+  if (unk_replace < 0 || unk_replace > 1 || word_dropout < 0 || word_dropout >= 1)
+    throw std::invalid_argument("--unk-replace must be in [0, 1], --word-dropout in [0, 1)");
+  std::vector<std::size_t> train_count(vocab.size(), 0);  // occurrences in train.txt per index
+  for (const Example& ex : train)
+    for (std::int64_t id : ex.word_ids) ++train_count[static_cast<std::size_t>(id)];
+  auto replace_words = [&](const Example& ex, std::uint64_t epoch_index, std::size_t position) {
+    std::vector<std::int64_t> ids = ex.word_ids;
+    if (unk_replace == 0 && word_dropout == 0) return ids;
+    std::mt19937_64 rng(mix(seed ^ 0x0ddba11ull, epoch_index, position + 1));
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (auto& id : ids) {
+      const double p_single = train_count[static_cast<std::size_t>(id)] == 1 ? unk_replace : 0.0;
+      const double p = 1.0 - (1.0 - p_single) * (1.0 - word_dropout);
+      if (u(rng) < p) id = data::Vocab::kUnkIndex;
+    }
+    return ids;
+  };
+  const double embed_lr_scale = args.num("embed-lr-scale", 1.0);
+  const double l2_words = args.num("l2-words", 1e-4), clip = args.num("clip", 0.0);
+  if (embed_lr_scale < 0 || l2_words < 0 || clip < 0)
+    throw std::invalid_argument("--embed-lr-scale, --l2-words and --clip must not be negative");
+
   // Model, L2 and optimizer. RNN/RNTN: CoreNLP's λ (1e-3 W, V; 1e-4 classifier, words).
   // Tree-LSTM: Tai et al.'s 1e-4 on every weight matrix.
   std::mt19937_64 init_rng(seed);
@@ -363,13 +396,14 @@ int run_train(int argc, char** argv) {
   if (args.has("identity-init") && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
   const auto adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
   if (adagrad_reset < 0 || (adagrad_reset > 0 && adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
-  const L2Options l2 = is_lstm ? L2Options().with_composition(1e-4) : L2Options();
+  const L2Options l2 = (is_lstm ? L2Options().with_composition(1e-4) : L2Options()).with_word_vectors(l2_words);
   const ParameterList<float> params = net.parameters();
   std::unique_ptr<Optimizer<float>> optimizer;
   if (adam)
     optimizer = std::make_unique<Adam<float>>(params, AdamOptions().with_lr(lr));
   else  // CoreNLP's AdaGrad: θ -= lr·g / (√Σg² + 1e-3)
     optimizer = std::make_unique<AdaGrad<float>>(params, AdaGradOptions().with_lr(lr).with_eps(1e-3));
+  if (clip > 0) optimizer->set_clip_norm(static_cast<float>(clip));
 
   int start_epoch = 0, best_epoch = 0, bad_epochs = 0;
   double best_dev = -1;
@@ -410,7 +444,8 @@ int run_train(int argc, char** argv) {
   std::cout << "sentiment: " << tree_model_name(config.model) << " d=" << config.dim << ", " << net.parameter_count()
             << " parameters; data " << splits.source << ": " << train.size() << "/" << dev.size() << "/"
             << test.size() << " trees, vocabulary " << vocab.size() << "; " << optimizer_name << " lr " << lr
-            << ", batch " << batch << ", dropout " << dropout << ", " << used_threads << " thread(s)\n";
+            << ", batch " << batch << ", dropout " << dropout << ", unk-replace " << unk_replace << ", word-dropout " << word_dropout
+            << ", embed-lr-scale " << embed_lr_scale << ", l2-words " << l2_words << ", clip " << clip << ", " << used_threads << " thread(s)\n";
 
   ParallelOptions popt;
   popt.threads = threads;
@@ -423,6 +458,7 @@ int run_train(int argc, char** argv) {
   double train_seconds = 0;
   std::size_t trees_trained = 0;
   int epoch = start_epoch;
+  Tensor<float> embedding_before;
   for (; epoch < epochs && bad_epochs < patience; ++epoch) {
     // One epoch: a fresh shuffle (a function of seed and epoch), then minibatches.
     std::vector<std::size_t> order(train.size());
@@ -442,13 +478,23 @@ int run_train(int argc, char** argv) {
           [&](Tape<float>& tape, std::size_t i) {
             const Example& ex = train[order[b0 + i]];
             std::mt19937_64 drop_rng(mix(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
-            return net.forward(tape, ex.tree, ex.word_ids, data::LabelMode::Fine, &drop_rng).loss;
+            const std::vector<std::int64_t> ids = replace_words(ex, static_cast<std::uint64_t>(epoch), b0 + i);
+            return net.forward(tape, ex.tree, ids, data::LabelMode::Fine, &drop_rng).loss;
           },
           popt);
       // g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ   (CoreNLP's batch gradient)
       for (auto* p : params) p->grad *= 1.0f / static_cast<float>(n);
       add_l2(net, l2);
-      optimizer->step();
+      if (embed_lr_scale != 1.0) {  // θ_words ← θ_words + S·(optimizer's step)
+        embedding_before = net.embedding.table.value;
+        optimizer->step();
+        float* now = net.embedding.table.value.data();
+        const float* before = embedding_before.data();
+        const auto s = static_cast<float>(embed_lr_scale);
+        for (std::size_t k = 0, m = embedding_before.size(); k < m; ++k) now[k] = before[k] + s * (now[k] - before[k]);
+      } else {
+        optimizer->step();
+      }
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << epochs << "  loss/tree " << std::setprecision(4)
@@ -528,6 +574,11 @@ int run_train(int argc, char** argv) {
   metrics.set("dropout", dropout);
   metrics.set("identity_init", args.has("identity-init") ? 1.0 : 0.0);
   metrics.set("adagrad_reset", adagrad_reset);
+  metrics.set("unk_replace", unk_replace);
+  metrics.set("word_dropout", word_dropout);
+  metrics.set("embed_lr_scale", embed_lr_scale);
+  metrics.set("l2_words", l2_words);
+  metrics.set("clip", clip);
   metrics.set("data", splits.source);
   metrics.write(args.str("metrics-out"));
   std::cout << "trained " << trees_trained << " trees at " << std::setprecision(4) << trees_per_s
