@@ -29,14 +29,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
     set(err "${err}" PARENT_SCOPE)
   endfunction()
 
-  # The number stored under `key` in a metrics JSON (null or absent: error).
-  function(metric file key var)
-    file(READ ${WORK_DIR}/${file} json)
-    if(NOT json MATCHES "\"${key}\": ([-+0-9.eE]+)")
-      message(FATAL_ERROR "${file}: no numeric \"${key}\" in\n${json}")
-    endif()
-    set(${var} ${CMAKE_MATCH_1} PARENT_SCOPE)
-  endfunction()
+  include(${CMAKE_CURRENT_LIST_DIR}/example_support.cmake)  # metric()
 
   if(CHAR_LM_MODE STREQUAL "train")
     file(REMOVE_RECURSE ${WORK_DIR})

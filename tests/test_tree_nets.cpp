@@ -15,10 +15,12 @@
 
 #include "autograd/gradcheck.hpp"
 #include "autograd/parallel_batch.hpp"
+#include "tests/testing.hpp"
 #include "layers/tree_nets.hpp"
 #include "optim/optimizer.hpp"
 
 using namespace tapenet;
+using tapenet::testing::randomise;
 using data::LabelMode;
 using data::TreeParseError;
 using Vec = std::vector<double>;
@@ -70,13 +72,6 @@ data::Tree left_branching_tree(std::size_t leaves, std::mt19937_64& rng) {
   }
   tree.root = static_cast<int>(tree.nodes.size()) - 1;
   return tree;
-}
-
-// Every parameter drawn anew, so no bias sits at zero.
-template <class T>
-void randomise(Module<T>& m, std::uint64_t seed, double scale = 0.5) {
-  std::mt19937_64 rng(seed);
-  for (auto* p : m.parameters()) p->value = init::normal<T>(to_shape(p->value.shape()), scale, rng);
 }
 
 template <class T>
