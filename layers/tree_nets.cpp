@@ -116,6 +116,8 @@ TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, Tre
       options_(options) {
   if (dim == 0 || classes == 0 || vocab == 0) throw std::invalid_argument("TreeNet: vocab, dim and classes must be positive");
   if (options.dropout < 0 || options.dropout >= 1) throw std::invalid_argument("TreeNet: dropout must be in [0, 1)");
+  if (options.leaf_tanh && model == TreeModel::TreeLSTM)  // its leaves already squash w through gates
+    throw std::invalid_argument("TreeNet: leaf_tanh is for RNN and RNTN leaves; the Tree-LSTM has a leaf cell");
   if (model == TreeModel::RNTN)
     V = &this->add_parameter("V", init::uniform<T>({dim, 2 * dim, 2 * dim}, 1.0 / (4.0 * double(dim)), rng));
   if (model == TreeModel::TreeLSTM) {
@@ -162,10 +164,11 @@ Var<T> TreeNet<T>::compose(Tape<T>& tape, const data::Tree& tree, const std::vec
   return concat(lstm ? compose_lstm(tape, tree, words) : compose_rnn(tape, tree, words), 0);
 }
 
-// Bottom-up over the post-order nodes: a leaf is its word vector, a parent composes its
-// two (already computed) children.
+// Bottom-up over the post-order nodes: a leaf is its word vector w (or tanh(w), one op
+// for all leaves), a parent composes its two (already computed) children.
 template <class T>
 std::vector<Var<T>> TreeNet<T>::compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words) const {
+  if (options_.leaf_tanh) words = tanh(words);
   std::vector<Var<T>> p(tree.size());
   std::size_t leaf = 0;
   for (std::size_t i = 0; i < tree.size(); ++i) {

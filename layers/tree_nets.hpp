@@ -14,7 +14,9 @@
 //   between f_L and f_R; here each forget gate has its own block of b.
 //
 // Leaves. The word vector w is a row of the embedding [vocab, d] (data::Vocab indices,
-// <unk> = 0). RNN and RNTN leaves are w itself (as in Socher et al.). Tree-LSTM leaves
+// <unk> = 0). RNN and RNTN leaves are w itself (as in Socher et al.), or tanh(w) with
+// TreeNetOptions::leaf_tanh (Stanford CoreNLP's RNTN, SentimentCostAndGradient: a leaf's
+// node vector is then in (-1, 1) like every composed one). Tree-LSTM leaves
 // read w as their input x and have no children (Tai's constituency version: internal
 // nodes have no input):
 //             z = W w + b_leaf                                W [3d, d], b_leaf [1, 3d]
@@ -30,7 +32,8 @@
 //
 // The tree is walked as a plain loop over tree.nodes, which data::Tree keeps in post-order
 // (children before parents, root last), so nothing recurses and a 1000-deep degenerate
-// tree costs nothing on the call stack. Per internal node: RNN 4 ops, RNTN 6, TreeLSTM 19.
+// tree costs nothing on the call stack. Per internal node: RNN 4 ops, RNTN 6, TreeLSTM 19
+// (leaf_tanh adds one tanh over all leaves).
 //
 // Initialisation (the generator is consumed in this order):
 //   RNN, RNTN   W Glorot-uniform [d, 2d]; b = 0; V ~ U(±1/(4d)) (CoreNLP's tensor range).
@@ -67,9 +70,11 @@ const char* tree_model_name(TreeModel model);  // "RNN", "RNTN", "TreeLSTM"
 struct TreeNetOptions {
   double dropout = 0;          // p on the node vectors before the classifier (training only)
   double word_init_std = 0.1;  // word vectors ~ N(0, std²)
+  bool leaf_tanh = false;      // RNN, RNTN: a leaf's vector is tanh(w), as in CoreNLP
 
   TreeNetOptions& with_dropout(double p) { dropout = p; return *this; }
   TreeNetOptions& with_word_init_std(double s) { word_init_std = s; return *this; }
+  TreeNetOptions& with_leaf_tanh(bool on = true) { leaf_tanh = on; return *this; }
 };
 
 // The target of a node that adds nothing to the loss.

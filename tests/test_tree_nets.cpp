@@ -1,8 +1,9 @@
 // Recursive nets over trees (RNN, RNTN, Tree-LSTM): forward values against the equations
 // written as plain scalar loops, gradcheck of the composition functions and of the whole
-// per-tree loss (fine and binary labels, with dropout), a 1000-deep degenerate tree,
-// bit-identical gradients under parallel_batch with 1, 2 and 4 threads, a negation task
-// learned with AdaGrad, parameter classes and L2, prediction, targets and input errors.
+// per-tree loss (fine and binary labels, with dropout), CoreNLP's leaf tanh, a 1000-deep
+// degenerate tree, bit-identical gradients under parallel_batch with 1, 2 and 4 threads, a
+// negation task learned with AdaGrad, parameter classes and L2, prediction, targets and
+// input errors.
 #define BOOST_TEST_MODULE tree_nets
 #include <boost/test/unit_test.hpp>
 
@@ -110,7 +111,12 @@ struct RefCell {
 
 RefCell ref_leaf(const TreeNet<double>& net, const Vec& w) {
   const std::size_t d = net.dim();
-  if (net.model() != TreeModel::TreeLSTM) return {w, {}};
+  if (net.model() != TreeModel::TreeLSTM) {  // w itself, or tanh(w) with leaf_tanh
+    Vec p = w;
+    if (net.options().leaf_tanh)
+      for (double& v : p) v = std::tanh(v);
+    return {p, {}};
+  }
   const Vec z = affine(net.W.value, w, net.b_leaf->value);
   RefCell out{Vec(d), Vec(d)};
   for (std::size_t j = 0; j < d; ++j) {
@@ -267,6 +273,46 @@ BOOST_AUTO_TEST_CASE(gradcheck_whole_tree_loss) {
         }
       }
     }
+}
+
+// CoreNLP's leaf tanh (RNN, RNTN): a leaf's vector is tanh(w). Forward against the scalar
+// equations, gradcheck of the node vectors and of the whole loss (fine and binary).
+BOOST_AUTO_TEST_CASE(leaf_tanh_forward_and_gradcheck) {
+  const data::Vocab vocab = word_vocab();
+  for (TreeModel model : {TreeModel::RNN, TreeModel::RNTN})
+    for (LabelMode mode : {LabelMode::Fine, LabelMode::Binary}) {
+      std::mt19937_64 rng(41);
+      TreeNet<double> net(vocab.size(), 3, classes_of(mode), model, rng, TreeNetOptions().with_leaf_tanh());
+      randomise(net, 42, 1.0);  // word vectors of order 1, where tanh(w) differs from w
+      for (std::size_t leaves : {1, 3, 5}) {
+        BOOST_TEST_CONTEXT(tree_model_name(model) << (mode == LabelMode::Fine ? ", fine, " : ", binary, ") << leaves) {
+          const data::Tree tree = random_tree(leaves, rng, 0.0);
+          const auto ids = leaf_word_ids(tree, vocab);
+          Tape<double> tape;
+          const TreeOutput<double> out = net.forward(tape, tree, ids, mode);
+          const std::vector<Vec> h = ref_vectors(net, tree, ids);
+          for (std::size_t i = 0; i < tree.size(); ++i)
+            for (std::size_t j = 0; j < 3; ++j)
+              BOOST_TEST(out.vectors.value()(i, j) == h[i][j], boost::test_tools::tolerance(1e-12));
+          BOOST_TEST(out.loss.item() == ref_loss(net, h, out.targets), boost::test_tools::tolerance(1e-12));
+          auto vectors = [&](Tape<double>& t, const std::vector<Var<double>>&) { return net.compose(t, tree, ids); };
+          auto loss = [&](Tape<double>& t, const std::vector<Var<double>>&) { return net.forward(t, tree, ids, mode).loss; };
+          for (const GradcheckResult& r : {gradcheck(vectors, {}, net.parameters()), gradcheck(loss, {}, net.parameters())}) {
+            BOOST_TEST(r.ok, r.message());
+            BOOST_TEST(r.checked == net.parameter_count());
+          }
+        }
+      }
+    }
+  // A leaf is tanh(w), not w.
+  std::mt19937_64 rng(43);
+  TreeNet<double> net(vocab.size(), 3, 5, TreeModel::RNTN, rng, TreeNetOptions().with_leaf_tanh());
+  randomise(net, 44, 1.0);
+  Tape<double> tape;
+  const Tensor<double> leaf = net.compose(tape, data::parse_tree("(2 w1)"), {2}).value();
+  for (std::size_t j = 0; j < 3; ++j) BOOST_TEST(leaf(0, j) == std::tanh(net.embedding.table.value(2, j)), boost::test_tools::tolerance(1e-12));
+  BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::TreeLSTM, rng, TreeNetOptions().with_leaf_tanh()),
+                    std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(thousand_deep_left_branching_tree) {
