@@ -1,7 +1,8 @@
 // Sentiment over parse trees (Socher et al. 2013): a recursive net composes a vector for
 // every phrase of a binary constituency tree, bottom-up, and a softmax classifies every
-// phrase into 5 classes (very negative .. very positive). The loss of a tree sums the
-// cross-entropies of all its nodes.
+// phrase into 5 classes (very negative .. very positive), or with --labels binary into
+// negative / positive (SST-2: trees with a neutral root are left out, neutral phrases
+// count nothing). The loss of a tree sums the cross-entropies of all its counted nodes.
 //
 //   RNN       p = tanh(W [a; b] + b)
 //   RNTN      p = tanh([a; b]ᵀ V^{[1:d]} [a; b] + W [a; b] + b)
@@ -56,9 +57,15 @@ training options:
   --data DIR          train.txt, dev.txt, test.txt in SST's PTB format (default: a built-in
                       synthetic treebank with negation and contrast)
   --model M           rnn | rntn | treelstm (default rntn)
+  --labels L          fine: 5 classes (default) | binary: SST-2, a 2-class net trained on
+                      the trees whose root is not neutral (0-1 negative, 3-4 positive,
+                      neutral phrases add no loss), early stopping on dev root binary
+                      accuracy, tested on the non-neutral test roots
+  --leaf-tanh         rnn/rntn: a leaf's vector is tanh(word vector), as in CoreNLP
   --dim N             node vector size (default 25; treelstm 100)
   --epochs N          maximum epochs (default 6 synthetic, 100 with --data)
-  --patience N        stop after N epochs without a better dev root accuracy (default 10)
+  --patience N        stop after N epochs without a better dev root accuracy (fine, or
+                      binary with --labels binary; default 10)
   --batch N           trees per minibatch (default 27)
   --optimizer O       adagrad | adam (default adagrad)
   --lr X              learning rate (default adagrad 0.01, treelstm 0.05; adam 0.001)
@@ -87,7 +94,12 @@ predict reads one tree per line on stdin: a bracketed tree "(3 (2 the) (3 film))
 labels are shown as gold) or a plain tokenised sentence, binarised right-branching
 (w1 (w2 (... (wn-1 wn)))) by data::binarize_sentence.)usage";
 
-const char* const kClassNames[] = {"very negative", "negative", "neutral", "positive", "very positive"};
+const char* const kFineClassNames[] = {"very negative", "negative", "neutral", "positive", "very positive"};
+const char* const kBinaryClassNames[] = {"negative", "positive"};
+
+const char* class_name(data::LabelMode mode, int c) {
+  return mode == data::LabelMode::Fine ? kFineClassNames[c] : kBinaryClassNames[c];
+}
 
 // Deterministic seeds for per-epoch shuffles and per-tree dropout masks: a pure function
 // of (seed, epoch, position), so a resumed run replays the same stream.
@@ -106,6 +118,14 @@ TreeModel parse_model(const std::string& name) {
   throw std::invalid_argument("--model must be rnn, rntn or treelstm, got '" + name + "'");
 }
 
+data::LabelMode parse_labels(const std::string& name) {
+  if (name == "fine") return data::LabelMode::Fine;
+  if (name == "binary") return data::LabelMode::Binary;
+  throw std::invalid_argument("--labels must be fine or binary, got '" + name + "'");
+}
+
+std::string labels_flag(data::LabelMode mode) { return mode == data::LabelMode::Fine ? "fine" : "binary"; }
+
 std::string model_flag(TreeModel m) {
   switch (m) {
     case TreeModel::RNN: return "rnn";
@@ -120,7 +140,9 @@ std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vo
 // ---- checkpoint layout -------------------------------------------------------------------
 // param/<name>                 current parameters (save_checkpoint)
 // state/<optimizer keys>       the optimizer's state_dict ("step", "lr", "<param>/sum" ...)
-// state/config/{model,dim,optimizer}   what predict and --resume need to rebuild the net
+// state/config/{model,dim,optimizer,labels,leaf_tanh}   what predict and --resume need to
+//                              rebuild the net (labels: 0 fine, 1 binary; older checkpoints
+//                              without labels/leaf_tanh are fine-grained, no leaf tanh)
 // state/trainer/{epoch,best_dev,best_epoch,bad_epochs}
 // state/best/<name>            the parameters of the best dev epoch (early stopping)
 // FILE.vocab                   the vocabulary, one word per line (data::Vocab::save)
@@ -138,12 +160,27 @@ double get(const std::map<std::string, Tensor<float>>& state, const std::string&
   return it->second(0);
 }
 
+// The optional entries of older checkpoints default to `fallback`.
+double get_or(const std::map<std::string, Tensor<float>>& state, const std::string& key, const std::string& path,
+              double fallback) {
+  return state.count(key) ? get(state, key, path) : fallback;
+}
+
+// What defines the net's shape and function: stored in the checkpoint.
 struct NetConfig {
   TreeModel model = TreeModel::RNTN;
   std::size_t dim = 25;
+  data::LabelMode labels = data::LabelMode::Fine;
+  bool leaf_tanh = false;
+
+  std::size_t classes() const { return static_cast<std::size_t>(data::num_classes(labels)); }
+  std::string describe() const {
+    return std::string(tree_model_name(model)) + " d=" + std::to_string(dim) + ", " + labels_flag(labels) +
+           " labels" + (leaf_tanh ? ", leaf tanh" : "");
+  }
 };
 
-// Reads config/model and config/dim without building a net (predict and --resume).
+// Reads the config/ entries without building a net (predict and --resume).
 NetConfig read_config(const std::string& path) {
   std::map<std::string, Tensor<float>> entries = load_npz<float>(path);
   std::map<std::string, Tensor<float>> state;
@@ -154,6 +191,10 @@ NetConfig read_config(const std::string& path) {
   if (model < 0 || model > 2) throw std::runtime_error(path + ": bad config/model " + std::to_string(model));
   c.model = static_cast<TreeModel>(model);
   c.dim = static_cast<std::size_t>(get(state, "config/dim", path));
+  const int labels = static_cast<int>(get_or(state, "config/labels", path, 0));
+  if (labels < 0 || labels > 1) throw std::runtime_error(path + ": bad config/labels " + std::to_string(labels));
+  c.labels = labels == 0 ? data::LabelMode::Fine : data::LabelMode::Binary;
+  c.leaf_tanh = get_or(state, "config/leaf_tanh", path, 0) != 0;
   return c;
 }
 
@@ -207,9 +248,11 @@ void reset_adagrad(Optimizer<float>& optimizer) {
 // ---- prediction output --------------------------------------------------------------------
 
 // Prints the tree top-down (pre-order, explicit stack), one phrase per line, indented by
-// depth: predicted class, P(class), the gold label when the input had one, the phrase.
-void print_phrases(const data::Tree& tree, const Tensor<float>& probs, std::ostream& out) {
-  const std::size_t n = tree.size();
+// depth: predicted class, P(class), the gold label when the input had one (always the
+// treebank's 0-4), the phrase. probs is [n_nodes, classes] for a net of `mode`.
+void print_phrases(const data::Tree& tree, const Tensor<float>& probs, data::LabelMode mode, std::ostream& out) {
+  const std::size_t n = tree.size(), classes = probs.shape()[1];
+  const std::vector<int> predicted = argmax_rows(probs);
   std::vector<std::size_t> first(n), last(n);
   std::vector<std::string> words;
   for (std::size_t i = 0; i < n; ++i) {  // post-order: children before parents
@@ -227,12 +270,12 @@ void print_phrases(const data::Tree& tree, const Tensor<float>& probs, std::ostr
     auto [i, depth] = stack.back();
     stack.pop_back();
     const data::Node& node = tree.nodes[static_cast<std::size_t>(i)];
-    const float* p = probs.data() + static_cast<std::size_t>(i) * data::kNumFineLabels;
-    const int c = sentiment::argmax5(p);
+    const float* p = probs.data() + static_cast<std::size_t>(i) * classes;
+    const int c = predicted[static_cast<std::size_t>(i)];
     std::string phrase;
     for (std::size_t w = first[i]; w <= last[i]; ++w) phrase += (w > first[i] ? " " : "") + words[w];
     char head[96];
-    std::snprintf(head, sizeof head, "%d %-13s p=%.2f", c, kClassNames[c], p[c]);
+    std::snprintf(head, sizeof head, "%d %-13s p=%.2f", c, class_name(mode, c), p[c]);
     out << std::string(2 * static_cast<std::size_t>(depth), ' ') << head;
     if (node.label != data::kUnknownLabel) out << " gold " << node.label;
     out << "  " << phrase << "\n";
@@ -251,14 +294,15 @@ int run_predict(int argc, char** argv) {
   const NetConfig config = read_config(path);
   const data::Vocab vocab = load_vocab(path);
   std::mt19937_64 rng(0);
-  TreeNet<float> net(vocab.size(), config.dim, data::kNumFineLabels, config.model, rng);
+  TreeNet<float> net(vocab.size(), config.dim, config.classes(), config.model, rng,
+                     TreeNetOptions().with_leaf_tanh(config.leaf_tanh));
   auto state = load_checkpoint(path, net.parameters());
   for (auto* p : net.parameters()) {  // predict with the best dev epoch's parameters
     auto it = state.find("best/" + p->name);
     if (it != state.end()) p->value = it->second;
   }
   net.eval();
-  std::cerr << "sentiment: " << tree_model_name(config.model) << " d=" << config.dim << ", " << vocab.size()
+  std::cerr << "sentiment: " << config.describe() << ", " << vocab.size()
             << " words; reading trees or sentences from stdin\n";
   std::string line;
   int errors = 0;
@@ -270,7 +314,7 @@ int run_predict(int argc, char** argv) {
                                            : data::binarize_sentence(line);
       std::vector<Example> ex = {{tree, leaf_word_ids(tree, vocab)}};
       const auto probs = sentiment::node_probabilities(net, ex, 1);
-      print_phrases(tree, probs[0], std::cout);
+      print_phrases(tree, probs[0], config.labels, std::cout);
       std::cout << std::endl;
     } catch (const std::exception& e) {
       std::cerr << "sentiment: " << e.what() << "\n";
@@ -287,7 +331,8 @@ struct Splits {
   std::string source;
 };
 
-Splits load_splits(const examples::Args& args, std::uint64_t seed) {
+// In binary mode every split keeps only its trees with a non-neutral root (SST-2).
+Splits load_splits(const examples::Args& args, std::uint64_t seed, data::LabelMode labels) {
   Splits s;
   if (args.has("data")) {
     const std::string dir = args.str("data");
@@ -306,6 +351,8 @@ Splits load_splits(const examples::Args& args, std::uint64_t seed) {
     s.test = std::move(bank.test);
     s.source = "synthetic";
   }
+  if (labels == data::LabelMode::Binary)
+    for (auto* split : {&s.train, &s.dev, &s.test}) *split = data::binary_root_subset(std::move(*split));
   return s;
 }
 
@@ -313,8 +360,9 @@ int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
-                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "l2-words", "clip"},
-                      {"resume", "identity-init"}, kUsage);
+                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "l2-words", "clip", "labels",
+                       "leaf-tanh"},
+                      {"resume", "identity-init", "leaf-tanh"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
   const bool tty = ::isatty(2);
@@ -330,13 +378,19 @@ int run_train(int argc, char** argv) {
   const long dim_arg = args.integer("dim", lstm ? 100 : 25);
   if (dim_arg < 1 || dim_arg > 4096) throw std::invalid_argument("--dim must be in 1..4096");
   config.dim = static_cast<std::size_t>(dim_arg);
+  config.labels = parse_labels(args.str("labels", "fine"));
+  config.leaf_tanh = args.has("leaf-tanh");
+  if (config.leaf_tanh && lstm) throw std::invalid_argument("--leaf-tanh is for --model rnn or rntn");
   if (resume) {  // the checkpoint decides the architecture; explicit flags must agree
     const NetConfig saved = read_config(checkpoint);
-    if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim))
+    if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim) ||
+        (args.has("labels") && saved.labels != config.labels) || (config.leaf_tanh && !saved.leaf_tanh))
       throw std::invalid_argument(checkpoint + " holds --model " + model_flag(saved.model) + " --dim " +
-                                  std::to_string(saved.dim) + "; it cannot resume with other values");
+                                  std::to_string(saved.dim) + " --labels " + labels_flag(saved.labels) +
+                                  (saved.leaf_tanh ? " --leaf-tanh" : "") + "; it cannot resume with other values");
     config = saved;
   }
+  const data::LabelMode labels = config.labels;
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
   const std::string optimizer_name = args.str("optimizer", "adagrad");
   if (optimizer_name != "adagrad" && optimizer_name != "adam")
@@ -354,7 +408,9 @@ int run_train(int argc, char** argv) {
     throw std::invalid_argument("--batch and --patience must be positive; --epochs, --threads, --min-count not negative");
 
   // Data and vocabulary (from the training split, or the one saved with the checkpoint).
-  Splits splits = load_splits(args, seed);
+  Splits splits = load_splits(args, seed, labels);
+  if (splits.train.empty() || splits.dev.empty())
+    throw std::invalid_argument("no training or dev tree has a non-neutral root: --labels binary needs some");
   const data::Vocab vocab = resume ? load_vocab(checkpoint)
                                    : data::Vocab::build(data::count_words(splits.train),
                                                         static_cast<std::size_t>(min_count));
@@ -391,8 +447,8 @@ int run_train(int argc, char** argv) {
   // Model, L2 and optimizer. RNN/RNTN: CoreNLP's λ (1e-3 W, V; 1e-4 classifier, words).
   // Tree-LSTM: Tai et al.'s 1e-4 on every weight matrix.
   std::mt19937_64 init_rng(seed);
-  TreeNet<float> net(vocab.size(), config.dim, data::kNumFineLabels, config.model, init_rng,
-                     TreeNetOptions().with_dropout(dropout));
+  TreeNet<float> net(vocab.size(), config.dim, config.classes(), config.model, init_rng,
+                     TreeNetOptions().with_dropout(dropout).with_leaf_tanh(config.leaf_tanh));
   if (args.has("identity-init") && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
   const auto adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
   if (adagrad_reset < 0 || (adagrad_reset > 0 && adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
@@ -433,6 +489,8 @@ int run_train(int argc, char** argv) {
     state["config/model"] = scalar(static_cast<int>(config.model));
     state["config/dim"] = scalar(static_cast<double>(config.dim));
     state["config/optimizer"] = scalar(adam ? 1 : 0);
+    state["config/labels"] = scalar(labels == data::LabelMode::Fine ? 0 : 1);
+    state["config/leaf_tanh"] = scalar(config.leaf_tanh ? 1 : 0);
     state["trainer/epoch"] = scalar(epochs_done);
     state["trainer/best_dev"] = scalar(best_dev);
     state["trainer/best_epoch"] = scalar(best_epoch);
@@ -441,7 +499,7 @@ int run_train(int argc, char** argv) {
     save_checkpoint(checkpoint, params, state);
   };
 
-  std::cout << "sentiment: " << tree_model_name(config.model) << " d=" << config.dim << ", " << net.parameter_count()
+  std::cout << "sentiment: " << config.describe() << ", " << net.parameter_count()
             << " parameters; data " << splits.source << ": " << train.size() << "/" << dev.size() << "/"
             << test.size() << " trees, vocabulary " << vocab.size() << "; " << optimizer_name << " lr " << lr
             << ", batch " << batch << ", dropout " << dropout << ", unk-replace " << unk_replace << ", word-dropout " << word_dropout
@@ -452,7 +510,7 @@ int run_train(int argc, char** argv) {
   if (!resume) {
     net.eval();
     const Scores s = sentiment::evaluate(net, dev, threads);
-    std::cout << "epoch 0 (untrained): dev root " << pct(s.root_fine) << ", all phrases " << pct(s.all_fine) << "\n";
+    std::cout << "epoch 0 (untrained): dev " << s.summary() << "\n";
   }
 
   double train_seconds = 0;
@@ -479,7 +537,7 @@ int run_train(int argc, char** argv) {
             const Example& ex = train[order[b0 + i]];
             std::mt19937_64 drop_rng(mix(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
             const std::vector<std::int64_t> ids = replace_words(ex, static_cast<std::uint64_t>(epoch), b0 + i);
-            return net.forward(tape, ex.tree, ids, data::LabelMode::Fine, &drop_rng).loss;
+            return net.forward(tape, ex.tree, ids, labels, &drop_rng).loss;
           },
           popt);
       // g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ   (CoreNLP's batch gradient)
@@ -508,9 +566,9 @@ int run_train(int argc, char** argv) {
 
     net.eval();
     const Scores d = sentiment::evaluate(net, dev, threads);
-    const bool better = d.root_fine > best_dev;
+    const bool better = d.selection() > best_dev;
     if (better) {
-      best_dev = d.root_fine;
+      best_dev = d.selection();
       best_epoch = epoch + 1;
       best = copy_values(params);
       bad_epochs = 0;
@@ -518,47 +576,63 @@ int run_train(int argc, char** argv) {
       ++bad_epochs;
     }
     std::cout << "epoch " << epoch + 1 << ": train loss/tree " << std::setprecision(4) << loss_sum / double(train.size())
-              << "  dev root " << pct(d.root_fine) << " (binary " << pct(d.root_binary) << "), all phrases "
-              << pct(d.all_fine) << (better ? "  * best" : "") << "  [" << std::setprecision(3)
+              << "  dev " << d.summary() << (better ? "  * best" : "") << "  [" << std::setprecision(3)
               << double(train.size()) / progress.seconds_since_start() << " trees/s]" << std::endl;
     save(epoch + 1);
   }
-  if (bad_epochs >= patience) std::cout << "early stop: no better dev root accuracy for " << patience << " epochs\n";
+  if (bad_epochs >= patience)
+    std::cout << "early stop: no better dev root " << labels_flag(labels) << " accuracy for " << patience << " epochs\n";
 
   // Test once, with the parameters of the best dev epoch.
   set_values(params, best);
   net.eval();
   const Scores dv = sentiment::evaluate(net, dev, threads);
   const Scores ts = sentiment::evaluate(net, test, threads);
-  std::cout << "best dev epoch " << best_epoch << ": dev root " << pct(dv.root_fine) << ", binary "
-            << pct(dv.root_binary) << ", all phrases " << pct(dv.all_fine) << "\n"
-            << "test (" << ts.trees << " trees, " << ts.binary_trees << " non-neutral): root fine-grained "
-            << pct(ts.root_fine) << ", root binary " << pct(ts.root_binary) << " (strict argmax "
-            << pct(ts.root_binary_strict) << "), all phrases fine-grained " << pct(ts.all_fine) << "\n";
+  std::cout << "best dev epoch " << best_epoch << ": dev " << dv.summary() << "\n";
+  if (labels == data::LabelMode::Fine)
+    std::cout << "test (" << ts.trees << " trees, " << ts.binary_trees << " non-neutral): root fine-grained "
+              << pct(ts.root_fine) << ", root binary " << pct(ts.root_binary) << " (strict argmax "
+              << pct(ts.root_binary_strict) << "), all phrases fine-grained " << pct(ts.all_fine) << "\n";
+  else
+    std::cout << "test (" << ts.binary_trees << " non-neutral trees, binary net): root binary " << pct(ts.root_binary)
+              << ", all non-neutral phrases " << pct(ts.all_binary) << "\n";
 
   if (synthetic) {  // show negation and contrast on a few hand-written sentences
     const std::vector<Example> probes = sentiment::make_examples(sentiment::synthetic_probes(), vocab);
     const auto probs = sentiment::node_probabilities(net, probes, threads);
-    std::cout << "probes (predicted root / gold):\n";
+    std::cout << "probes (predicted root / gold" << (labels == data::LabelMode::Binary ? ", neutral ones skipped" : "")
+              << "):\n";
     for (std::size_t i = 0; i < probes.size(); ++i) {
       const data::Tree& t = probes[i].tree;
-      const int c = sentiment::argmax5(probs[i].data() + static_cast<std::size_t>(t.root) * data::kNumFineLabels);
+      const int gold = data::mode_label(t.root_label(), labels);
+      if (gold == data::kDroppedLabel) continue;
+      const int c = argmax_rows(probs[i])[static_cast<std::size_t>(t.root)];
       std::string text;
       for (const auto& w : t.words()) text += (text.empty() ? "" : " ") + w;
-      std::cout << "  " << (c == t.root_label() ? "ok " : "BAD") << " " << c << " / " << t.root_label() << "  " << text
-                << "\n";
+      std::cout << "  " << (c == gold ? "ok " : "BAD") << " " << c << " / " << gold << "  " << text << "\n";
     }
   }
 
   const double trees_per_s = train_seconds > 0 ? double(trees_trained) / train_seconds : 0.0;
   examples::Metrics metrics;
-  metrics.set("test_root_fine", ts.root_fine);
-  metrics.set("test_root_binary", ts.root_binary);
-  metrics.set("test_all_fine", ts.all_fine);
-  metrics.set("test_root_binary_strict", ts.root_binary_strict);
-  metrics.set("dev_root_fine", dv.root_fine);
-  metrics.set("dev_root_binary", dv.root_binary);
-  metrics.set("dev_all_fine", dv.all_fine);
+  // A binary net has no fine-grained figures: those keys are left out, not invented.
+  if (labels == data::LabelMode::Fine) {
+    metrics.set("test_root_fine", ts.root_fine);
+    metrics.set("test_root_binary", ts.root_binary);
+    metrics.set("test_all_fine", ts.all_fine);
+    metrics.set("test_root_binary_strict", ts.root_binary_strict);
+    metrics.set("dev_root_fine", dv.root_fine);
+    metrics.set("dev_root_binary", dv.root_binary);
+    metrics.set("dev_all_fine", dv.all_fine);
+  } else {
+    metrics.set("test_root_binary", ts.root_binary);
+    metrics.set("test_all_binary", ts.all_binary);
+    metrics.set("dev_root_binary", dv.root_binary);
+    metrics.set("dev_all_binary", dv.all_binary);
+  }
+  metrics.set("test_trees", static_cast<double>(labels == data::LabelMode::Fine ? ts.trees : ts.binary_trees));
+  metrics.set("labels", labels_flag(labels));
+  metrics.set("leaf_tanh", config.leaf_tanh ? 1.0 : 0.0);
   metrics.set("best_epoch", best_epoch);
   metrics.set("epochs", epoch);
   metrics.set("epochs_this_run", epoch - start_epoch);
