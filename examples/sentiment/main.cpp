@@ -80,6 +80,8 @@ training options:
                       training) gets trained (default 0)
   --word-dropout P    training only: every token becomes <unk> with probability P (default 0)
   --embed-lr-scale S  the word vectors' update is S times the optimizer's (default 1)
+  --embed-sgd LR      the word vectors take plain SGD steps of rate LR instead of the
+                      optimizer's (Tai et al.'s code: 0.1); default 0 = the optimizer's
   --l2-words X        L2 λ of the word vectors (default 1e-4)
   --clip X            clip the global gradient norm of each minibatch to X (default 0: off)
   --threads N         threads for the minibatch chunks and evaluation (default: all cores)
@@ -360,7 +362,7 @@ int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
-                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "l2-words", "clip", "labels",
+                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
                        "leaf-tanh"},
                       {"resume", "identity-init", "leaf-tanh"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
@@ -443,6 +445,12 @@ int run_train(int argc, char** argv) {
   const double l2_words = args.num("l2-words", 1e-4), clip = args.num("clip", 0.0);
   if (embed_lr_scale < 0 || l2_words < 0 || clip < 0)
     throw std::invalid_argument("--embed-lr-scale, --l2-words and --clip must not be negative");
+  // Tai et al.'s Tree-LSTM code updates the word vectors by plain SGD (θ -= 0.1·g) and the
+  // rest by AdaGrad. AdaGrad gives a word seen once as large a first step as a frequent
+  // one; under SGD a word moves in proportion to how often it is used.
+  const double embed_sgd = args.num("embed-sgd", 0.0);
+  if (embed_sgd < 0) throw std::invalid_argument("--embed-sgd must not be negative");
+  if (embed_sgd > 0 && embed_lr_scale != 1.0) throw std::invalid_argument("--embed-sgd and --embed-lr-scale exclude each other");
 
   // Model, L2 and optimizer. RNN/RNTN: CoreNLP's λ (1e-3 W, V; 1e-4 classifier, words).
   // Tree-LSTM: Tai et al.'s 1e-4 on every weight matrix.
@@ -454,11 +462,15 @@ int run_train(int argc, char** argv) {
   if (adagrad_reset < 0 || (adagrad_reset > 0 && adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
   const L2Options l2 = (is_lstm ? L2Options().with_composition(1e-4) : L2Options()).with_word_vectors(l2_words);
   const ParameterList<float> params = net.parameters();
+  Parameter<float>& words = net.embedding.table;
+  ParameterList<float> optimized;  // all, or all but the word vectors with --embed-sgd
+  for (auto* p : params)
+    if (embed_sgd == 0 || p != &words) optimized.push_back(p);
   std::unique_ptr<Optimizer<float>> optimizer;
   if (adam)
-    optimizer = std::make_unique<Adam<float>>(params, AdamOptions().with_lr(lr));
+    optimizer = std::make_unique<Adam<float>>(optimized, AdamOptions().with_lr(lr));
   else  // CoreNLP's AdaGrad: θ -= lr·g / (√Σg² + 1e-3)
-    optimizer = std::make_unique<AdaGrad<float>>(params, AdaGradOptions().with_lr(lr).with_eps(1e-3));
+    optimizer = std::make_unique<AdaGrad<float>>(optimized, AdaGradOptions().with_lr(lr).with_eps(1e-3));
   if (clip > 0) optimizer->set_clip_norm(static_cast<float>(clip));
 
   int start_epoch = 0, best_epoch = 0, bad_epochs = 0;
@@ -503,7 +515,7 @@ int run_train(int argc, char** argv) {
             << " parameters; data " << splits.source << ": " << train.size() << "/" << dev.size() << "/"
             << test.size() << " trees, vocabulary " << vocab.size() << "; " << optimizer_name << " lr " << lr
             << ", batch " << batch << ", dropout " << dropout << ", unk-replace " << unk_replace << ", word-dropout " << word_dropout
-            << ", embed-lr-scale " << embed_lr_scale << ", l2-words " << l2_words << ", clip " << clip << ", " << used_threads << " thread(s)\n";
+            << ", embed-lr-scale " << embed_lr_scale << ", embed-sgd " << embed_sgd << ", l2-words " << l2_words << ", clip " << clip << ", " << used_threads << " thread(s)\n";
 
   ParallelOptions popt;
   popt.threads = threads;
@@ -530,6 +542,7 @@ int run_train(int argc, char** argv) {
     for (std::size_t b0 = 0; b0 < order.size(); b0 += batch) {
       const std::size_t n = std::min(batch, order.size() - b0);
       optimizer->zero_grad();
+      if (embed_sgd > 0) words.grad.fill(0.0f);
       // Σ over the batch's trees of Σ over their nodes of the cross-entropy; one tape per chunk.
       const float loss = parallel_batch<float>(
           n,
@@ -553,6 +566,7 @@ int run_train(int argc, char** argv) {
       } else {
         optimizer->step();
       }
+      if (embed_sgd > 0) words.value -= static_cast<float>(embed_sgd) * words.grad;  // θ_words -= lr·g
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << epochs << "  loss/tree " << std::setprecision(4)
@@ -651,6 +665,7 @@ int run_train(int argc, char** argv) {
   metrics.set("unk_replace", unk_replace);
   metrics.set("word_dropout", word_dropout);
   metrics.set("embed_lr_scale", embed_lr_scale);
+  metrics.set("embed_sgd", embed_sgd);
   metrics.set("l2_words", l2_words);
   metrics.set("clip", clip);
   metrics.set("data", splits.source);
