@@ -11,10 +11,12 @@
 #include <string>
 
 #include "autograd/detail.hpp"
+#include "autograd/packed_gemm.hpp"
 
 namespace tapenet {
 
 using detail::gemm;
+using detail::PackedWeight;
 
 namespace {
 
@@ -69,6 +71,17 @@ void add_into(T* dst, const T* src, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
+// W_hh (or a block of its rows, row-major) as the right-hand side of every step's product:
+// B = Wᵀ [K, N] when `transposed` (the forward h W_hhᵀ), else B = W [K, N] (the backward
+// da W_hh). Packed once when the sequence is long enough to repay the copy (about one step's
+// product), plain BLAS otherwise.
+template <class T>
+PackedWeight<T> step_weight(const T* W, std::size_t K, std::size_t N, bool transposed, std::size_t steps) {
+  constexpr std::size_t kMinPackedSteps = 4;
+  const auto isa = steps >= kMinPackedSteps ? detail::best_packed_isa() : detail::PackedIsa::None;
+  return PackedWeight<T>(W, transposed ? K : N, K, N, transposed, isa);
+}
+
 // The checked geometry of one fused recurrence.
 struct Geometry {
   std::size_t T, B, H, G;
@@ -118,11 +131,11 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   Tensor<T> out = Tensor<T>::from_shape({steps * B, H});
   T* Y = out.data();
   rows_plus_bias(Y, xp.value().data(), b.value().data(), steps * B, H);
-  const T* Wp = W.value().data();
+  const auto Wt = step_weight(W.value().data(), H, H, true, steps);
   for (std::size_t s = 0; s < steps; ++s) {
     const T* hp = s ? Y + (s - 1) * B * H : h0.value().data();
     T* y = Y + s * B * H;
-    gemm(false, true, int(B), int(H), int(H), T(1), hp, int(H), Wp, int(H), T(1), y, int(H));
+    Wt.multiply_add(B, hp, H, y, H);
     tanh_inplace(y, B * H);
   }
   auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
@@ -131,7 +144,7 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
     const std::size_t B = g.B, H = g.H, BH = g.B * g.H;
     const T* Y = out.data();
     const T* dY = G.data();
-    const T* Wp = t.value(iW).data();
+    const auto Wn = step_weight(t.value(iW).data(), H, H, false, g.T);
     const T* h0 = t.value(ih).data();
     Tensor<T> dA = Tensor<T>::from_shape({g.T * B, H});
     Tensor<T> dh = Tensor<T>::from_shape({B, H});
@@ -143,9 +156,9 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
       for (std::size_t k = 0; k < BH; ++k) da[k] = d[k] * (T(1) - y[k] * y[k]);
       if (s > 0) {
         std::copy(dY + (s - 1) * BH, dY + s * BH, d);
-        gemm(false, false, int(B), int(H), int(H), T(1), da, int(H), Wp, int(H), T(1), d, int(H));
+        Wn.multiply_add(B, da, H, d, H);
       } else if (t.requires_grad(ih)) {
-        gemm(false, false, int(B), int(H), int(H), T(1), da, int(H), Wp, int(H), T(1), t.grad_buffer(ih).data(), int(H));
+        Wn.multiply_add(B, da, H, t.grad_buffer(ih).data(), H);
       }
     }
     recurrent_weight_grads(t, iW, ib, g, dA.data(), h0, Y);
@@ -168,12 +181,12 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
   Tensor<T> out = Tensor<T>::from_shape({(steps + 1) * B, H});  // h_1 .. h_T, then c_T
   T* Y = out.data();
   rows_plus_bias(A.data(), xp.value().data(), b.value().data(), steps * B, G);
-  const T* Wp = W.value().data();
+  const auto Wt = step_weight(W.value().data(), H, G, true, steps);
   for (std::size_t s = 0; s < steps; ++s) {
     const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
     const T* cp = s ? C.data() + (s - 1) * BH : c0.value().data();
     T* a = A.data() + s * B * G;
-    gemm(false, true, int(B), int(G), int(H), T(1), hp, int(H), Wp, int(H), T(1), a, int(G));
+    Wt.multiply_add(B, hp, H, a, G);
     for (std::size_t r = 0; r < B; ++r) {
       T* ar = a + r * G;
       sigmoid_inplace(ar, 2 * H);  // i, f
@@ -199,7 +212,7 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
         const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H;
         const T* Y = out.data();
         const T* dY = Gr.data();
-        const T* Wp = t.value(iW).data();
+        const auto Wn = step_weight(t.value(iW).data(), G, H, false, g.T);
         Tensor<T> dA = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dh = Tensor<T>::from_shape({B, H}), dc = Tensor<T>::from_shape({B, H});
         std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
@@ -227,9 +240,9 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
           const T* da = dA.data() + s * B * G;
           if (s > 0) {
             std::copy(dY + (s - 1) * BH, dY + s * BH, dh.data());
-            gemm(false, false, int(B), int(H), int(G), T(1), da, int(G), Wp, int(H), T(1), dh.data(), int(H));
+            Wn.multiply_add(B, da, G, dh.data(), H);
           } else if (t.requires_grad(ih)) {
-            gemm(false, false, int(B), int(H), int(G), T(1), da, int(G), Wp, int(H), T(1), t.grad_buffer(ih).data(), int(H));
+            Wn.multiply_add(B, da, G, t.grad_buffer(ih).data(), H);
           }
         }
         if (t.requires_grad(ic)) add_into(t.grad_buffer(ic).data(), dc.data(), BH);
@@ -253,11 +266,11 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   T* Y = out.data();
   const T* X = xp.value().data();
   rows_plus_bias(HH.data(), static_cast<const T*>(nullptr), b.value().data(), steps * B, G);
-  const T* Wp = W.value().data();
+  const auto Wt = step_weight(W.value().data(), H, G, true, steps);
   for (std::size_t s = 0; s < steps; ++s) {
     const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
     T* hh = HH.data() + s * B * G;
-    gemm(false, true, int(B), int(G), int(H), T(1), hp, int(H), Wp, int(H), T(1), hh, int(G));
+    Wt.multiply_add(B, hp, H, hh, G);
     for (std::size_t r = 0; r < B; ++r) {
       T* hr = hh + r * G;
       const T* xr = X + (s * B + r) * G;
@@ -279,7 +292,7 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H;
         const T* Y = out.data();
         const T* dY = Gr.data();
-        const T* Wp = t.value(iW).data();
+        const auto Wn = step_weight(t.value(iW).data(), G, H, false, g.T);
         const T* h0 = t.value(ih).data();
         Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dHH = Tensor<T>::from_shape({g.T * B, G});
@@ -311,11 +324,11 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
           }
           const T* dhh = dHH.data() + s * B * G;
           if (s > 0) {
-            gemm(false, false, int(B), int(H), int(G), T(1), dhh, int(G), Wp, int(H), T(1), dh.data(), int(H));
+            Wn.multiply_add(B, dhh, G, dh.data(), H);
           } else if (t.requires_grad(ih)) {
             T* d0 = t.grad_buffer(ih).data();
             add_into(d0, dh.data(), BH);
-            gemm(false, false, int(B), int(H), int(G), T(1), dhh, int(G), Wp, int(H), T(1), d0, int(H));
+            Wn.multiply_add(B, dhh, G, d0, H);
           }
         }
         recurrent_weight_grads(t, iW, ib, g, dHH.data(), h0, Y);
@@ -342,13 +355,13 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   T* Y = out.data();
   const T* X = xp.value().data();
   const T* bp = b.value().data();
-  const T* Wp = W.value().data();
-  const T* Un = Wp + H2 * H;
+  const auto Urz_t = step_weight(W.value().data(), H, H2, true, steps);
+  const auto Un_t = step_weight(W.value().data() + H2 * H, H, H, true, steps);
   for (std::size_t s = 0; s < steps; ++s) {
     const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
     T* rz = RZ.data() + s * B * H2;
     rows_plus_bias(rz, static_cast<const T*>(nullptr), bp, B, H2);
-    gemm(false, true, int(B), int(H2), int(H), T(1), hp, int(H), Wp, int(H), T(1), rz, int(H2));
+    Urz_t.multiply_add(B, hp, H, rz, H2);
     T* rh = RH.data() + s * BH;
     for (std::size_t r = 0; r < B; ++r) {
       T* rzr = rz + r * H2;
@@ -359,7 +372,7 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
     }
     T* n = N.data() + s * BH;
     rows_plus_bias(n, static_cast<const T*>(nullptr), bp + H2, B, H);
-    gemm(false, true, int(B), int(H), int(H), T(1), rh, int(H), Un, int(H), T(1), n, int(H));
+    Un_t.multiply_add(B, rh, H, n, H);
     for (std::size_t r = 0; r < B; ++r) {
       T* nr = n + r * H;
       const T* xr = X + (s * B + r) * G + H2;
@@ -379,8 +392,8 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H, H2 = 2 * g.H;
         const T* Y = out.data();
         const T* dY = Gr.data();
-        const T* Wp = t.value(iW).data();
-        const T* Un = Wp + H2 * H;
+        const auto Urz = step_weight(t.value(iW).data(), H2, H, false, g.T);
+        const auto Un = step_weight(t.value(iW).data() + H2 * H, H, H, false, g.T);
         const T* h0 = t.value(ih).data();
         Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dh = Tensor<T>::from_shape({B, H}), dRH = Tensor<T>::from_shape({B, H});
@@ -400,7 +413,8 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
             }
           }
           // dRH = da_n U_n
-          gemm(false, false, int(B), int(H), int(H), T(1), dx + H2, int(G), Un, int(H), T(0), dRH.data(), int(H));
+          std::fill(dRH.data(), dRH.data() + BH, T(0));
+          Un.multiply_add(B, dx + H2, G, dRH.data(), H);
           for (std::size_t r = 0; r < B; ++r) {
             const T* rr = RZ.data() + (s * B + r) * H2;
             const T* z = rr + H;
@@ -421,7 +435,7 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
             target = t.grad_buffer(ih).data();
             add_into(target, dh.data(), BH);
           }
-          gemm(false, false, int(B), int(H), int(H2), T(1), dx, int(G), Wp, int(H), T(1), target, int(H));
+          Urz.multiply_add(B, dx, G, target, H);
         }
         if (t.requires_grad(iW)) {
           T* dW = t.grad_buffer(iW).data();

@@ -21,7 +21,8 @@ using V = Var<double>;
 
 namespace {
 
-constexpr std::size_t kT = 3, kB = 2, kD = 3, kH = 4;
+// kT = 5 steps: long enough for the packed-weight step product (ops_rnn.cpp packs W_hh from 4).
+constexpr std::size_t kT = 5, kB = 2, kD = 3, kH = 4;
 
 Tn rand_tensor(const Shape& s, std::mt19937_64& rng, double scale = 0.5) {
   return init::normal<double>(s, scale, rng);

@@ -1,0 +1,74 @@
+// The register-blocked kernel of PackedWeight, included only by packed_gemm_avx2.cpp and
+// packed_gemm_avx512.cpp, each compiled with its own -m flags. Everything here is a template
+// on the xsimd batch type, so the two ISAs never share an instantiation (no ODR mixing), and
+// nothing from the standard library is used.
+#pragma once
+
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+namespace tapenet::detail::packed_kernel {
+
+// C[0:MR, 0:cols] += A[0:MR, 0:K] · P[0:K, 0:cols], P one packed panel of 2 registers' width
+// (row k at P + k·2V, 64-byte aligned). One broadcast of A and two FMAs per row and k.
+template <class Batch, int MR>
+inline void tile(const typename Batch::value_type* A, std::size_t lda, const typename Batch::value_type* P,
+                 std::size_t K, typename Batch::value_type* C, std::size_t ldc, std::size_t cols) {
+  using T = typename Batch::value_type;
+  constexpr std::size_t V = Batch::size;
+  Batch lo[MR], hi[MR];
+  for (int r = 0; r < MR; ++r) lo[r] = hi[r] = Batch(T(0));
+  for (std::size_t k = 0; k < K; ++k) {
+    const Batch b0 = Batch::load_aligned(P + k * 2 * V);
+    const Batch b1 = Batch::load_aligned(P + k * 2 * V + V);
+    for (int r = 0; r < MR; ++r) {
+      const Batch a(A[r * lda + k]);
+      lo[r] = xsimd::fma(a, b0, lo[r]);
+      hi[r] = xsimd::fma(a, b1, hi[r]);
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    T* c = C + r * ldc;
+    if (cols == 2 * V) {
+      (Batch::load_unaligned(c) + lo[r]).store_unaligned(c);
+      (Batch::load_unaligned(c + V) + hi[r]).store_unaligned(c + V);
+    } else {  // the last, partial panel
+      alignas(64) T sum[2 * V];
+      lo[r].store_aligned(sum);
+      hi[r].store_aligned(sum + V);
+      for (std::size_t j = 0; j < cols; ++j) c[j] += sum[j];
+    }
+  }
+}
+
+// C[M, N] += A[M, K] · (panels first..last-1). K is walked in blocks so a block of A rows
+// stays in L1 and a panel block in L2 while the rows sweep over it.
+template <class Batch, int MR>
+void panels(const typename Batch::value_type* A, std::size_t lda, std::size_t M,
+            const typename Batch::value_type* packed, std::size_t K, std::size_t N, std::size_t first,
+            std::size_t last, typename Batch::value_type* C, std::size_t ldc) {
+  using T = typename Batch::value_type;
+  constexpr std::size_t NR = 2 * Batch::size;
+  constexpr std::size_t KC = 2048 / sizeof(T);  // 8 KB of each A row per block
+  for (std::size_t k0 = 0; k0 < K; k0 += KC) {
+    const std::size_t kc = K - k0 < KC ? K - k0 : KC;
+    for (std::size_t p = first; p < last; ++p) {
+      const T* P = packed + p * K * NR + k0 * NR;
+      const std::size_t col = p * NR, cols = N - col < NR ? N - col : NR;
+      const T* a = A + k0;
+      T* c = C + col;
+      std::size_t m = 0;
+      for (; m + MR <= M; m += MR) tile<Batch, MR>(a + m * lda, lda, P, kc, c + m * ldc, ldc, cols);
+      for (; m + 4 <= M; m += 4) tile<Batch, 4>(a + m * lda, lda, P, kc, c + m * ldc, ldc, cols);
+      for (; m < M; ++m) tile<Batch, 1>(a + m * lda, lda, P, kc, c + m * ldc, ldc, cols);
+    }
+  }
+}
+
+}  // namespace tapenet::detail::packed_kernel
+
+// The entry points one ISA translation unit defines (declared in packed_gemm.cpp too).
+#define TAPENET_PACKED_ENTRY(ISA, T)                                                                       \
+  void packed_panels_##ISA(const T* A, std::size_t lda, std::size_t M, const T* packed, std::size_t K,   \
+                           std::size_t N, std::size_t first, std::size_t last, T* C, std::size_t ldc)
