@@ -5,7 +5,8 @@
 # program and checks its exit code, its output and the metrics JSON.
 #   example_sentiment          train 2 epochs, --checkpoint and --metrics-out into the build dir
 #   example_sentiment_resume   --resume from that checkpoint for a 3rd epoch
-#   example_sentiment_bad_data a malformed tree: non-zero exit, error names file:line:column
+#   example_sentiment_bad_data a malformed tree: non-zero exit, error names file:line:column;
+#                              then valid --data trains with the real-data default --unk-replace 0.5
 #   example_sentiment_binary   --labels binary --leaf-tanh: 2 epochs, the binary metrics (no
 #                              fine-grained ones), --resume taking the label mode from the
 #                              checkpoint, predict printing negative/positive, --labels foo
@@ -98,6 +99,14 @@ elseif(MODE STREQUAL "bad_data")
   endif()
   if(NOT err MATCHES "bad/dev.txt:2:[0-9]+: ")
     message(FATAL_ERROR "the error does not name dev.txt:2:column:\n${err}")
+  endif()
+  file(MAKE_DIRECTORY ${DIR}/good)
+  foreach(split train dev test)
+    file(WRITE ${DIR}/good/${split}.txt "(3 (2 a) (3 good))\n(1 (2 a) (1 (2 not) (3 good)))\n(2 (2 the) (2 film))\n")
+  endforeach()
+  run_sentiment(--data ${DIR}/good --epochs 1 --threads 1)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES ", unk-replace 0.5,")
+    message(FATAL_ERROR "--data: expected a run with unk-replace 0.5 by default, got ${rc}:\n${out}\n${err}")
   endif()
 elseif(MODE STREQUAL "binary")
   file(REMOVE_RECURSE ${DIR})
