@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "autograd/errors.hpp"
+#include "autograd/inline_function.hpp"
 #include "autograd/parameter.hpp"
 #include "autograd/tensor.hpp"
 
@@ -99,7 +100,8 @@ class Tape {
  public:
   // Called with the gradient of the node's output and the output's value (many derivatives
   // are cheapest in terms of the output: tanh' = 1 - y²); adds into the inputs' gradients.
-  using BackwardFn = std::function<void(Tape&, const Tensor<T>& grad_out, const Tensor<T>& out)>;
+  // Closures up to 64 bytes are stored in the node itself (autograd/inline_function.hpp).
+  using BackwardFn = InlineFunction<void(Tape&, const Tensor<T>& grad_out, const Tensor<T>& out)>;
 
   struct Node {
     Tensor<T> value;

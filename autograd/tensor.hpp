@@ -9,10 +9,13 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "autograd/storage.hpp"
+
 namespace tapenet {
 
+// Storage comes from TensorAllocator: recycled per thread, see autograd/storage.hpp.
 template <class T>
-using Tensor = xt::xarray<T, xt::layout_type::row_major>;
+using Tensor = xt::xarray<T, xt::layout_type::row_major, TensorAllocator<T>>;
 
 using Shape = std::vector<std::size_t>;
 

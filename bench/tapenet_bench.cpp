@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/packed_gemm.hpp"
 #include "autograd/parallel_batch.hpp"
 #include "layers/cells.hpp"
 #include "layers/sequence.hpp"
@@ -49,6 +50,7 @@
 namespace {
 std::atomic<long long> g_allocs{0};
 }
+extern "C" void* memalign(std::size_t alignment, std::size_t n) noexcept;  // glibc
 void* operator new(std::size_t n) {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -58,17 +60,22 @@ void* operator new[](std::size_t n) { return operator new(n); }
 void* operator new(std::size_t n, std::align_val_t a) {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   std::size_t al = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  if (void* p = memalign(al, n)) return p;
   throw std::bad_alloc();
 }
 void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-// xtensor's storage (xsimd::aligned_allocator) comes from posix_memalign: count it too.
+// Aligned storage (tensors: aligned_alloc in autograd/storage.cpp; xsimd's allocator:
+// posix_memalign) is counted too; both are served by glibc's memalign, which is not counted.
 extern "C" int posix_memalign(void** out, std::size_t alignment, std::size_t n) noexcept {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
-  void* p = std::aligned_alloc(alignment, (n + alignment - 1) / alignment * alignment);
+  void* p = memalign(alignment, n);
   if (!p) return ENOMEM;
   *out = p;
   return 0;
+}
+extern "C" void* aligned_alloc(std::size_t alignment, std::size_t n) noexcept {
+  g_allocs.fetch_add(1, std::memory_order_relaxed);
+  return memalign(alignment, n);
 }
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
@@ -141,7 +148,9 @@ std::string json_escape(const std::string& s) {
 void write_json(const Args& a, const std::string& path) {
   std::ofstream f(path);
   f << "{\n \"benchmark\": \"tapenet_bench\",\n \"iters\": " << a.iters << ", \"warmup\": " << a.warmup
-    << ",\n \"peak_rss_mb\": " << peak_rss_mb() << ",\n \"runs\": [\n";
+    << ",\n \"openblas_core\": \"" << openblas_get_corename() << "\", \"packed_gemm\": \""
+    << detail::packed_isa_name(detail::best_packed_isa()) << "\",\n \"peak_rss_mb\": " << peak_rss_mb()
+    << ",\n \"runs\": [\n";
   for (std::size_t i = 0; i < g_records.size(); ++i) {
     const Record& r = g_records[i];
     f << "  {";

@@ -1,0 +1,65 @@
+// Where tensor storage comes from: 64-byte aligned blocks recycled through a cache of freed
+// blocks per thread, keyed by size. A training step repeats the same shapes, so after its
+// first iteration it takes every block from the cache: no malloc, and no fresh pages to fault
+// in (glibc serves blocks above 128 KB with mmap and hands them back on free, so without the
+// cache every large activation and gradient cost page faults on every step).
+//
+// The cache holds at most tensor_cache_limit() bytes per thread (256 MB by default); a freed
+// block beyond that goes back to the system. Sanitizer builds (TAPENET_SANITIZE) do not
+// cache, so AddressSanitizer still sees every use after free.
+#pragma once
+
+#include <cstddef>
+#include <new>
+
+#include <xsimd/memory/xsimd_alignment.hpp>
+
+namespace tapenet {
+
+// Bytes of freed tensor storage the calling thread keeps for reuse.
+std::size_t tensor_cache_bytes();
+// Gives the calling thread's cached blocks back to the system.
+void release_tensor_cache();
+// The per-thread cap on cached bytes (0: cache nothing).
+std::size_t tensor_cache_limit();
+void set_tensor_cache_limit(std::size_t bytes_per_thread);
+// Blocks taken from the system so far (cache misses), all threads: the steady-state check.
+std::size_t tensor_system_allocations();
+
+namespace detail {
+constexpr std::size_t kStorageAlignment = 64;  // one cache line; AVX-512 aligned loads
+void* storage_allocate(std::size_t bytes);
+void storage_deallocate(void* p, std::size_t bytes) noexcept;
+}  // namespace detail
+
+// The allocator of Tensor<T> (autograd/tensor.hpp). It lives in a namespace of its own: a
+// template argument's namespace joins argument-dependent lookup, and xtensor's own unqualified
+// calls (sum, mean, ...) must not find tapenet's ops.
+namespace allocation {
+template <class T>
+struct TensorAllocator {
+  using value_type = T;
+  TensorAllocator() noexcept = default;
+  template <class U>
+  TensorAllocator(const TensorAllocator<U>&) noexcept {}
+
+  T* allocate(std::size_t n) { return static_cast<T*>(detail::storage_allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { detail::storage_deallocate(p, n * sizeof(T)); }
+
+  template <class U>
+  bool operator==(const TensorAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const TensorAllocator<U>&) const noexcept { return false; }
+};
+}  // namespace allocation
+using allocation::TensorAllocator;
+
+}  // namespace tapenet
+
+// Blocks are 64-byte aligned: let xsimd (and through it xtensor) use aligned loads and stores.
+namespace xsimd {
+template <class T>
+struct allocator_alignment<tapenet::TensorAllocator<T>> {
+  using type = aligned_mode;
+};
+}  // namespace xsimd
