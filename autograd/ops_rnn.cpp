@@ -3,6 +3,9 @@
 // the compiler vectorises (products and sums), all in place in a few preallocated buffers.
 #include "autograd/ops_rnn.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
@@ -82,6 +85,28 @@ PackedWeight<T> step_weight(const T* W, std::size_t K, std::size_t N, bool trans
   return PackedWeight<T>(W, transposed ? K : N, K, N, transposed, isa);
 }
 
+// Runs body(r0, r1) over the batch rows [0, B) in as many blocks as OpenBLAS has threads
+// (the recurrent layers' thread rule; 1 inside parallel_batch's chunks). The rows of a
+// recurrence are independent examples, so each block runs every time step, gate math
+// included, without meeting the others. Every row is computed by the same sums in the same
+// order in any split, so the result does not depend on the thread count. Without a packed
+// kernel the rows stay together and BLAS threads the products instead.
+template <class T, class Body>
+void for_row_blocks(std::size_t B, const PackedWeight<T>& weight, Body&& body) {
+  const std::size_t threads = weight.isa() == detail::PackedIsa::None ? 1 : std::size_t(std::max(1, openblas_get_num_threads()));
+  const std::size_t blocks = std::min(threads, B);
+  if (blocks <= 1) {
+    body(std::size_t(0), B);
+    return;
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, blocks, 1),
+      [&](const tbb::blocked_range<std::size_t>& r) {
+        for (std::size_t i = r.begin(); i < r.end(); ++i) body(B * i / blocks, B * (i + 1) / blocks);
+      },
+      tbb::static_partitioner());
+}
+
 // The checked geometry of one fused recurrence.
 struct Geometry {
   std::size_t T, B, H, G;
@@ -127,41 +152,49 @@ void recurrent_weight_grads(Tape<T>& t, std::uint32_t iW, std::uint32_t ib, cons
 template <class T>
 Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   const Geometry g = check_sequence<T>("elman_tanh_sequence", 1, xp, h0, nullptr, W, b);
-  const std::size_t B = g.B, H = g.H, steps = g.T;
+  const std::size_t B = g.B, H = g.H, steps = g.T, BH = B * H;
   Tensor<T> out = Tensor<T>::from_shape({steps * B, H});
   T* Y = out.data();
   rows_plus_bias(Y, xp.value().data(), b.value().data(), steps * B, H);
   const auto Wt = step_weight(W.value().data(), H, H, true, steps);
-  for (std::size_t s = 0; s < steps; ++s) {
-    const T* hp = s ? Y + (s - 1) * B * H : h0.value().data();
-    T* y = Y + s * B * H;
-    Wt.multiply_add(B, hp, H, y, H);
-    tanh_inplace(y, B * H);
-  }
+  const T* h0p = h0.value().data();
+  for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
+    const std::size_t rows = r1 - r0, off = r0 * H;
+    for (std::size_t s = 0; s < steps; ++s) {
+      T* y = Y + s * BH + off;
+      Wt.multiply_add(rows, (s ? Y + (s - 1) * BH : h0p) + off, H, y, H);
+      // Row by row, as the other cells: which values take tanh_inplace's scalar tail must
+      // not depend on the row split.
+      for (std::size_t r = 0; r < rows; ++r) tanh_inplace(y + r * H, H);
+    }
+  });
   auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
   return xp.tape().record("elman_tanh_sequence", std::move(out), {xp, h0, W, b},
                           [ix, ih, iW, ib, g](Tape<T>& t, const Tensor<T>& G, const Tensor<T>& out) {
-    const std::size_t B = g.B, H = g.H, BH = g.B * g.H;
+    const std::size_t H = g.H, BH = g.B * g.H;
     const T* Y = out.data();
     const T* dY = G.data();
     const auto Wn = step_weight(t.value(iW).data(), H, H, false, g.T);
-    const T* h0 = t.value(ih).data();
-    Tensor<T> dA = Tensor<T>::from_shape({g.T * B, H});
-    Tensor<T> dh = Tensor<T>::from_shape({B, H});
-    std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
-    for (std::size_t s = g.T; s-- > 0;) {
-      const T* y = Y + s * BH;
-      T* da = dA.data() + s * BH;
-      T* d = dh.data();
-      for (std::size_t k = 0; k < BH; ++k) da[k] = d[k] * (T(1) - y[k] * y[k]);
-      if (s > 0) {
-        std::copy(dY + (s - 1) * BH, dY + s * BH, d);
-        Wn.multiply_add(B, da, H, d, H);
-      } else if (t.requires_grad(ih)) {
-        Wn.multiply_add(B, da, H, t.grad_buffer(ih).data(), H);
+    T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
+    Tensor<T> dA = Tensor<T>::from_shape({g.T * g.B, H});
+    Tensor<T> dh = Tensor<T>::from_shape({g.B, H});
+    for_row_blocks(g.B, Wn, [&](std::size_t r0, std::size_t r1) {
+      const std::size_t rows = r1 - r0, off = r0 * H, n = rows * H;
+      T* d = dh.data() + off;
+      std::copy_n(dY + (g.T - 1) * BH + off, n, d);
+      for (std::size_t s = g.T; s-- > 0;) {
+        const T* y = Y + s * BH + off;
+        T* da = dA.data() + s * BH + off;
+        for (std::size_t k = 0; k < n; ++k) da[k] = d[k] * (T(1) - y[k] * y[k]);
+        if (s > 0) {
+          std::copy_n(dY + (s - 1) * BH + off, n, d);
+          Wn.multiply_add(rows, da, H, d, H);
+        } else if (dh0) {
+          Wn.multiply_add(rows, da, H, dh0 + off, H);
+        }
       }
-    }
-    recurrent_weight_grads(t, iW, ib, g, dA.data(), h0, Y);
+    });
+    recurrent_weight_grads(t, iW, ib, g, dA.data(), t.value(ih).data(), Y);
     t.accumulate(ix, std::move(dA));
   });
 }
@@ -182,27 +215,30 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
   T* Y = out.data();
   rows_plus_bias(A.data(), xp.value().data(), b.value().data(), steps * B, G);
   const auto Wt = step_weight(W.value().data(), H, G, true, steps);
-  for (std::size_t s = 0; s < steps; ++s) {
-    const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
-    const T* cp = s ? C.data() + (s - 1) * BH : c0.value().data();
-    T* a = A.data() + s * B * G;
-    Wt.multiply_add(B, hp, H, a, G);
-    for (std::size_t r = 0; r < B; ++r) {
-      T* ar = a + r * G;
-      sigmoid_inplace(ar, 2 * H);  // i, f
-      tanh_inplace(ar + 2 * H, H);  // g
-      sigmoid_inplace(ar + 3 * H, H);  // o
-      const T *i = ar, *f = ar + H, *gg = ar + 2 * H;
-      const T* cpr = cp + r * H;
-      T* c = C.data() + s * BH + r * H;
-      T* tc = TC.data() + s * BH + r * H;
-      for (std::size_t j = 0; j < H; ++j) tc[j] = c[j] = f[j] * cpr[j] + i[j] * gg[j];
-      tanh_inplace(tc, H);
-      const T* o = ar + 3 * H;
-      T* h = Y + s * BH + r * H;
-      for (std::size_t j = 0; j < H; ++j) h[j] = o[j] * tc[j];
+  const T *h0p = h0.value().data(), *c0p = c0.value().data();
+  for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t s = 0; s < steps; ++s) {
+      const T* hp = s ? Y + (s - 1) * BH : h0p;
+      const T* cp = s ? C.data() + (s - 1) * BH : c0p;
+      T* a = A.data() + s * B * G;
+      Wt.multiply_add(r1 - r0, hp + r0 * H, H, a + r0 * G, G);
+      for (std::size_t r = r0; r < r1; ++r) {
+        T* ar = a + r * G;
+        sigmoid_inplace(ar, 2 * H);  // i, f
+        tanh_inplace(ar + 2 * H, H);  // g
+        sigmoid_inplace(ar + 3 * H, H);  // o
+        const T *i = ar, *f = ar + H, *gg = ar + 2 * H;
+        const T* cpr = cp + r * H;
+        T* c = C.data() + s * BH + r * H;
+        T* tc = TC.data() + s * BH + r * H;
+        for (std::size_t j = 0; j < H; ++j) tc[j] = c[j] = f[j] * cpr[j] + i[j] * gg[j];
+        tanh_inplace(tc, H);
+        const T* o = ar + 3 * H;
+        T* h = Y + s * BH + r * H;
+        for (std::size_t j = 0; j < H; ++j) h[j] = o[j] * tc[j];
+      }
     }
-  }
+  });
   std::copy(C.data() + (steps - 1) * BH, C.data() + steps * BH, Y + steps * BH);
   auto ix = xp.id(), ih = h0.id(), ic = c0.id(), iW = W.id(), ib = b.id();
   return xp.tape().record(
@@ -210,43 +246,47 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
       [ix, ih, ic, iW, ib, g, A = std::move(A), C = std::move(C), TC = std::move(TC)](
           Tape<T>& t, const Tensor<T>& Gr, const Tensor<T>& out) {
         const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H;
-        const T* Y = out.data();
         const T* dY = Gr.data();
         const auto Wn = step_weight(t.value(iW).data(), G, H, false, g.T);
+        T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
+        const T* c0p = t.value(ic).data();
         Tensor<T> dA = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dh = Tensor<T>::from_shape({B, H}), dc = Tensor<T>::from_shape({B, H});
-        std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
-        std::copy(dY + g.T * BH, dY + (g.T + 1) * BH, dc.data());  // the gradient of c_T
-        for (std::size_t s = g.T; s-- > 0;) {
-          const T* cp = s ? C.data() + (s - 1) * BH : t.value(ic).data();
-          for (std::size_t r = 0; r < B; ++r) {
-            const T* ar = A.data() + (s * B + r) * G;
-            T* dar = dA.data() + (s * B + r) * G;
-            const T *i = ar, *f = ar + H, *gg = ar + 2 * H, *o = ar + 3 * H;
-            const T* tc = TC.data() + s * BH + r * H;
-            const T* cpr = cp + r * H;
-            T* dhr = dh.data() + r * H;
-            T* dcr = dc.data() + r * H;
-            for (std::size_t j = 0; j < H; ++j) {
-              const T dhv = dhr[j];
-              const T dcv = dcr[j] + dhv * o[j] * (T(1) - tc[j] * tc[j]);
-              dar[j] = dcv * gg[j] * i[j] * (T(1) - i[j]);                   // da_i
-              dar[H + j] = dcv * cpr[j] * f[j] * (T(1) - f[j]);              // da_f
-              dar[2 * H + j] = dcv * i[j] * (T(1) - gg[j] * gg[j]);          // da_g
-              dar[3 * H + j] = dhv * tc[j] * o[j] * (T(1) - o[j]);           // da_o
-              dcr[j] = dcv * f[j];                                           // dc_{t-1}
+        for_row_blocks(B, Wn, [&](std::size_t r0, std::size_t r1) {
+          const std::size_t rows = r1 - r0, off = r0 * H;
+          std::copy_n(dY + (g.T - 1) * BH + off, rows * H, dh.data() + off);
+          std::copy_n(dY + g.T * BH + off, rows * H, dc.data() + off);  // the gradient of c_T
+          for (std::size_t s = g.T; s-- > 0;) {
+            const T* cp = s ? C.data() + (s - 1) * BH : c0p;
+            for (std::size_t r = r0; r < r1; ++r) {
+              const T* ar = A.data() + (s * B + r) * G;
+              T* dar = dA.data() + (s * B + r) * G;
+              const T *i = ar, *f = ar + H, *gg = ar + 2 * H, *o = ar + 3 * H;
+              const T* tc = TC.data() + s * BH + r * H;
+              const T* cpr = cp + r * H;
+              T* dhr = dh.data() + r * H;
+              T* dcr = dc.data() + r * H;
+              for (std::size_t j = 0; j < H; ++j) {
+                const T dhv = dhr[j];
+                const T dcv = dcr[j] + dhv * o[j] * (T(1) - tc[j] * tc[j]);
+                dar[j] = dcv * gg[j] * i[j] * (T(1) - i[j]);                   // da_i
+                dar[H + j] = dcv * cpr[j] * f[j] * (T(1) - f[j]);              // da_f
+                dar[2 * H + j] = dcv * i[j] * (T(1) - gg[j] * gg[j]);          // da_g
+                dar[3 * H + j] = dhv * tc[j] * o[j] * (T(1) - o[j]);           // da_o
+                dcr[j] = dcv * f[j];                                           // dc_{t-1}
+              }
+            }
+            const T* da = dA.data() + (s * B + r0) * G;
+            if (s > 0) {
+              std::copy_n(dY + (s - 1) * BH + off, rows * H, dh.data() + off);
+              Wn.multiply_add(rows, da, G, dh.data() + off, H);
+            } else if (dh0) {
+              Wn.multiply_add(rows, da, G, dh0 + off, H);
             }
           }
-          const T* da = dA.data() + s * B * G;
-          if (s > 0) {
-            std::copy(dY + (s - 1) * BH, dY + s * BH, dh.data());
-            Wn.multiply_add(B, da, G, dh.data(), H);
-          } else if (t.requires_grad(ih)) {
-            Wn.multiply_add(B, da, G, t.grad_buffer(ih).data(), H);
-          }
-        }
+        });
         if (t.requires_grad(ic)) add_into(t.grad_buffer(ic).data(), dc.data(), BH);
-        recurrent_weight_grads(t, iW, ib, g, dA.data(), t.value(ih).data(), Y);
+        recurrent_weight_grads(t, iW, ib, g, dA.data(), t.value(ih).data(), out.data());
         t.accumulate(ix, std::move(dA));
       });
 }
@@ -267,24 +307,27 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   const T* X = xp.value().data();
   rows_plus_bias(HH.data(), static_cast<const T*>(nullptr), b.value().data(), steps * B, G);
   const auto Wt = step_weight(W.value().data(), H, G, true, steps);
-  for (std::size_t s = 0; s < steps; ++s) {
-    const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
-    T* hh = HH.data() + s * B * G;
-    Wt.multiply_add(B, hp, H, hh, G);
-    for (std::size_t r = 0; r < B; ++r) {
-      T* hr = hh + r * G;
-      const T* xr = X + (s * B + r) * G;
-      for (std::size_t j = 0; j < 2 * H; ++j) hr[j] += xr[j];
-      sigmoid_inplace(hr, 2 * H);  // r, z
-      T* n = N.data() + s * BH + r * H;
-      for (std::size_t j = 0; j < H; ++j) n[j] = xr[2 * H + j] + hr[j] * hr[2 * H + j];
-      tanh_inplace(n, H);
-      const T* z = hr + H;
-      const T* hpr = hp + r * H;
-      T* h = Y + s * BH + r * H;
-      for (std::size_t j = 0; j < H; ++j) h[j] = z[j] * hpr[j] + (T(1) - z[j]) * n[j];  // exactly h_{t-1} when z = 1
+  const T* h0p = h0.value().data();
+  for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t s = 0; s < steps; ++s) {
+      const T* hp = s ? Y + (s - 1) * BH : h0p;
+      T* hh = HH.data() + s * B * G;
+      Wt.multiply_add(r1 - r0, hp + r0 * H, H, hh + r0 * G, G);
+      for (std::size_t r = r0; r < r1; ++r) {
+        T* hr = hh + r * G;
+        const T* xr = X + (s * B + r) * G;
+        for (std::size_t j = 0; j < 2 * H; ++j) hr[j] += xr[j];
+        sigmoid_inplace(hr, 2 * H);  // r, z
+        T* n = N.data() + s * BH + r * H;
+        for (std::size_t j = 0; j < H; ++j) n[j] = xr[2 * H + j] + hr[j] * hr[2 * H + j];
+        tanh_inplace(n, H);
+        const T* z = hr + H;
+        const T* hpr = hp + r * H;
+        T* h = Y + s * BH + r * H;
+        for (std::size_t j = 0; j < H; ++j) h[j] = z[j] * hpr[j] + (T(1) - z[j]) * n[j];  // exactly h_{t-1} when z = 1
+      }
     }
-  }
+  });
   auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
   return xp.tape().record(
       "gru_sequence", std::move(out), {xp, h0, W, b},
@@ -294,43 +337,46 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         const T* dY = Gr.data();
         const auto Wn = step_weight(t.value(iW).data(), G, H, false, g.T);
         const T* h0 = t.value(ih).data();
+        T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
         Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dHH = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dh = Tensor<T>::from_shape({B, H});
-        std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
-        for (std::size_t s = g.T; s-- > 0;) {
-          const T* hp = s ? Y + (s - 1) * BH : h0;
-          for (std::size_t r = 0; r < B; ++r) {
-            const T* hr = HH.data() + (s * B + r) * G;
-            const T *rr = hr, *z = hr + H, *hhn = hr + 2 * H;
-            const T* n = N.data() + s * BH + r * H;
-            const T* hpr = hp + r * H;
-            T* dx = dX.data() + (s * B + r) * G;
-            T* dhh = dHH.data() + (s * B + r) * G;
-            T* dhr = dh.data() + r * H;
-            const T* dprev = s ? dY + (s - 1) * BH + r * H : nullptr;
-            for (std::size_t j = 0; j < H; ++j) {
-              const T dhv = dhr[j];
-              const T dz = dhv * (hpr[j] - n[j]);
-              const T dan = dhv * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
-              const T dar = dan * hhn[j] * rr[j] * (T(1) - rr[j]);
-              const T daz = dz * z[j] * (T(1) - z[j]);
-              dx[j] = dhh[j] = dar;
-              dx[H + j] = dhh[H + j] = daz;
-              dx[2 * H + j] = dan;
-              dhh[2 * H + j] = dan * rr[j];
-              dhr[j] = dhv * z[j] + (dprev ? dprev[j] : T(0));  // dh_{t-1}, direct part
+        for_row_blocks(B, Wn, [&](std::size_t r0, std::size_t r1) {
+          const std::size_t rows = r1 - r0, off = r0 * H;
+          std::copy_n(dY + (g.T - 1) * BH + off, rows * H, dh.data() + off);
+          for (std::size_t s = g.T; s-- > 0;) {
+            const T* hp = s ? Y + (s - 1) * BH : h0;
+            for (std::size_t r = r0; r < r1; ++r) {
+              const T* hr = HH.data() + (s * B + r) * G;
+              const T *rr = hr, *z = hr + H, *hhn = hr + 2 * H;
+              const T* n = N.data() + s * BH + r * H;
+              const T* hpr = hp + r * H;
+              T* dx = dX.data() + (s * B + r) * G;
+              T* dhh = dHH.data() + (s * B + r) * G;
+              T* dhr = dh.data() + r * H;
+              const T* dprev = s ? dY + (s - 1) * BH + r * H : nullptr;
+              for (std::size_t j = 0; j < H; ++j) {
+                const T dhv = dhr[j];
+                const T dz = dhv * (hpr[j] - n[j]);
+                const T dan = dhv * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
+                const T dar = dan * hhn[j] * rr[j] * (T(1) - rr[j]);
+                const T daz = dz * z[j] * (T(1) - z[j]);
+                dx[j] = dhh[j] = dar;
+                dx[H + j] = dhh[H + j] = daz;
+                dx[2 * H + j] = dan;
+                dhh[2 * H + j] = dan * rr[j];
+                dhr[j] = dhv * z[j] + (dprev ? dprev[j] : T(0));  // dh_{t-1}, direct part
+              }
+            }
+            const T* dhh = dHH.data() + (s * B + r0) * G;
+            if (s > 0) {
+              Wn.multiply_add(rows, dhh, G, dh.data() + off, H);
+            } else if (dh0) {
+              add_into(dh0 + off, dh.data() + off, rows * H);
+              Wn.multiply_add(rows, dhh, G, dh0 + off, H);
             }
           }
-          const T* dhh = dHH.data() + s * B * G;
-          if (s > 0) {
-            Wn.multiply_add(B, dhh, G, dh.data(), H);
-          } else if (t.requires_grad(ih)) {
-            T* d0 = t.grad_buffer(ih).data();
-            add_into(d0, dh.data(), BH);
-            Wn.multiply_add(B, dhh, G, d0, H);
-          }
-        }
+        });
         recurrent_weight_grads(t, iW, ib, g, dHH.data(), h0, Y);
         t.accumulate(ix, std::move(dX));
       });
@@ -338,7 +384,7 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
 
 // ---- GRU (reset before, the seeds' and Keras' default) -------------------------------------------
 // [r z] = σ(xp_{r,z} + h_{t-1} U_{r,z}ᵀ + b_h{r,z});  n = tanh(xp_n + (r⊙h_{t-1}) U_nᵀ + b_hn)
-// Two GEMMs per step (U_{r,z} = rows [0, 2H) of W_hh, U_n = rows [2H, 3H)). Saved: RZ = r, z;
+// Two products per step (U_{r,z} = rows [0, 2H) of W_hh, U_n = rows [2H, 3H)). Saved: RZ = r, z;
 // RH = r⊙h_{t-1}; N = n. Backward:
 //   dz = dh ⊙ (h_{t-1} - n),  da_n = dh ⊙ (1 - z) ⊙ (1 - n²),  dRH = da_n U_n
 //   da_r = dRH ⊙ h_{t-1} ⊙ r(1-r),  da_z = dz ⊙ z(1-z)
@@ -357,33 +403,37 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   const T* bp = b.value().data();
   const auto Urz_t = step_weight(W.value().data(), H, H2, true, steps);
   const auto Un_t = step_weight(W.value().data() + H2 * H, H, H, true, steps);
-  for (std::size_t s = 0; s < steps; ++s) {
-    const T* hp = s ? Y + (s - 1) * BH : h0.value().data();
-    T* rz = RZ.data() + s * B * H2;
-    rows_plus_bias(rz, static_cast<const T*>(nullptr), bp, B, H2);
-    Urz_t.multiply_add(B, hp, H, rz, H2);
-    T* rh = RH.data() + s * BH;
-    for (std::size_t r = 0; r < B; ++r) {
-      T* rzr = rz + r * H2;
-      const T* xr = X + (s * B + r) * G;
-      for (std::size_t j = 0; j < H2; ++j) rzr[j] += xr[j];
-      sigmoid_inplace(rzr, H2);
-      for (std::size_t j = 0; j < H; ++j) rh[r * H + j] = rzr[j] * hp[r * H + j];
+  const T* h0p = h0.value().data();
+  for_row_blocks(B, Urz_t, [&](std::size_t r0, std::size_t r1) {
+    const std::size_t rows = r1 - r0;
+    for (std::size_t s = 0; s < steps; ++s) {
+      const T* hp = s ? Y + (s - 1) * BH : h0p;
+      T* rz = RZ.data() + s * B * H2;
+      rows_plus_bias(rz + r0 * H2, static_cast<const T*>(nullptr), bp, rows, H2);
+      Urz_t.multiply_add(rows, hp + r0 * H, H, rz + r0 * H2, H2);
+      T* rh = RH.data() + s * BH;
+      for (std::size_t r = r0; r < r1; ++r) {
+        T* rzr = rz + r * H2;
+        const T* xr = X + (s * B + r) * G;
+        for (std::size_t j = 0; j < H2; ++j) rzr[j] += xr[j];
+        sigmoid_inplace(rzr, H2);
+        for (std::size_t j = 0; j < H; ++j) rh[r * H + j] = rzr[j] * hp[r * H + j];
+      }
+      T* n = N.data() + s * BH;
+      rows_plus_bias(n + r0 * H, static_cast<const T*>(nullptr), bp + H2, rows, H);
+      Un_t.multiply_add(rows, rh + r0 * H, H, n + r0 * H, H);
+      for (std::size_t r = r0; r < r1; ++r) {
+        T* nr = n + r * H;
+        const T* xr = X + (s * B + r) * G + H2;
+        for (std::size_t j = 0; j < H; ++j) nr[j] += xr[j];
+        tanh_inplace(nr, H);
+        const T* z = rz + r * H2 + H;
+        const T* hpr = hp + r * H;
+        T* h = Y + s * BH + r * H;
+        for (std::size_t j = 0; j < H; ++j) h[j] = z[j] * hpr[j] + (T(1) - z[j]) * nr[j];  // exactly h_{t-1} when z = 1
+      }
     }
-    T* n = N.data() + s * BH;
-    rows_plus_bias(n, static_cast<const T*>(nullptr), bp + H2, B, H);
-    Un_t.multiply_add(B, rh, H, n, H);
-    for (std::size_t r = 0; r < B; ++r) {
-      T* nr = n + r * H;
-      const T* xr = X + (s * B + r) * G + H2;
-      for (std::size_t j = 0; j < H; ++j) nr[j] += xr[j];
-      tanh_inplace(nr, H);
-      const T* z = rz + r * H2 + H;
-      const T* hpr = hp + r * H;
-      T* h = Y + s * BH + r * H;
-      for (std::size_t j = 0; j < H; ++j) h[j] = z[j] * hpr[j] + (T(1) - z[j]) * nr[j];  // exactly h_{t-1} when z = 1
-    }
-  }
+  });
   auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
   return xp.tape().record(
       "gru_sequence_reset_before", std::move(out), {xp, h0, W, b},
@@ -395,48 +445,52 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         const auto Urz = step_weight(t.value(iW).data(), H2, H, false, g.T);
         const auto Un = step_weight(t.value(iW).data() + H2 * H, H, H, false, g.T);
         const T* h0 = t.value(ih).data();
+        T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
         Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dh = Tensor<T>::from_shape({B, H}), dRH = Tensor<T>::from_shape({B, H});
-        std::copy(dY + (g.T - 1) * BH, dY + g.T * BH, dh.data());
-        for (std::size_t s = g.T; s-- > 0;) {
-          const T* hp = s ? Y + (s - 1) * BH : h0;
-          T* dx = dX.data() + s * B * G;
-          for (std::size_t r = 0; r < B; ++r) {  // da_n, and dz into the z block for now
-            const T* z = RZ.data() + (s * B + r) * H2 + H;
-            const T* n = N.data() + s * BH + r * H;
-            const T* hpr = hp + r * H;
-            const T* dhr = dh.data() + r * H;
-            T* dxr = dx + r * G;
-            for (std::size_t j = 0; j < H; ++j) {
-              dxr[H + j] = dhr[j] * (hpr[j] - n[j]) * z[j] * (T(1) - z[j]);   // da_z
-              dxr[H2 + j] = dhr[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);   // da_n
+        for_row_blocks(B, Urz, [&](std::size_t r0, std::size_t r1) {
+          const std::size_t rows = r1 - r0, off = r0 * H;
+          std::copy_n(dY + (g.T - 1) * BH + off, rows * H, dh.data() + off);
+          for (std::size_t s = g.T; s-- > 0;) {
+            const T* hp = s ? Y + (s - 1) * BH : h0;
+            T* dx = dX.data() + s * B * G;
+            for (std::size_t r = r0; r < r1; ++r) {  // da_n, and dz into the z block for now
+              const T* z = RZ.data() + (s * B + r) * H2 + H;
+              const T* n = N.data() + s * BH + r * H;
+              const T* hpr = hp + r * H;
+              const T* dhr = dh.data() + r * H;
+              T* dxr = dx + r * G;
+              for (std::size_t j = 0; j < H; ++j) {
+                dxr[H + j] = dhr[j] * (hpr[j] - n[j]) * z[j] * (T(1) - z[j]);   // da_z
+                dxr[H2 + j] = dhr[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);   // da_n
+              }
             }
-          }
-          // dRH = da_n U_n
-          std::fill(dRH.data(), dRH.data() + BH, T(0));
-          Un.multiply_add(B, dx + H2, G, dRH.data(), H);
-          for (std::size_t r = 0; r < B; ++r) {
-            const T* rr = RZ.data() + (s * B + r) * H2;
-            const T* z = rr + H;
-            const T* hpr = hp + r * H;
-            const T* drh = dRH.data() + r * H;
-            T* dhr = dh.data() + r * H;
-            T* dxr = dx + r * G;
-            const T* dprev = s ? dY + (s - 1) * BH + r * H : nullptr;
-            for (std::size_t j = 0; j < H; ++j) {
-              dxr[j] = drh[j] * hpr[j] * rr[j] * (T(1) - rr[j]);  // da_r
-              dhr[j] = dhr[j] * z[j] + drh[j] * rr[j] + (dprev ? dprev[j] : T(0));
+            // dRH = da_n U_n
+            std::fill_n(dRH.data() + off, rows * H, T(0));
+            Un.multiply_add(rows, dx + r0 * G + H2, G, dRH.data() + off, H);
+            for (std::size_t r = r0; r < r1; ++r) {
+              const T* rr = RZ.data() + (s * B + r) * H2;
+              const T* z = rr + H;
+              const T* hpr = hp + r * H;
+              const T* drh = dRH.data() + r * H;
+              T* dhr = dh.data() + r * H;
+              T* dxr = dx + r * G;
+              const T* dprev = s ? dY + (s - 1) * BH + r * H : nullptr;
+              for (std::size_t j = 0; j < H; ++j) {
+                dxr[j] = drh[j] * hpr[j] * rr[j] * (T(1) - rr[j]);  // da_r
+                dhr[j] = dhr[j] * z[j] + drh[j] * rr[j] + (dprev ? dprev[j] : T(0));
+              }
             }
+            // dh_{t-1} += [da_r da_z] U_{r,z}
+            T* target = dh.data() + off;
+            if (s == 0) {
+              if (!dh0) break;
+              target = dh0 + off;
+              add_into(target, dh.data() + off, rows * H);
+            }
+            Urz.multiply_add(rows, dx + r0 * G, G, target, H);
           }
-          // dh_{t-1} += [da_r da_z] U_{r,z}
-          T* target = dh.data();
-          if (s == 0) {
-            if (!t.requires_grad(ih)) break;
-            target = t.grad_buffer(ih).data();
-            add_into(target, dh.data(), BH);
-          }
-          Urz.multiply_add(B, dx, G, target, H);
-        }
+        });
         if (t.requires_grad(iW)) {
           T* dW = t.grad_buffer(iW).data();
           const int iH = int(H), iH2 = int(H2), iG = int(G), iB = int(B);

@@ -1,8 +1,5 @@
 #include "autograd/packed_gemm.hpp"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/partitioner.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -23,9 +20,6 @@ TAPENET_DECLARE_PACKED(avx2, double)
 namespace {
 
 constexpr std::size_t register_bytes(PackedIsa isa) { return isa == PackedIsa::Avx512 ? 64 : 32; }
-
-// Below this many multiply-adds a second thread costs more than it saves.
-constexpr std::size_t kMinParallelWork = std::size_t(1) << 20;
 
 bool disabled_by_environment() {
   const char* v = std::getenv("TAPENET_PACKED_GEMM");
@@ -107,21 +101,10 @@ void PackedWeight<T>::run_panels(std::size_t M, const T* A, std::size_t lda, T* 
 template <class T>
 void PackedWeight<T>::multiply_add(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc) const {
   if (M == 0 || N_ == 0 || K_ == 0) return;
-  if (isa_ == PackedIsa::None) {
+  if (isa_ == PackedIsa::None)
     gemm(false, transposed_, int(M), int(N_), int(K_), T(1), A, int(lda), W_, int(ldw_), T(1), C, int(ldc));
-    return;
-  }
-  const std::size_t count = (N_ + panel_width_ - 1) / panel_width_;
-  const int threads = openblas_get_num_threads();  // 1 inside parallel_batch's chunks
-  if (threads < 2 || count < 2 || M * N_ * K_ < kMinParallelWork) {
-    run_panels(M, A, lda, C, ldc, 0, count);
-    return;
-  }
-  const std::size_t grain = (count + std::size_t(threads) - 1) / std::size_t(threads);
-  tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, count, grain),
-      [&](const tbb::blocked_range<std::size_t>& r) { run_panels(M, A, lda, C, ldc, r.begin(), r.end()); },
-      tbb::static_partitioner());
+  else
+    run_panels(M, A, lda, C, ldc, 0, (N_ + panel_width_ - 1) / panel_width_);
 }
 
 template class PackedWeight<float>;

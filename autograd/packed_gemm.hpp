@@ -9,8 +9,9 @@
 // The kernel is compiled for AVX-512 and for AVX2+FMA in their own translation units and
 // chosen at run time (CPUID), so default builds get it without -march=native. Without either
 // (or with TAPENET_PACKED_GEMM=0 in the environment) multiply_add is plain BLAS gemm.
-// The result does not depend on the thread count: threads split the columns, and every
-// element of C is summed in the same order.
+// multiply_add runs on the calling thread (the BLAS fallback excepted): the fused recurrences
+// parallelise over batch rows themselves (ops_rnn.cpp, for_row_blocks). Each element of C is
+// summed in the same order whatever the row count, so splitting rows changes no bit.
 #pragma once
 
 #include <cstddef>
@@ -35,8 +36,7 @@ class PackedWeight {
   PackedWeight(const T* W, std::size_t ldw, std::size_t K, std::size_t N, bool transposed,
                PackedIsa isa = best_packed_isa());
 
-  // C[M, N] += A[M, K] · B, A and C row-major with row strides lda and ldc. Splits the
-  // columns over OpenBLAS's thread count (the recurrent layers' thread rule).
+  // C[M, N] += A[M, K] · B, A and C row-major with row strides lda and ldc.
   void multiply_add(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc) const;
 
   PackedIsa isa() const { return isa_; }

@@ -3,6 +3,7 @@
 // gradients of the cell's own step-by-step unroll (cell.step_projected in a loop).
 #define BOOST_TEST_MODULE fused_ops
 #include <boost/test/unit_test.hpp>
+#include <cblas.h>
 
 #include <cmath>
 #include <functional>
@@ -116,6 +117,42 @@ BOOST_AUTO_TEST_CASE(gru_sequence_gradcheck) {
 
 BOOST_AUTO_TEST_CASE(gru_sequence_reset_before_gradcheck) {
   check_op(3, false, [](const std::vector<V>& x) { return gru_sequence_reset_before(x[0], x[1], x[2], x[3]); });
+}
+
+// The fused ops split the batch rows over OpenBLAS's thread count: values and gradients
+// must be the same bits for 1, 2 and 3 threads (float, 7 rows, 6 steps: packed path).
+BOOST_AUTO_TEST_CASE(fused_ops_give_the_same_bits_for_any_thread_count) {
+  using F = Var<float>;
+  const std::size_t T = 6, B = 7, H = 9;
+  const std::vector<std::pair<std::size_t, std::function<F(const std::vector<F>&)>>> ops = {
+      {1, [](const std::vector<F>& x) { return elman_tanh_sequence(x[0], x[1], x[3], x[4]); }},
+      {4, [](const std::vector<F>& x) { return lstm_sequence(x[0], x[1], x[2], x[3], x[4]); }},
+      {3, [](const std::vector<F>& x) { return gru_sequence(x[0], x[1], x[3], x[4]); }},
+      {3, [](const std::vector<F>& x) { return gru_sequence_reset_before(x[0], x[1], x[3], x[4]); }}};
+  const int saved = openblas_get_num_threads();
+  for (const auto& [gates, op] : ops) {
+    std::mt19937_64 rng(21);
+    const Shape shapes[] = {{T * B, gates * H}, {B, H}, {B, H}, {gates * H, H}, {1, gates * H}};
+    std::vector<Tensor<float>> in;
+    for (const Shape& s : shapes) in.push_back(init::normal<float>(s, 0.5, rng));
+    std::vector<std::vector<Tensor<float>>> results;  // per thread count: output, then gradients
+    for (int threads : {1, 2, 3}) {
+      openblas_set_num_threads(threads);
+      Tape<float> tape;
+      std::vector<F> x;
+      for (const auto& t : in) x.push_back(tape.input(t));
+      F y = op(x);
+      std::mt19937_64 loss_rng(22);  // the same loss weights for every thread count
+      tape.backward(sum(y * tape.constant(init::normal<float>(to_shape(y.shape()), 1.0, loss_rng))));
+      std::vector<Tensor<float>> r = {y.value()};
+      for (const F& v : x) r.push_back(v.has_grad() ? v.grad() : Tensor<float>());
+      results.push_back(r);
+    }
+    for (std::size_t k = 0; k < results[0].size(); ++k)
+      for (std::size_t t = 1; t < results.size(); ++t)
+        BOOST_TEST((results[t][k] == results[0][k]), "gates " << gates << ", tensor " << k << ", thread run " << t);
+  }
+  openblas_set_num_threads(saved);
 }
 
 BOOST_AUTO_TEST_CASE(linear_gradcheck) {
