@@ -21,9 +21,13 @@ namespace {
 
 constexpr std::size_t register_bytes(PackedIsa isa) { return isa == PackedIsa::Avx512 ? 64 : 32; }
 
-bool disabled_by_environment() {
+// TAPENET_PACKED_GEMM caps the kernel: "0", "off" or "blas" (plain BLAS), "avx2", "avx512".
+PackedIsa environment_cap() {
   const char* v = std::getenv("TAPENET_PACKED_GEMM");
-  return v && std::strcmp(v, "0") == 0;
+  if (!v) return PackedIsa::Avx512;
+  if (!std::strcmp(v, "0") || !std::strcmp(v, "off") || !std::strcmp(v, "blas")) return PackedIsa::None;
+  if (!std::strcmp(v, "avx2")) return PackedIsa::Avx2;
+  return PackedIsa::Avx512;
 }
 
 }  // namespace
@@ -44,9 +48,9 @@ bool cpu_supports(PackedIsa isa) {
 
 PackedIsa best_packed_isa() {
   static const PackedIsa best = [] {
-    if (disabled_by_environment()) return PackedIsa::None;
-    if (cpu_supports(PackedIsa::Avx512)) return PackedIsa::Avx512;
-    if (cpu_supports(PackedIsa::Avx2)) return PackedIsa::Avx2;
+    const PackedIsa cap = environment_cap();
+    for (PackedIsa isa : {PackedIsa::Avx512, PackedIsa::Avx2})
+      if (int(isa) <= int(cap) && cpu_supports(isa)) return isa;
     return PackedIsa::None;
   }();
   return best;
