@@ -18,7 +18,7 @@
 
 namespace tapenet {
 
-using detail::gemm;
+using detail::gemm_accumulate;
 using detail::PackedWeight;
 
 namespace {
@@ -135,11 +135,10 @@ Geometry check_sequence(const char* op, std::size_t gates, Var<T> xp, Var<T> h0,
 template <class T>
 void recurrent_weight_grads(Tape<T>& t, std::uint32_t iW, std::uint32_t ib, const Geometry& g, const T* dA,
                             const T* h0, const T* Hout) {
-  const int G = int(g.G), H = int(g.H), B = int(g.B);
   if (t.requires_grad(iW)) {
     T* dW = t.grad_buffer(iW).data();
-    gemm(true, false, G, H, B, T(1), dA, G, h0, H, T(1), dW, H);
-    if (g.T > 1) gemm(true, false, G, H, int((g.T - 1) * g.B), T(1), dA + g.B * g.G, G, Hout, H, T(1), dW, H);
+    gemm_accumulate(true, false, g.G, g.H, g.B, dA, g.G, h0, g.H, dW, g.H);
+    if (g.T > 1) gemm_accumulate(true, false, g.G, g.H, (g.T - 1) * g.B, dA + g.B * g.G, g.G, Hout, g.H, dW, g.H);
   }
   if (t.requires_grad(ib)) add_column_sums(t.grad_buffer(ib).data(), dA, g.T * g.B, g.G);
 }
@@ -493,10 +492,9 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         });
         if (t.requires_grad(iW)) {
           T* dW = t.grad_buffer(iW).data();
-          const int iH = int(H), iH2 = int(H2), iG = int(G), iB = int(B);
-          gemm(true, false, iH2, iH, iB, T(1), dX.data(), iG, h0, iH, T(1), dW, iH);
-          if (g.T > 1) gemm(true, false, iH2, iH, int((g.T - 1) * B), T(1), dX.data() + B * G, iG, Y, iH, T(1), dW, iH);
-          gemm(true, false, iH, iH, int(g.T * B), T(1), dX.data() + H2, iG, RH.data(), iH, T(1), dW + H2 * H, iH);
+          gemm_accumulate(true, false, H2, H, B, dX.data(), G, h0, H, dW, H);
+          if (g.T > 1) gemm_accumulate(true, false, H2, H, (g.T - 1) * B, dX.data() + B * G, G, Y, H, dW, H);
+          gemm_accumulate(true, false, H, H, g.T * B, dX.data() + H2, G, RH.data(), H, dW + H2 * H, H);
         }
         if (t.requires_grad(ib)) add_column_sums(t.grad_buffer(ib).data(), dX.data(), g.T * B, G);
         t.accumulate(ix, std::move(dX));
@@ -505,6 +503,7 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
 
 // ---- linear --------------------------------------------------------------------------------
 // y = x Wᵀ + b;  dx += g W,  dW += gᵀ x,  db += Σ_rows g
+// The products go through gemm_accumulate: W packed once, rows split over the BLAS threads.
 template <class T>
 Var<T> linear(Var<T> x, Var<T> W, Var<T> b) {
   if (x.ndim() != 2 || W.ndim() != 2 || x.dim(1) != W.dim(1) || b.size() != W.dim(0))
@@ -512,14 +511,14 @@ Var<T> linear(Var<T> x, Var<T> W, Var<T> b) {
   const std::size_t N = x.dim(0), D = x.dim(1), M = W.dim(0);
   Tensor<T> y = Tensor<T>::from_shape({N, M});
   rows_plus_bias(y.data(), static_cast<const T*>(nullptr), b.value().data(), N, M);
-  if (N && M && D) gemm(false, true, int(N), int(M), int(D), T(1), x.value().data(), int(D), W.value().data(), int(D), T(1), y.data(), int(M));
+  gemm_accumulate(false, true, N, M, D, x.value().data(), D, W.value().data(), D, y.data(), M);
   auto ix = x.id(), iW = W.id(), ib = b.id();
   return x.tape().record("linear", std::move(y), {x, W, b}, [ix, iW, ib, N, D, M](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     if (!N || !M) return;
     if (D && t.requires_grad(ix))
-      gemm(false, false, int(N), int(D), int(M), T(1), g.data(), int(M), t.value(iW).data(), int(D), T(1), t.grad_buffer(ix).data(), int(D));
+      gemm_accumulate(false, false, N, D, M, g.data(), M, t.value(iW).data(), D, t.grad_buffer(ix).data(), D);
     if (D && t.requires_grad(iW))
-      gemm(true, false, int(M), int(D), int(N), T(1), g.data(), int(M), t.value(ix).data(), int(D), T(1), t.grad_buffer(iW).data(), int(D));
+      gemm_accumulate(true, false, M, D, N, g.data(), M, t.value(ix).data(), D, t.grad_buffer(iW).data(), D);
     if (t.requires_grad(ib)) add_column_sums(t.grad_buffer(ib).data(), g.data(), N, M);
   });
 }

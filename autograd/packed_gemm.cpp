@@ -1,6 +1,11 @@
 #include "autograd/packed_gemm.hpp"
 
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -9,9 +14,9 @@
 namespace tapenet::detail {
 
 // Defined in packed_gemm_avx512.cpp and packed_gemm_avx2.cpp.
-#define TAPENET_DECLARE_PACKED(ISA, T)                                                                  \
-  void packed_panels_##ISA(const T* A, std::size_t lda, std::size_t M, const T* packed, std::size_t K, \
-                           std::size_t N, std::size_t first, std::size_t last, T* C, std::size_t ldc);
+#define TAPENET_DECLARE_PACKED(ISA, T)                                                                      \
+  void packed_panels_##ISA(const T* A, std::size_t lda, bool a_transposed, std::size_t M, const T* packed, \
+                           std::size_t K, std::size_t N, std::size_t first, std::size_t last, T* C, std::size_t ldc);
 TAPENET_DECLARE_PACKED(avx512, float)
 TAPENET_DECLARE_PACKED(avx512, double)
 TAPENET_DECLARE_PACKED(avx2, float)
@@ -20,6 +25,28 @@ TAPENET_DECLARE_PACKED(avx2, double)
 namespace {
 
 constexpr std::size_t register_bytes(PackedIsa isa) { return isa == PackedIsa::Avx512 ? 64 : 32; }
+
+// Fewer rows than this do not repay packing B (gemm_accumulate leaves them to BLAS).
+constexpr std::size_t kMinPackedRows = 16;
+
+// OpenBLAS's thread count: the thread rule of the recurrent layers (1 inside parallel_batch).
+std::size_t blas_threads() { return std::size_t(std::max(1, openblas_get_num_threads())); }
+
+// body(i) for i in [0, n) on up to `threads` TBB threads (static split), or in a plain loop.
+template <class Body>
+void parallel_loop(std::size_t n, std::size_t threads, const Body& body) {
+  if (threads <= 1 || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+  const std::size_t grain = (n + threads - 1) / threads;
+  tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, n, grain),
+      [&](const tbb::blocked_range<std::size_t>& r) {
+        for (std::size_t i = r.begin(); i < r.end(); ++i) body(i);
+      },
+      tbb::static_partitioner());
+}
 
 // TAPENET_PACKED_GEMM caps the kernel: "0", "off" or "blas" (plain BLAS), "avx2", "avx512".
 PackedIsa environment_cap() {
@@ -74,14 +101,17 @@ PackedWeight<T>::PackedWeight(const T* W, std::size_t ldw, std::size_t K, std::s
   pack();
 }
 
-// Panel p holds columns [p·w, p·w + w) of B, row by row; the last one is zero-padded.
+// Panel p holds columns [p·w, p·w + w) of B, row by row; the last one is zero-padded. A large
+// matrix is packed on OpenBLAS's thread count (panels are independent).
 template <class T>
 void PackedWeight<T>::pack() {
   const std::size_t w = panel_width_, count = (N_ + w - 1) / w;
-  panels_.assign(count * K_ * w, T(0));
-  for (std::size_t p = 0; p < count; ++p) {
+  panels_ = Tensor<T>::from_shape({count * K_ * w});
+  const std::size_t threads = K_ * N_ >= (std::size_t(1) << 18) ? blas_threads() : 1;
+  parallel_loop(count, threads, [&](std::size_t p) {
     T* panel = panels_.data() + p * K_ * w;
     const std::size_t cols = N_ - p * w < w ? N_ - p * w : w;
+    if (cols < w) std::fill(panel, panel + K_ * w, T(0));
     if (transposed_) {  // B[k, n] = W[n, k]: read W's rows, scatter down the panel
       for (std::size_t j = 0; j < cols; ++j) {
         const T* row = W_ + (p * w + j) * ldw_;
@@ -90,28 +120,46 @@ void PackedWeight<T>::pack() {
     } else {  // B[k, n] = W[k, n]: one contiguous run per row
       for (std::size_t k = 0; k < K_; ++k) std::memcpy(panel + k * w, W_ + k * ldw_ + p * w, cols * sizeof(T));
     }
-  }
+  });
 }
 
 template <class T>
-void PackedWeight<T>::run_panels(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc,
-                                 std::size_t first, std::size_t last) const {
-  if (isa_ == PackedIsa::Avx512)
-    packed_panels_avx512(A, lda, M, panels_.data(), K_, N_, first, last, C, ldc);
-  else
-    packed_panels_avx2(A, lda, M, panels_.data(), K_, N_, first, last, C, ldc);
-}
-
-template <class T>
-void PackedWeight<T>::multiply_add(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc) const {
+void PackedWeight<T>::multiply_add(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc,
+                                   bool a_transposed) const {
   if (M == 0 || N_ == 0 || K_ == 0) return;
-  if (isa_ == PackedIsa::None)
-    gemm(false, transposed_, int(M), int(N_), int(K_), T(1), A, int(lda), W_, int(ldw_), T(1), C, int(ldc));
+  if (isa_ == PackedIsa::None) {
+    gemm(a_transposed, transposed_, int(M), int(N_), int(K_), T(1), A, int(lda), W_, int(ldw_), T(1), C, int(ldc));
+    return;
+  }
+  const std::size_t count = (N_ + panel_width_ - 1) / panel_width_;
+  if (isa_ == PackedIsa::Avx512)
+    packed_panels_avx512(A, lda, a_transposed, M, panels_.data(), K_, N_, 0, count, C, ldc);
   else
-    run_panels(M, A, lda, C, ldc, 0, (N_ + panel_width_ - 1) / panel_width_);
+    packed_panels_avx2(A, lda, a_transposed, M, panels_.data(), K_, N_, 0, count, C, ldc);
+}
+
+template <class T>
+void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda,
+                     const T* B, std::size_t ldb, T* C, std::size_t ldc) {
+  if (M == 0 || N == 0 || K == 0) return;
+  const PackedIsa isa = M >= kMinPackedRows ? best_packed_isa() : PackedIsa::None;
+  if (isa == PackedIsa::None) {
+    gemm(ta, tb, int(M), int(N), int(K), T(1), A, int(lda), B, int(ldb), T(1), C, int(ldc));
+    return;
+  }
+  const PackedWeight<T> packed(B, ldb, K, N, tb, isa);
+  const std::size_t blocks = std::min(blas_threads(), M / kMinPackedRows);
+  parallel_loop(blocks, blocks, [&](std::size_t i) {
+    const std::size_t r0 = M * i / blocks, r1 = M * (i + 1) / blocks;
+    packed.multiply_add(r1 - r0, ta ? A + r0 : A + r0 * lda, lda, C + r0 * ldc, ldc, ta);
+  });
 }
 
 template class PackedWeight<float>;
 template class PackedWeight<double>;
+template void gemm_accumulate(bool, bool, std::size_t, std::size_t, std::size_t, const float*, std::size_t,
+                              const float*, std::size_t, float*, std::size_t);
+template void gemm_accumulate(bool, bool, std::size_t, std::size_t, std::size_t, const double*, std::size_t,
+                              const double*, std::size_t, double*, std::size_t);
 
 }  // namespace tapenet::detail

@@ -16,9 +16,8 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
 
-#include <xsimd/memory/xsimd_aligned_allocator.hpp>
+#include "autograd/tensor.hpp"
 
 namespace tapenet::detail {
 
@@ -37,22 +36,31 @@ class PackedWeight {
   PackedWeight(const T* W, std::size_t ldw, std::size_t K, std::size_t N, bool transposed,
                PackedIsa isa = best_packed_isa());
 
-  // C[M, N] += A[M, K] · B, A and C row-major with row strides lda and ldc.
-  void multiply_add(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc) const;
+  // C[M, N] += A[M, K] · B, A and C row-major with row strides lda and ldc; with
+  // a_transposed, A is stored as Aᵀ [K, M] (element (m, k) at A[k·lda + m]).
+  void multiply_add(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc,
+                    bool a_transposed = false) const;
 
   PackedIsa isa() const { return isa_; }
 
  private:
   void pack();
-  void run_panels(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc, std::size_t first,
-                  std::size_t last) const;
 
   const T* W_;
   std::size_t ldw_, K_, N_;
   bool transposed_;
   PackedIsa isa_;
   std::size_t panel_width_ = 0;  // columns per panel: two SIMD registers
-  std::vector<T, xsimd::aligned_allocator<T, 64>> panels_;  // panel p, row k: panel_width_ values
+  Tensor<T> panels_;  // panel p, row k: panel_width_ values (64-byte aligned, recycled storage)
 };
+
+// C[M, N] += op(A) · op(B), as gemm(ta, tb, ...) with alpha = beta = 1, for the large
+// products outside the recurrences (linear layers, weight gradients): B is packed once and
+// the rows of C are split over OpenBLAS's thread count. A row's sums do not depend on the
+// split, so the result is the same for any thread count. Fewer than 16 rows, or no packed
+// kernel: plain BLAS gemm.
+template <class T>
+void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda,
+                     const T* B, std::size_t ldb, T* C, std::size_t ldc);
 
 }  // namespace tapenet::detail

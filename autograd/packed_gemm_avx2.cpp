@@ -7,16 +7,24 @@ namespace tapenet::detail {
 #if defined(__AVX2__) && defined(__FMA__)
 
 TAPENET_PACKED_ENTRY(avx2, float) {
-  packed_kernel::panels<xsimd::batch<float, xsimd::fma3<xsimd::avx2>>, 6>(A, lda, M, packed, K, N, first, last, C, ldc);
+  using B = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
+  if (a_transposed)
+    packed_kernel::panels<B, 6, true>(A, lda, M, packed, K, N, first, last, C, ldc);
+  else
+    packed_kernel::panels<B, 6, false>(A, lda, M, packed, K, N, first, last, C, ldc);
 }
 
 TAPENET_PACKED_ENTRY(avx2, double) {
-  packed_kernel::panels<xsimd::batch<double, xsimd::fma3<xsimd::avx2>>, 6>(A, lda, M, packed, K, N, first, last, C, ldc);
+  using B = xsimd::batch<double, xsimd::fma3<xsimd::avx2>>;
+  if (a_transposed)
+    packed_kernel::panels<B, 6, true>(A, lda, M, packed, K, N, first, last, C, ldc);
+  else
+    packed_kernel::panels<B, 6, false>(A, lda, M, packed, K, N, first, last, C, ldc);
 }
 
 #else  // not built for this ISA (a non-x86 target): never selected, see cpu_supports()
-TAPENET_PACKED_ENTRY(avx2, float) { (void)A, (void)lda, (void)M, (void)packed, (void)K, (void)N, (void)first, (void)last, (void)C, (void)ldc; }
-TAPENET_PACKED_ENTRY(avx2, double) { (void)A, (void)lda, (void)M, (void)packed, (void)K, (void)N, (void)first, (void)last, (void)C, (void)ldc; }
+TAPENET_PACKED_ENTRY(avx2, float) { (void)A, (void)lda, (void)a_transposed, (void)M, (void)packed, (void)K, (void)N, (void)first, (void)last, (void)C, (void)ldc; }
+TAPENET_PACKED_ENTRY(avx2, double) { (void)A, (void)lda, (void)a_transposed, (void)M, (void)packed, (void)K, (void)N, (void)first, (void)last, (void)C, (void)ldc; }
 #endif
 
 }  // namespace tapenet::detail

@@ -12,7 +12,8 @@ namespace tapenet::detail::packed_kernel {
 
 // C[0:MR, 0:cols] += A[0:MR, 0:K] · P[0:K, 0:cols], P one packed panel of 2 registers' width
 // (row k at P + k·2V, 64-byte aligned). One broadcast of A and two FMAs per row and k.
-template <class Batch, int MR>
+// A(r, k) is A[r·lda + k], or A[k·lda + r] when TransA (A stored transposed).
+template <class Batch, int MR, bool TransA>
 inline void tile(const typename Batch::value_type* A, std::size_t lda, const typename Batch::value_type* P,
                  std::size_t K, typename Batch::value_type* C, std::size_t ldc, std::size_t cols) {
   using T = typename Batch::value_type;
@@ -23,7 +24,7 @@ inline void tile(const typename Batch::value_type* A, std::size_t lda, const typ
     const Batch b0 = Batch::load_aligned(P + k * 2 * V);
     const Batch b1 = Batch::load_aligned(P + k * 2 * V + V);
     for (int r = 0; r < MR; ++r) {
-      const Batch a(A[r * lda + k]);
+      const Batch a(TransA ? A[k * lda + r] : A[r * lda + k]);
       lo[r] = xsimd::fma(a, b0, lo[r]);
       hi[r] = xsimd::fma(a, b1, hi[r]);
     }
@@ -42,26 +43,31 @@ inline void tile(const typename Batch::value_type* A, std::size_t lda, const typ
   }
 }
 
-// C[M, N] += A[M, K] · (panels first..last-1). K is walked in blocks so a block of A rows
-// stays in L1 and a panel block in L2 while the rows sweep over it.
-template <class Batch, int MR>
+// C[M, N] += A[M, K] · (panels first..last-1). Blocked like a GEMM: K in blocks of KC, rows
+// in blocks of MC, so an A block (MC × KC) stays in L2 while the panels sweep over it and a
+// panel block (KC × 2V) stays in L1/L2 while the row tiles sweep over it.
+template <class Batch, int MR, bool TransA>
 void panels(const typename Batch::value_type* A, std::size_t lda, std::size_t M,
             const typename Batch::value_type* packed, std::size_t K, std::size_t N, std::size_t first,
             std::size_t last, typename Batch::value_type* C, std::size_t ldc) {
   using T = typename Batch::value_type;
   constexpr std::size_t NR = 2 * Batch::size;
   constexpr std::size_t KC = 2048 / sizeof(T);  // 8 KB of each A row per block
+  constexpr std::size_t MC = 8 * MR;
   for (std::size_t k0 = 0; k0 < K; k0 += KC) {
     const std::size_t kc = K - k0 < KC ? K - k0 : KC;
-    for (std::size_t p = first; p < last; ++p) {
-      const T* P = packed + p * K * NR + k0 * NR;
-      const std::size_t col = p * NR, cols = N - col < NR ? N - col : NR;
-      const T* a = A + k0;
-      T* c = C + col;
-      std::size_t m = 0;
-      for (; m + MR <= M; m += MR) tile<Batch, MR>(a + m * lda, lda, P, kc, c + m * ldc, ldc, cols);
-      for (; m + 4 <= M; m += 4) tile<Batch, 4>(a + m * lda, lda, P, kc, c + m * ldc, ldc, cols);
-      for (; m < M; ++m) tile<Batch, 1>(a + m * lda, lda, P, kc, c + m * ldc, ldc, cols);
+    for (std::size_t m0 = 0; m0 < M; m0 += MC) {
+      const std::size_t m1 = M - m0 < MC ? M : m0 + MC;
+      for (std::size_t p = first; p < last; ++p) {
+        const T* P = packed + p * K * NR + k0 * NR;
+        const std::size_t col = p * NR, cols = N - col < NR ? N - col : NR;
+        T* c = C + col;
+        auto a_at = [&](std::size_t m) { return TransA ? A + k0 * lda + m : A + m * lda + k0; };
+        std::size_t m = m0;
+        for (; m + MR <= m1; m += MR) tile<Batch, MR, TransA>(a_at(m), lda, P, kc, c + m * ldc, ldc, cols);
+        for (; m + 4 <= m1; m += 4) tile<Batch, 4, TransA>(a_at(m), lda, P, kc, c + m * ldc, ldc, cols);
+        for (; m < m1; ++m) tile<Batch, 1, TransA>(a_at(m), lda, P, kc, c + m * ldc, ldc, cols);
+      }
     }
   }
 }
@@ -69,6 +75,6 @@ void panels(const typename Batch::value_type* A, std::size_t lda, std::size_t M,
 }  // namespace tapenet::detail::packed_kernel
 
 // The entry points one ISA translation unit defines (declared in packed_gemm.cpp too).
-#define TAPENET_PACKED_ENTRY(ISA, T)                                                                       \
-  void packed_panels_##ISA(const T* A, std::size_t lda, std::size_t M, const T* packed, std::size_t K,   \
-                           std::size_t N, std::size_t first, std::size_t last, T* C, std::size_t ldc)
+#define TAPENET_PACKED_ENTRY(ISA, T)                                                                        \
+  void packed_panels_##ISA(const T* A, std::size_t lda, bool a_transposed, std::size_t M, const T* packed, \
+                           std::size_t K, std::size_t N, std::size_t first, std::size_t last, T* C, std::size_t ldc)
