@@ -11,7 +11,17 @@ namespace tapenet {
 
 namespace {
 
-std::size_t product(const Shape& s, std::size_t from, std::size_t to) {
+// Shapes of at most 4 axes without a heap allocation (recording an op in a training loop
+// should allocate nothing).
+using SmallShape = xt::svector<std::size_t, 4>;
+
+template <class S>
+SmallShape small_shape(const S& s) {
+  return SmallShape(s.begin(), s.end());
+}
+
+template <class S>
+std::size_t product(const S& s, std::size_t from, std::size_t to) {
   std::size_t p = 1;
   for (std::size_t i = from; i < to; ++i) p *= s[i];
   return p;
@@ -53,12 +63,13 @@ Var<T> reshape(Var<T> x, const Shape& shape) {
 template <class T>
 Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
   if (xs.empty()) throw ShapeError("concat", "needs at least one input");
-  Shape shape = to_shape(xs[0].shape());
+  SmallShape shape = small_shape(xs[0].shape());
   if (axis >= shape.size()) throw ShapeError("concat", "axis " + std::to_string(axis) + " out of range for " + shape_str(shape));
   std::vector<std::size_t> widths;
+  widths.reserve(xs.size());
   shape[axis] = 0;
   for (const auto& x : xs) {
-    Shape s = to_shape(x.shape());
+    const auto& s = x.shape();
     bool ok = s.size() == shape.size();
     for (std::size_t d = 0; ok && d < s.size(); ++d) ok = d == axis || s[d] == shape[d];
     if (!ok) throw ShapeError("concat", shape_str(xs[0].shape()) + " and " + shape_str(s) + " along axis " + std::to_string(axis));
@@ -68,6 +79,7 @@ Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
   const std::size_t out_stride = shape[axis] * inner;
   Tensor<T> y = Tensor<T>::from_shape(shape);
   std::vector<std::uint32_t> ids;
+  ids.reserve(xs.size());
   std::size_t offset = 0;
   for (const auto& x : xs) {
     const std::size_t len = x.shape()[axis] * inner;
@@ -77,7 +89,7 @@ Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
     offset += len;
   }
   return xs[0].tape().record("concat", std::move(y), xs,
-                             [ids, widths, outer, out_stride](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+                             [ids = std::move(ids), widths = std::move(widths), outer, out_stride](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     std::size_t offset = 0;
     for (std::size_t i = 0; i < ids.size(); ++i) {
       if (t.requires_grad(ids[i]))
@@ -90,7 +102,7 @@ Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
 // y = x[..., begin:end, ...] along axis;  dx[..., begin:end, ...] += g
 template <class T>
 Var<T> slice(Var<T> x, std::size_t axis, std::size_t begin, std::size_t end) {
-  Shape shape = to_shape(x.shape());
+  SmallShape shape = small_shape(x.shape());
   if (axis >= shape.size() || begin > end || end > shape[axis])
     throw ShapeError("slice", "[" + std::to_string(begin) + ":" + std::to_string(end) + "] along axis " +
                                   std::to_string(axis) + " of " + shape_str(shape));
