@@ -189,6 +189,7 @@ std::vector<Var<T>> split_steps(Var<T> x, std::size_t batch) {
   if (x.ndim() != 2 || batch == 0 || x.dim(0) % batch != 0)
     throw ShapeError("split_steps", shape_str(x.shape()) + " is not [T·B, F] for B = " + std::to_string(batch));
   std::vector<Var<T>> steps;
+  steps.reserve(x.dim(0) / batch);
   for (std::size_t r = 0; r < x.dim(0); r += batch) steps.push_back(slice(x, 0, r, r + batch));
   return steps;
 }
