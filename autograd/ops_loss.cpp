@@ -1,15 +1,21 @@
 // Classification and regression losses over a batch of rows.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include <xsimd/xsimd.hpp>
 
 #include "autograd/detail.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/row_blocks.hpp"
 
 namespace tapenet {
 
 namespace {
+
+// Below this many logits a second thread costs more than it saves.
+constexpr std::size_t kMinParallelElements = std::size_t(1) << 16;
 
 // max_c x[c], vectorised (-inf for an empty row).
 template <class T>
@@ -87,28 +93,38 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<std::int64_t>& targets, co
   const T scale = reduction_scale(w, opt.reduction);
   const std::size_t N = X.shape()[0], C = X.shape()[1];
   Tensor<T> probs = Tensor<T>::from_shape({N, C});
+  // Rows in parallel (detail::for_row_blocks), the loss summed afterwards in row order so it
+  // does not depend on the thread count.
+  std::vector<T> row_loss(N, T(0));
+  const std::size_t min_rows = std::max<std::size_t>(1, kMinParallelElements / std::max<std::size_t>(C, 1));
+  detail::for_row_blocks(N, min_rows, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* x = X.data() + r * C;
+      T* p = probs.data() + r * C;
+      const T mx = row_max(x, C);
+      const T z = exp_shifted(x, mx, p, C);  // p = e^{x - max}, returns Σ p
+      const T inv = T(1) / z;
+      for (std::size_t c = 0; c < C; ++c) p[c] *= inv;
+      if (w[r] != 0) row_loss[r] = w[r] * (mx + std::log(z) - x[targets[r]]);
+    }
+  });
   T loss = 0;
-  for (std::size_t r = 0; r < N; ++r) {
-    const T* x = X.data() + r * C;
-    T* p = probs.data() + r * C;
-    const T mx = row_max(x, C);
-    const T z = exp_shifted(x, mx, p, C);  // p = e^{x - max}, returns Σ p
-    const T inv = T(1) / z;
-    for (std::size_t c = 0; c < C; ++c) p[c] *= inv;
-    if (w[r] != 0) loss += w[r] * (mx + std::log(z) - x[targets[r]]);
-  }
+  for (std::size_t r = 0; r < N; ++r) loss += row_loss[r];
   auto il = logits.id();
   return logits.tape().record("cross_entropy", full<T>({1}, loss * scale), {logits},
                               [il, targets, w = std::move(w), scale, probs = std::move(probs), N, C](
                                   Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     T* dx = t.grad_buffer(il).data();
     const T gs = g.data()[0] * scale;
-    for (std::size_t r = 0; r < N; ++r) {
-      if (w[r] == 0) continue;
-      const T* p = probs.data() + r * C;
-      for (std::size_t c = 0; c < C; ++c) dx[r * C + c] += gs * w[r] * p[c];
-      dx[r * C + targets[r]] -= gs * w[r];
-    }
+    const std::size_t min_rows = std::max<std::size_t>(1, kMinParallelElements / std::max<std::size_t>(C, 1));
+    detail::for_row_blocks(N, min_rows, [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t r = r0; r < r1; ++r) {
+        if (w[r] == 0) continue;
+        const T* p = probs.data() + r * C;
+        for (std::size_t c = 0; c < C; ++c) dx[r * C + c] += gs * w[r] * p[c];
+        dx[r * C + targets[r]] -= gs * w[r];
+      }
+    });
   });
 }
 

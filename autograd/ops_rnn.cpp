@@ -3,9 +3,6 @@
 // the compiler vectorises (products and sums), all in place in a few preallocated buffers.
 #include "autograd/ops_rnn.hpp"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/partitioner.h>
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
@@ -15,6 +12,7 @@
 
 #include "autograd/detail.hpp"
 #include "autograd/packed_gemm.hpp"
+#include "autograd/row_blocks.hpp"
 
 namespace tapenet {
 
@@ -85,26 +83,16 @@ PackedWeight<T> step_weight(const T* W, std::size_t K, std::size_t N, bool trans
   return PackedWeight<T>(W, transposed ? K : N, K, N, transposed, isa);
 }
 
-// Runs body(r0, r1) over the batch rows [0, B) in as many blocks as OpenBLAS has threads
-// (the recurrent layers' thread rule; 1 inside parallel_batch's chunks). The rows of a
+// body(r0, r1) over row blocks of the batch, one per OpenBLAS thread. The rows of a
 // recurrence are independent examples, so each block runs every time step, gate math
-// included, without meeting the others. Every row is computed by the same sums in the same
-// order in any split, so the result does not depend on the thread count. Without a packed
-// kernel the rows stay together and BLAS threads the products instead.
+// included, without meeting the others (and each row's sums are the same in any split).
+// Without a packed kernel the rows stay together and BLAS threads the products instead.
 template <class T, class Body>
-void for_row_blocks(std::size_t B, const PackedWeight<T>& weight, Body&& body) {
-  const std::size_t threads = weight.isa() == detail::PackedIsa::None ? 1 : std::size_t(std::max(1, openblas_get_num_threads()));
-  const std::size_t blocks = std::min(threads, B);
-  if (blocks <= 1) {
+void for_row_blocks(std::size_t B, const PackedWeight<T>& weight, const Body& body) {
+  if (weight.isa() == detail::PackedIsa::None)
     body(std::size_t(0), B);
-    return;
-  }
-  tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, blocks, 1),
-      [&](const tbb::blocked_range<std::size_t>& r) {
-        for (std::size_t i = r.begin(); i < r.end(); ++i) body(B * i / blocks, B * (i + 1) / blocks);
-      },
-      tbb::static_partitioner());
+  else
+    detail::for_row_blocks(B, 1, body);
 }
 
 // The checked geometry of one fused recurrence.

@@ -1,15 +1,12 @@
 #include "autograd/packed_gemm.hpp"
 
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/partitioner.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include "autograd/detail.hpp"
+#include "autograd/row_blocks.hpp"
 
 namespace tapenet::detail {
 
@@ -29,25 +26,6 @@ constexpr std::size_t register_bytes(PackedIsa isa) { return isa == PackedIsa::A
 // Fewer rows than this do not repay packing B (gemm_accumulate leaves them to BLAS).
 constexpr std::size_t kMinPackedRows = 16;
 
-// OpenBLAS's thread count: the thread rule of the recurrent layers (1 inside parallel_batch).
-std::size_t blas_threads() { return std::size_t(std::max(1, openblas_get_num_threads())); }
-
-// body(i) for i in [0, n) on up to `threads` TBB threads (static split), or in a plain loop.
-template <class Body>
-void parallel_loop(std::size_t n, std::size_t threads, const Body& body) {
-  if (threads <= 1 || n <= 1) {
-    for (std::size_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  const std::size_t grain = (n + threads - 1) / threads;
-  tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, n, grain),
-      [&](const tbb::blocked_range<std::size_t>& r) {
-        for (std::size_t i = r.begin(); i < r.end(); ++i) body(i);
-      },
-      tbb::static_partitioner());
-}
-
 // TAPENET_PACKED_GEMM caps the kernel: "0", "off" or "blas" (plain BLAS), "avx2", "avx512".
 PackedIsa environment_cap() {
   const char* v = std::getenv("TAPENET_PACKED_GEMM");
@@ -58,6 +36,8 @@ PackedIsa environment_cap() {
 }
 
 }  // namespace
+
+std::size_t blas_threads() { return std::size_t(std::max(1, openblas_get_num_threads())); }
 
 bool cpu_supports(PackedIsa isa) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -102,25 +82,31 @@ PackedWeight<T>::PackedWeight(const T* W, std::size_t ldw, std::size_t K, std::s
 }
 
 // Panel p holds columns [p·w, p·w + w) of B, row by row; the last one is zero-padded. A large
-// matrix is packed on OpenBLAS's thread count (panels are independent).
+// matrix is packed on OpenBLAS's thread count (the panels are independent).
 template <class T>
 void PackedWeight<T>::pack() {
   const std::size_t w = panel_width_, count = (N_ + w - 1) / w;
   panels_ = Tensor<T>::from_shape({count * K_ * w});
-  const std::size_t threads = K_ * N_ >= (std::size_t(1) << 18) ? blas_threads() : 1;
-  parallel_loop(count, threads, [&](std::size_t p) {
-    T* panel = panels_.data() + p * K_ * w;
-    const std::size_t cols = N_ - p * w < w ? N_ - p * w : w;
-    if (cols < w) std::fill(panel, panel + K_ * w, T(0));
-    if (transposed_) {  // B[k, n] = W[n, k]: read W's rows, scatter down the panel
-      for (std::size_t j = 0; j < cols; ++j) {
-        const T* row = W_ + (p * w + j) * ldw_;
-        for (std::size_t k = 0; k < K_; ++k) panel[k * w + j] = row[k];
-      }
-    } else {  // B[k, n] = W[k, n]: one contiguous run per row
-      for (std::size_t k = 0; k < K_; ++k) std::memcpy(panel + k * w, W_ + k * ldw_ + p * w, cols * sizeof(T));
-    }
+  const bool large = K_ * N_ >= (std::size_t(1) << 18);
+  for_row_blocks(count, large ? 1 : count, [&](std::size_t first, std::size_t last) {
+    for (std::size_t p = first; p < last; ++p) pack_panel(p);
   });
+}
+
+template <class T>
+void PackedWeight<T>::pack_panel(std::size_t p) {
+  const std::size_t w = panel_width_;
+  T* panel = panels_.data() + p * K_ * w;
+  const std::size_t cols = N_ - p * w < w ? N_ - p * w : w;
+  if (cols < w) std::fill(panel, panel + K_ * w, T(0));
+  if (transposed_) {  // B[k, n] = W[n, k]: read W's rows, scatter down the panel
+    for (std::size_t j = 0; j < cols; ++j) {
+      const T* row = W_ + (p * w + j) * ldw_;
+      for (std::size_t k = 0; k < K_; ++k) panel[k * w + j] = row[k];
+    }
+  } else {  // B[k, n] = W[k, n]: one contiguous run per row
+    for (std::size_t k = 0; k < K_; ++k) std::memcpy(panel + k * w, W_ + k * ldw_ + p * w, cols * sizeof(T));
+  }
 }
 
 template <class T>
@@ -148,9 +134,7 @@ void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t
     return;
   }
   const PackedWeight<T> packed(B, ldb, K, N, tb, isa);
-  const std::size_t blocks = std::min(blas_threads(), M / kMinPackedRows);
-  parallel_loop(blocks, blocks, [&](std::size_t i) {
-    const std::size_t r0 = M * i / blocks, r1 = M * (i + 1) / blocks;
+  for_row_blocks(M, kMinPackedRows, [&](std::size_t r0, std::size_t r1) {
     packed.multiply_add(r1 - r0, ta ? A + r0 : A + r0 * lda, lda, C + r0 * ldc, ldc, ta);
   });
 }

@@ -45,6 +45,7 @@ class PackedWeight {
 
  private:
   void pack();
+  void pack_panel(std::size_t p);
 
   const T* W_;
   std::size_t ldw_, K_, N_;
