@@ -58,8 +58,8 @@ class PackedWeight {
 // C[M, N] += op(A) · op(B), as gemm(ta, tb, ...) with alpha = beta = 1, for the large
 // products outside the recurrences (linear layers, weight gradients): B is packed once and
 // the rows of C are split over OpenBLAS's thread count. A row's sums do not depend on the
-// split, so the result is the same for any thread count. Fewer than 16 rows, or no packed
-// kernel: plain BLAS gemm.
+// split, so the result is the same for any thread count. Few rows (under 8; under 32 when
+// tb), or no packed kernel: plain BLAS gemm.
 template <class T>
 void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda,
                      const T* B, std::size_t ldb, T* C, std::size_t ldc);

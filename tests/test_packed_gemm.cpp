@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(rows_give_the_same_bits_alone_or_in_a_block) {
 
 BOOST_AUTO_TEST_CASE(gemm_accumulate_matches_blas_for_every_transpose_and_any_thread_count) {
   std::mt19937_64 rng(13);
-  const std::size_t M = 53, N = 45, K = 37;
+  const std::size_t M = 53, N = 45, K = 37;  // over both row thresholds: the packed path
   const int saved = openblas_get_num_threads();
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
