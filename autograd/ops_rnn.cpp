@@ -72,15 +72,20 @@ void add_into(T* dst, const T* src, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
+// The checked geometry of one fused recurrence.
+struct Geometry {
+  std::size_t T, B, H, G;
+};
+
 // W_hh (or a block of its rows, row-major) as the right-hand side of every step's product:
 // B = Wᵀ [K, N] when `transposed` (the forward h W_hhᵀ), else B = W [K, N] (the backward
-// da W_hh). Packed once when the sequence is long enough to repay the copy (about one step's
-// product), plain BLAS otherwise.
+// da W_hh). Packed once when the sequence has enough rows (steps × batch) to repay the copy,
+// plain BLAS otherwise.
 template <class T>
-PackedWeight<T> step_weight(const T* W, std::size_t K, std::size_t N, bool transposed, std::size_t steps) {
-  constexpr std::size_t kMinPackedSteps = 4;
-  const auto isa = steps >= kMinPackedSteps ? detail::best_packed_isa() : detail::PackedIsa::None;
-  return PackedWeight<T>(W, transposed ? K : N, K, N, transposed, isa);
+PackedWeight<T> step_weight(const T* W, std::size_t K, std::size_t N, bool transposed, const Geometry& g) {
+  const bool repays = detail::packing_repays(g.T * g.B, transposed);
+  return PackedWeight<T>(W, transposed ? K : N, K, N, transposed,
+                         repays ? detail::best_packed_isa() : detail::PackedIsa::None);
 }
 
 // body(r0, r1) over row blocks of the batch, one per OpenBLAS thread. The rows of a
@@ -94,11 +99,6 @@ void for_row_blocks(std::size_t B, const PackedWeight<T>& weight, const Body& bo
   else
     detail::for_row_blocks(B, 1, body);
 }
-
-// The checked geometry of one fused recurrence.
-struct Geometry {
-  std::size_t T, B, H, G;
-};
 
 template <class T>
 Geometry check_sequence(const char* op, std::size_t gates, Var<T> xp, Var<T> h0, const Var<T>* c0, Var<T> W,
@@ -143,7 +143,7 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   Tensor<T> out = Tensor<T>::from_shape({steps * B, H});
   T* Y = out.data();
   rows_plus_bias(Y, xp.value().data(), b.value().data(), steps * B, H);
-  const auto Wt = step_weight(W.value().data(), H, H, true, steps);
+  const auto Wt = step_weight(W.value().data(), H, H, true, g);
   const T* h0p = h0.value().data();
   for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
     const std::size_t rows = r1 - r0, off = r0 * H;
@@ -161,7 +161,7 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
     const std::size_t H = g.H, BH = g.B * g.H;
     const T* Y = out.data();
     const T* dY = G.data();
-    const auto Wn = step_weight(t.value(iW).data(), H, H, false, g.T);
+    const auto Wn = step_weight(t.value(iW).data(), H, H, false, g);
     T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
     Tensor<T> dA = Tensor<T>::from_shape({g.T * g.B, H});
     Tensor<T> dh = Tensor<T>::from_shape({g.B, H});
@@ -201,7 +201,7 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
   Tensor<T> out = Tensor<T>::from_shape({(steps + 1) * B, H});  // h_1 .. h_T, then c_T
   T* Y = out.data();
   rows_plus_bias(A.data(), xp.value().data(), b.value().data(), steps * B, G);
-  const auto Wt = step_weight(W.value().data(), H, G, true, steps);
+  const auto Wt = step_weight(W.value().data(), H, G, true, g);
   const T *h0p = h0.value().data(), *c0p = c0.value().data();
   for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
     for (std::size_t s = 0; s < steps; ++s) {
@@ -234,7 +234,7 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
           Tape<T>& t, const Tensor<T>& Gr, const Tensor<T>& out) {
         const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H;
         const T* dY = Gr.data();
-        const auto Wn = step_weight(t.value(iW).data(), G, H, false, g.T);
+        const auto Wn = step_weight(t.value(iW).data(), G, H, false, g);
         T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
         const T* c0p = t.value(ic).data();
         Tensor<T> dA = Tensor<T>::from_shape({g.T * B, G});
@@ -293,7 +293,7 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   T* Y = out.data();
   const T* X = xp.value().data();
   rows_plus_bias(HH.data(), static_cast<const T*>(nullptr), b.value().data(), steps * B, G);
-  const auto Wt = step_weight(W.value().data(), H, G, true, steps);
+  const auto Wt = step_weight(W.value().data(), H, G, true, g);
   const T* h0p = h0.value().data();
   for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
     for (std::size_t s = 0; s < steps; ++s) {
@@ -322,7 +322,7 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H;
         const T* Y = out.data();
         const T* dY = Gr.data();
-        const auto Wn = step_weight(t.value(iW).data(), G, H, false, g.T);
+        const auto Wn = step_weight(t.value(iW).data(), G, H, false, g);
         const T* h0 = t.value(ih).data();
         T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
         Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
@@ -388,8 +388,8 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   T* Y = out.data();
   const T* X = xp.value().data();
   const T* bp = b.value().data();
-  const auto Urz_t = step_weight(W.value().data(), H, H2, true, steps);
-  const auto Un_t = step_weight(W.value().data() + H2 * H, H, H, true, steps);
+  const auto Urz_t = step_weight(W.value().data(), H, H2, true, g);
+  const auto Un_t = step_weight(W.value().data() + H2 * H, H, H, true, g);
   const T* h0p = h0.value().data();
   for_row_blocks(B, Urz_t, [&](std::size_t r0, std::size_t r1) {
     const std::size_t rows = r1 - r0;
@@ -429,8 +429,8 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         const std::size_t B = g.B, H = g.H, G = g.G, BH = g.B * g.H, H2 = 2 * g.H;
         const T* Y = out.data();
         const T* dY = Gr.data();
-        const auto Urz = step_weight(t.value(iW).data(), H2, H, false, g.T);
-        const auto Un = step_weight(t.value(iW).data() + H2 * H, H, H, false, g.T);
+        const auto Urz = step_weight(t.value(iW).data(), H2, H, false, g);
+        const auto Un = step_weight(t.value(iW).data() + H2 * H, H, H, false, g);
         const T* h0 = t.value(ih).data();
         T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
         Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});

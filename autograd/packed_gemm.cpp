@@ -41,6 +41,10 @@ PackedIsa environment_cap() {
 
 }  // namespace
 
+bool packing_repays(std::size_t rows, bool transposed) {
+  return rows >= (transposed ? kMinPackedRowsTransposedB : kMinPackedRows);
+}
+
 std::size_t blas_threads() { return std::size_t(std::max(1, openblas_get_num_threads())); }
 
 bool cpu_supports(PackedIsa isa) {
@@ -132,7 +136,7 @@ template <class T>
 void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda,
                      const T* B, std::size_t ldb, T* C, std::size_t ldc) {
   if (M == 0 || N == 0 || K == 0) return;
-  const PackedIsa isa = M >= (tb ? kMinPackedRowsTransposedB : kMinPackedRows) ? best_packed_isa() : PackedIsa::None;
+  const PackedIsa isa = packing_repays(M, tb) ? best_packed_isa() : PackedIsa::None;
   if (isa == PackedIsa::None) {
     gemm(ta, tb, int(M), int(N), int(K), T(1), A, int(lda), B, int(ldb), T(1), C, int(ldc));
     return;

@@ -55,6 +55,9 @@ class PackedWeight {
   Tensor<T> panels_;  // panel p, row k: panel_width_ values (64-byte aligned, recycled storage)
 };
 
+// Whether packing B (Bᵀ when `transposed`) once pays off over `rows` rows of products.
+bool packing_repays(std::size_t rows, bool transposed);
+
 // C[M, N] += op(A) · op(B), as gemm(ta, tb, ...) with alpha = beta = 1, for the large
 // products outside the recurrences (linear layers, weight gradients): B is packed once and
 // the rows of C are split over OpenBLAS's thread count. A row's sums do not depend on the

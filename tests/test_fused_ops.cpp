@@ -22,8 +22,9 @@ using V = Var<double>;
 
 namespace {
 
-// kT = 5 steps: long enough for the packed-weight step product (ops_rnn.cpp packs W_hh from 4).
-constexpr std::size_t kT = 5, kB = 2, kD = 3, kH = 4;
+// 5 steps × 7 rows: enough rows for the packed-weight step products both ways
+// (autograd/packed_gemm.hpp packs Wᵀ from 32 rows, W from 8).
+constexpr std::size_t kT = 5, kB = 7, kD = 3, kH = 4;
 
 Tn rand_tensor(const Shape& s, std::mt19937_64& rng, double scale = 0.5) {
   return init::normal<double>(s, scale, rng);
