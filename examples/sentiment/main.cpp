@@ -75,10 +75,10 @@ training options:
   --adagrad-reset N   zero AdaGrad's sums of squares every N epochs (CoreNLP: 1;
                       default 0 = never)
   --min-count N       vocabulary: words seen fewer times become <unk> (default 1)
-  --unk-replace P     training only: each token of a word seen once in train.txt becomes
-                      <unk> with probability P, so <unk> (every dev/test word unseen in
-                      training) gets trained (default 0.5 with --data, 0 on the
-                      synthetic treebank)
+  --unk-replace P     training only: each token of a word seen once in the training
+                      trees becomes <unk> with probability P, so <unk> (every dev/test
+                      word unseen in training) gets trained (default 0.5 with --data,
+                      0 on the synthetic treebank)
   --word-dropout P    training only: every token becomes <unk> with probability P (default 0)
   --embed-lr-scale S  the word vectors' update is S times the optimizer's (default 1)
   --embed-sgd LR      the word vectors take plain SGD steps of rate LR instead of the
