@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -23,10 +24,29 @@ std::size_t block_size(std::size_t bytes) {
   return bytes == 0 ? a : (bytes + a - 1) / a * a;
 }
 
+// Freed blocks by size.
 struct BlockCache {
   std::unordered_map<std::size_t, std::vector<void*>> free_blocks;  // block size -> blocks
   std::size_t bytes = 0;
 
+  void* take(std::size_t size) {
+    auto it = free_blocks.find(size);
+    if (it == free_blocks.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    bytes -= size;
+    return p;
+  }
+  bool put(void* p, std::size_t size, std::size_t limit) {
+    if (bytes + size > limit) return false;
+    try {
+      free_blocks[size].push_back(p);
+    } catch (...) {  // no memory for the bookkeeping: the caller frees the block
+      return false;
+    }
+    bytes += size;
+    return true;
+  }
   void release() {
     for (auto& entry : free_blocks)
       for (void* p : entry.second) std::free(p);
@@ -35,9 +55,26 @@ struct BlockCache {
   }
 };
 
+// Two levels. Each thread keeps up to limit/8 bytes of its own (no lock on the common path);
+// what does not fit goes to one shared pool of up to `limit` bytes behind a mutex. The pool
+// is what keeps producer/consumer patterns bounded: in parallel_batch a worker allocates a
+// chunk's gradients and the calling thread frees them after the reduction; with per-thread
+// caches alone the caller's cache would fill with blocks only the worker asks for.
+struct SharedPool {
+  std::mutex mutex;
+  BlockCache cache;
+};
+
+SharedPool& shared_pool() {
+  static SharedPool* pool = new SharedPool;  // never destroyed: tensors may be freed during exit
+  return *pool;
+}
+
+std::size_t thread_limit() { return g_limit.load(std::memory_order_relaxed) / 8; }
+
 // The pointer and the flag are trivially destructible, so they stay readable while other
 // thread_local and static objects (which may own tensors) are destroyed at thread or process
-// exit; the reaper frees the cache then and makes later frees go straight to the system.
+// exit; the reaper hands the thread's blocks back then and makes later frees skip the cache.
 thread_local BlockCache* t_cache = nullptr;
 thread_local bool t_cache_closed = false;
 
@@ -62,33 +99,40 @@ BlockCache* this_thread_cache() {
 
 }  // namespace
 
-std::size_t tensor_cache_bytes() { return t_cache ? t_cache->bytes : 0; }
+std::size_t tensor_cache_bytes() {
+  if (tensor_cache_limit() == 0) return 0;
+  SharedPool& pool = shared_pool();
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  return (t_cache ? t_cache->bytes : 0) + pool.cache.bytes;
+}
 
 void release_tensor_cache() {
   if (t_cache) t_cache->release();
+  if (tensor_cache_limit() == 0) return;
+  SharedPool& pool = shared_pool();
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  pool.cache.release();
 }
 
 std::size_t tensor_system_allocations() { return g_system_allocations.load(std::memory_order_relaxed); }
 
 std::size_t tensor_cache_limit() { return g_limit.load(std::memory_order_relaxed); }
 
-void set_tensor_cache_limit(std::size_t bytes_per_thread) {
-  g_limit.store(bytes_per_thread, std::memory_order_relaxed);
-  if (t_cache && t_cache->bytes > bytes_per_thread) t_cache->release();
+void set_tensor_cache_limit(std::size_t bytes) {
+  g_limit.store(bytes, std::memory_order_relaxed);
+  release_tensor_cache();
 }
 
 namespace detail {
 
 void* storage_allocate(std::size_t bytes) {
   const std::size_t size = block_size(bytes);
-  if (BlockCache* cache = t_cache) {
-    auto it = cache->free_blocks.find(size);
-    if (it != cache->free_blocks.end() && !it->second.empty()) {
-      void* p = it->second.back();
-      it->second.pop_back();
-      cache->bytes -= size;
-      return p;
-    }
+  if (BlockCache* cache = t_cache)
+    if (void* p = cache->take(size)) return p;
+  if (tensor_cache_limit() > 0) {
+    SharedPool& pool = shared_pool();
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    if (void* p = pool.cache.take(size)) return p;
   }
   void* p = std::aligned_alloc(kStorageAlignment, size);
   if (!p) throw std::bad_alloc();
@@ -99,17 +143,18 @@ void* storage_allocate(std::size_t bytes) {
 void storage_deallocate(void* p, std::size_t bytes) noexcept {
   if (!p) return;
   const std::size_t size = block_size(bytes);
-  BlockCache* cache = size <= tensor_cache_limit() ? this_thread_cache() : nullptr;
-  if (!cache || cache->bytes + size > tensor_cache_limit()) {
+  const std::size_t limit = tensor_cache_limit();
+  if (size > limit) {
     std::free(p);
     return;
   }
-  try {
-    cache->free_blocks[size].push_back(p);
-    cache->bytes += size;
-  } catch (...) {  // no memory for the bookkeeping: just free the block
-    std::free(p);
+  if (BlockCache* cache = this_thread_cache(); cache && cache->put(p, size, thread_limit())) return;
+  if (!t_cache_closed) {
+    SharedPool& pool = shared_pool();
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    if (pool.cache.put(p, size, limit)) return;
   }
+  std::free(p);
 }
 
 }  // namespace detail

@@ -4,9 +4,12 @@
 // in (glibc serves blocks above 128 KB with mmap and hands them back on free, so without the
 // cache every large activation and gradient cost page faults on every step).
 //
-// The cache holds at most tensor_cache_limit() bytes per thread (256 MB by default); a freed
-// block beyond that goes back to the system. Sanitizer builds (TAPENET_SANITIZE) do not
-// cache, so AddressSanitizer still sees every use after free.
+// Each thread keeps up to tensor_cache_limit()/8 bytes of freed blocks without locking; the
+// rest go to one shared pool of up to tensor_cache_limit() bytes (256 MB by default), from
+// which any thread takes (so a block freed on one thread serves another: parallel_batch frees
+// its workers' gradients on the calling thread). Beyond that, freed blocks go back to the
+// system. Sanitizer builds (TAPENET_SANITIZE) do not cache, so AddressSanitizer still sees
+// every use after free.
 #pragma once
 
 #include <cstddef>
@@ -16,13 +19,13 @@
 
 namespace tapenet {
 
-// Bytes of freed tensor storage the calling thread keeps for reuse.
+// Bytes of freed tensor storage kept for reuse by the calling thread and the shared pool.
 std::size_t tensor_cache_bytes();
-// Gives the calling thread's cached blocks back to the system.
+// Gives the calling thread's and the shared pool's cached blocks back to the system.
 void release_tensor_cache();
-// The per-thread cap on cached bytes (0: cache nothing).
+// The cap of the shared pool (each thread keeps a further limit/8); 0 caches nothing.
 std::size_t tensor_cache_limit();
-void set_tensor_cache_limit(std::size_t bytes_per_thread);
+void set_tensor_cache_limit(std::size_t bytes);
 // Blocks taken from the system so far (cache misses), all threads: the steady-state check.
 std::size_t tensor_system_allocations();
 

@@ -3,6 +3,7 @@
 // (autograd/inline_function.hpp).
 #define BOOST_TEST_MODULE storage
 #include <boost/test/unit_test.hpp>
+#include <future>
 #include <memory>
 #include <random>
 
@@ -57,6 +58,19 @@ BOOST_AUTO_TEST_CASE(the_cache_limit_bounds_what_is_kept) {
   set_tensor_cache_limit(saved);
   release_tensor_cache();
   BOOST_TEST(tensor_cache_bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(blocks_freed_on_one_thread_serve_another) {
+  // parallel_batch's pattern: a worker allocates, the calling thread frees. After the calling
+  // thread's own share fills, its frees reach the shared pool and the workers take from it.
+  if (tensor_cache_limit() == 0) return;
+  release_tensor_cache();
+  auto produce = [] { return std::async(std::launch::async, [] { return zeros<float>({1 << 20}); }).get(); };
+  for (int i = 0; i < 12; ++i) produce();  // 4 MB each: fills the calling thread's 32 MB share
+  const std::size_t before = tensor_system_allocations();
+  for (int i = 0; i < 10; ++i) produce();
+  BOOST_TEST(tensor_system_allocations() == before);
+  BOOST_TEST(tensor_cache_bytes() <= tensor_cache_limit() + tensor_cache_limit() / 8);
 }
 
 BOOST_AUTO_TEST_CASE(storage_is_aligned_for_simd) {
