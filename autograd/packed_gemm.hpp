@@ -8,8 +8,9 @@
 //
 // The kernel is compiled for AVX-512 and for AVX2+FMA in their own translation units and
 // chosen at run time (CPUID), so default builds get it without -march=native. It does not
-// depend on OpenBLAS's kernel choice (OPENBLAS_CORETYPE). TAPENET_PACKED_GEMM=avx2 caps it at
-// AVX2; without either ISA, or with TAPENET_PACKED_GEMM=0, multiply_add is plain BLAS gemm.
+// depend on OpenBLAS's kernel choice (OPENBLAS_CORETYPE). By default only the AVX-512 kernel
+// is used (the AVX2 one, TAPENET_PACKED_GEMM=avx2, measured slower than OpenBLAS's AVX2
+// kernels); without AVX-512, or with TAPENET_PACKED_GEMM=0, multiply_add is plain BLAS gemm.
 // multiply_add runs on the calling thread (the BLAS fallback excepted): the fused recurrences
 // parallelise over batch rows themselves (ops_rnn.cpp, for_row_blocks). Each element of C is
 // summed in the same order whatever the row count, so splitting rows changes no bit.
@@ -23,7 +24,7 @@ namespace tapenet::detail {
 
 enum class PackedIsa { None, Avx2, Avx512 };  // ordered: later is wider
 
-// The best kernel this CPU runs, within the TAPENET_PACKED_GEMM cap.
+// The kernel in use: AVX-512 where the CPU has it, or what TAPENET_PACKED_GEMM asks for.
 PackedIsa best_packed_isa();
 bool cpu_supports(PackedIsa isa);
 const char* packed_isa_name(PackedIsa isa);
