@@ -5,26 +5,11 @@
 namespace tapenet::detail {
 
 #if defined(__AVX512F__) && defined(__FMA__)
-
-TAPENET_PACKED_ENTRY(avx512, float) {
-  using B = xsimd::batch<float, xsimd::avx512f>;
-  if (a_transposed)
-    packed_kernel::panels<B, 12, true>(A, lda, M, packed, K, N, first, last, C, ldc);
-  else
-    packed_kernel::panels<B, 12, false>(A, lda, M, packed, K, N, first, last, C, ldc);
-}
-
-TAPENET_PACKED_ENTRY(avx512, double) {
-  using B = xsimd::batch<double, xsimd::avx512f>;
-  if (a_transposed)
-    packed_kernel::panels<B, 12, true>(A, lda, M, packed, K, N, first, last, C, ldc);
-  else
-    packed_kernel::panels<B, 12, false>(A, lda, M, packed, K, N, first, last, C, ldc);
-}
-
-#else  // not built for this ISA (a non-x86 target): never selected, see cpu_supports()
-TAPENET_PACKED_ENTRY(avx512, float) { (void)A, (void)lda, (void)a_transposed, (void)M, (void)packed, (void)K, (void)N, (void)first, (void)last, (void)C, (void)ldc; }
-TAPENET_PACKED_ENTRY(avx512, double) { (void)A, (void)lda, (void)a_transposed, (void)M, (void)packed, (void)K, (void)N, (void)first, (void)last, (void)C, (void)ldc; }
+TAPENET_PACKED_ENTRY_DEFINE(avx512, float, xsimd::avx512f, 12)
+TAPENET_PACKED_ENTRY_DEFINE(avx512, double, xsimd::avx512f, 12)
+#else  // not built for this ISA (a non-x86 target)
+TAPENET_PACKED_ENTRY_UNAVAILABLE(avx512, float)
+TAPENET_PACKED_ENTRY_UNAVAILABLE(avx512, double)
 #endif
 
 }  // namespace tapenet::detail

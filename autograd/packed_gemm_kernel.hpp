@@ -72,9 +72,30 @@ void panels(const typename Batch::value_type* A, std::size_t lda, std::size_t M,
   }
 }
 
+// One ISA's entry point: the kernel for A as stored or transposed.
+template <class Batch, int MR>
+void run(const typename Batch::value_type* A, std::size_t lda, bool a_transposed, std::size_t M,
+         const typename Batch::value_type* packed, std::size_t K, std::size_t N, std::size_t first, std::size_t last,
+         typename Batch::value_type* C, std::size_t ldc) {
+  if (a_transposed)
+    panels<Batch, MR, true>(A, lda, M, packed, K, N, first, last, C, ldc);
+  else
+    panels<Batch, MR, false>(A, lda, M, packed, K, N, first, last, C, ldc);
+}
+
 }  // namespace tapenet::detail::packed_kernel
 
-// The entry points one ISA translation unit defines (declared in packed_gemm.cpp too).
+// The entry points one ISA translation unit defines (declared in packed_gemm.cpp too), and
+// what it defines instead when not compiled for that ISA (never called: see cpu_supports).
 #define TAPENET_PACKED_ENTRY(ISA, T)                                                                        \
   void packed_panels_##ISA(const T* A, std::size_t lda, bool a_transposed, std::size_t M, const T* packed, \
                            std::size_t K, std::size_t N, std::size_t first, std::size_t last, T* C, std::size_t ldc)
+#define TAPENET_PACKED_ENTRY_DEFINE(ISA, T, ARCH, MR)                                                  \
+  TAPENET_PACKED_ENTRY(ISA, T) {                                                                      \
+    packed_kernel::run<xsimd::batch<T, ARCH>, MR>(A, lda, a_transposed, M, packed, K, N, first, last, C, ldc); \
+  }
+#define TAPENET_PACKED_ENTRY_UNAVAILABLE(ISA, T)                                                        \
+  TAPENET_PACKED_ENTRY(ISA, T) {                                                                      \
+    (void)A, (void)lda, (void)a_transposed, (void)M, (void)packed, (void)K, (void)N, (void)first, (void)last, \
+        (void)C, (void)ldc;                                                                           \
+  }
