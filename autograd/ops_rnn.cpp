@@ -93,7 +93,7 @@ PackedWeight<T> step_weight(const T* W, std::size_t K, std::size_t N, bool trans
 // included, without meeting the others (and each row's sums are the same in any split).
 // Without a packed kernel the rows stay together and BLAS threads the products instead.
 template <class T, class Body>
-void for_row_blocks(std::size_t B, const PackedWeight<T>& weight, const Body& body) {
+void for_batch_blocks(std::size_t B, const PackedWeight<T>& weight, const Body& body) {
   if (weight.isa() == detail::PackedIsa::None)
     body(std::size_t(0), B);
   else
@@ -145,7 +145,7 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   rows_plus_bias(Y, xp.value().data(), b.value().data(), steps * B, H);
   const auto Wt = step_weight(W.value().data(), H, H, true, g);
   const T* h0p = h0.value().data();
-  for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
+  for_batch_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
     const std::size_t rows = r1 - r0, off = r0 * H;
     for (std::size_t s = 0; s < steps; ++s) {
       T* y = Y + s * BH + off;
@@ -165,7 +165,7 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
     T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
     Tensor<T> dA = Tensor<T>::from_shape({g.T * g.B, H});
     Tensor<T> dh = Tensor<T>::from_shape({g.B, H});
-    for_row_blocks(g.B, Wn, [&](std::size_t r0, std::size_t r1) {
+    for_batch_blocks(g.B, Wn, [&](std::size_t r0, std::size_t r1) {
       const std::size_t rows = r1 - r0, off = r0 * H, n = rows * H;
       T* d = dh.data() + off;
       std::copy_n(dY + (g.T - 1) * BH + off, n, d);
@@ -203,7 +203,7 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
   rows_plus_bias(A.data(), xp.value().data(), b.value().data(), steps * B, G);
   const auto Wt = step_weight(W.value().data(), H, G, true, g);
   const T *h0p = h0.value().data(), *c0p = c0.value().data();
-  for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
+  for_batch_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
     for (std::size_t s = 0; s < steps; ++s) {
       const T* hp = s ? Y + (s - 1) * BH : h0p;
       const T* cp = s ? C.data() + (s - 1) * BH : c0p;
@@ -239,7 +239,7 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
         const T* c0p = t.value(ic).data();
         Tensor<T> dA = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dh = Tensor<T>::from_shape({B, H}), dc = Tensor<T>::from_shape({B, H});
-        for_row_blocks(B, Wn, [&](std::size_t r0, std::size_t r1) {
+        for_batch_blocks(B, Wn, [&](std::size_t r0, std::size_t r1) {
           const std::size_t rows = r1 - r0, off = r0 * H;
           std::copy_n(dY + (g.T - 1) * BH + off, rows * H, dh.data() + off);
           std::copy_n(dY + g.T * BH + off, rows * H, dc.data() + off);  // the gradient of c_T
@@ -295,7 +295,7 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   rows_plus_bias(HH.data(), static_cast<const T*>(nullptr), b.value().data(), steps * B, G);
   const auto Wt = step_weight(W.value().data(), H, G, true, g);
   const T* h0p = h0.value().data();
-  for_row_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
+  for_batch_blocks(B, Wt, [&](std::size_t r0, std::size_t r1) {
     for (std::size_t s = 0; s < steps; ++s) {
       const T* hp = s ? Y + (s - 1) * BH : h0p;
       T* hh = HH.data() + s * B * G;
@@ -328,7 +328,7 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dHH = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dh = Tensor<T>::from_shape({B, H});
-        for_row_blocks(B, Wn, [&](std::size_t r0, std::size_t r1) {
+        for_batch_blocks(B, Wn, [&](std::size_t r0, std::size_t r1) {
           const std::size_t rows = r1 - r0, off = r0 * H;
           std::copy_n(dY + (g.T - 1) * BH + off, rows * H, dh.data() + off);
           for (std::size_t s = g.T; s-- > 0;) {
@@ -391,7 +391,7 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
   const auto Urz_t = step_weight(W.value().data(), H, H2, true, g);
   const auto Un_t = step_weight(W.value().data() + H2 * H, H, H, true, g);
   const T* h0p = h0.value().data();
-  for_row_blocks(B, Urz_t, [&](std::size_t r0, std::size_t r1) {
+  for_batch_blocks(B, Urz_t, [&](std::size_t r0, std::size_t r1) {
     const std::size_t rows = r1 - r0;
     for (std::size_t s = 0; s < steps; ++s) {
       const T* hp = s ? Y + (s - 1) * BH : h0p;
@@ -435,7 +435,7 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         T* dh0 = t.requires_grad(ih) ? t.grad_buffer(ih).data() : nullptr;
         Tensor<T> dX = Tensor<T>::from_shape({g.T * B, G});
         Tensor<T> dh = Tensor<T>::from_shape({B, H}), dRH = Tensor<T>::from_shape({B, H});
-        for_row_blocks(B, Urz, [&](std::size_t r0, std::size_t r1) {
+        for_batch_blocks(B, Urz, [&](std::size_t r0, std::size_t r1) {
           const std::size_t rows = r1 - r0, off = r0 * H;
           std::copy_n(dY + (g.T - 1) * BH + off, rows * H, dh.data() + off);
           for (std::size_t s = g.T; s-- > 0;) {
