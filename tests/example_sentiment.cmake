@@ -9,7 +9,8 @@
 #                              then valid --data trains with the real-data default --unk-replace 0.5
 #   example_sentiment_binary   --labels binary --leaf-tanh: 2 epochs, the binary metrics (no
 #                              fine-grained ones), --resume taking the label mode from the
-#                              checkpoint, predict printing negative/positive, --labels foo
+#                              checkpoint, predict printing negative/positive, --labels foo,
+#                              --word-init-std 0
 # The examples are only built with TAPENET_BUILD_EXAMPLES (the ASan build turns them off).
 # tests/ is configured before examples/, so the guard is the option, not if(TARGET):
 # $<TARGET_FILE:sentiment> is resolved at generate time, when the target exists.
@@ -145,6 +146,10 @@ elseif(MODE STREQUAL "binary")
   run_sentiment(--labels foo --epochs 1)
   if(rc EQUAL 0 OR NOT err MATCHES "--labels must be fine or binary, got 'foo'")
     message(FATAL_ERROR "--labels foo: expected a clear error, got ${rc}:\n${err}")
+  endif()
+  run_sentiment(--word-init-std 0 --epochs 1)
+  if(rc EQUAL 0 OR NOT err MATCHES "--word-init-std must be positive")
+    message(FATAL_ERROR "--word-init-std 0: expected a clear error, got ${rc}:\n${err}")
   endif()
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")

@@ -70,6 +70,7 @@ training options:
   --optimizer O       adagrad | adam (default adagrad)
   --lr X              learning rate (default adagrad 0.01, treelstm 0.05; adam 0.001)
   --dropout P         dropout on node vectors before the classifier (default 0; treelstm 0.5)
+  --word-init-std S   initial word vectors ~ N(0, S²) (default 0.1)
   --identity-init     rnn/rntn: W = [I + U(±r), I + U(±r)], r = 1/(2√d), as CoreNLP
                       (default: Glorot, layers/tree_nets.hpp)
   --adagrad-reset N   zero AdaGrad's sums of squares every N epochs (CoreNLP: 1;
@@ -364,7 +365,7 @@ int run_train(int argc, char** argv) {
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
                        "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
-                       "leaf-tanh"},
+                       "leaf-tanh", "word-init-std"},
                       {"resume", "identity-init", "leaf-tanh"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
@@ -401,6 +402,8 @@ int run_train(int argc, char** argv) {
   const bool adam = optimizer_name == "adam";
   const double lr = args.num("lr", adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
   const double dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
+  const double word_init_std = args.num("word-init-std", 0.1);
+  if (!(word_init_std > 0)) throw std::invalid_argument("--word-init-std must be positive");
   const auto epochs = static_cast<int>(args.integer("epochs", synthetic ? 6 : 100));
   const auto patience = static_cast<int>(args.integer("patience", 10));
   const long batch_arg = args.integer("batch", 27), min_count = args.integer("min-count", 1);
@@ -459,7 +462,7 @@ int run_train(int argc, char** argv) {
   // Tree-LSTM: Tai et al.'s 1e-4 on every weight matrix.
   std::mt19937_64 init_rng(seed);
   TreeNet<float> net(vocab.size(), config.dim, config.classes(), config.model, init_rng,
-                     TreeNetOptions().with_dropout(dropout).with_leaf_tanh(config.leaf_tanh));
+                     TreeNetOptions().with_dropout(dropout).with_leaf_tanh(config.leaf_tanh).with_word_init_std(word_init_std));
   if (args.has("identity-init") && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
   const auto adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
   if (adagrad_reset < 0 || (adagrad_reset > 0 && adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
