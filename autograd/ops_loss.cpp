@@ -14,8 +14,12 @@ namespace tapenet {
 
 namespace {
 
-// Below this many logits a second thread costs more than it saves.
-constexpr std::size_t kMinParallelElements = std::size_t(1) << 16;
+// Rows per thread block for rows of C logits: below 2^16 logits a second thread costs more
+// than it saves.
+std::size_t min_parallel_rows(std::size_t C) {
+  constexpr std::size_t kMinParallelElements = std::size_t(1) << 16;
+  return std::max<std::size_t>(1, kMinParallelElements / std::max<std::size_t>(C, 1));
+}
 
 // max_c x[c], vectorised (-inf for an empty row).
 template <class T>
@@ -96,7 +100,7 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<std::int64_t>& targets, co
   // Rows in parallel (detail::for_row_blocks), the loss summed afterwards in row order so it
   // does not depend on the thread count.
   std::vector<T> row_loss(N, T(0));
-  const std::size_t min_rows = std::max<std::size_t>(1, kMinParallelElements / std::max<std::size_t>(C, 1));
+  const std::size_t min_rows = min_parallel_rows(C);
   detail::for_row_blocks(N, min_rows, [&](std::size_t r0, std::size_t r1) {
     for (std::size_t r = r0; r < r1; ++r) {
       const T* x = X.data() + r * C;
@@ -112,11 +116,10 @@ Var<T> cross_entropy(Var<T> logits, const std::vector<std::int64_t>& targets, co
   for (std::size_t r = 0; r < N; ++r) loss += row_loss[r];
   auto il = logits.id();
   return logits.tape().record("cross_entropy", full<T>({1}, loss * scale), {logits},
-                              [il, targets, w = std::move(w), scale, probs = std::move(probs), N, C](
+                              [il, targets, w = std::move(w), scale, probs = std::move(probs), N, C, min_rows](
                                   Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     T* dx = t.grad_buffer(il).data();
     const T gs = g.data()[0] * scale;
-    const std::size_t min_rows = std::max<std::size_t>(1, kMinParallelElements / std::max<std::size_t>(C, 1));
     detail::for_row_blocks(N, min_rows, [&](std::size_t r0, std::size_t r1) {
       for (std::size_t r = r0; r < r1; ++r) {
         if (w[r] == 0) continue;

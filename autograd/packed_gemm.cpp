@@ -1,23 +1,14 @@
 #include "autograd/packed_gemm.hpp"
 
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include "autograd/detail.hpp"
+#include "autograd/packed_gemm_entry.hpp"
 #include "autograd/row_blocks.hpp"
 
 namespace tapenet::detail {
-
-// Defined in packed_gemm_avx512.cpp and packed_gemm_avx2.cpp.
-#define TAPENET_DECLARE_PACKED(ISA, T)                                                                      \
-  void packed_panels_##ISA(const T* A, std::size_t lda, bool a_transposed, std::size_t M, const T* packed, \
-                           std::size_t K, std::size_t N, std::size_t first, std::size_t last, T* C, std::size_t ldc);
-TAPENET_DECLARE_PACKED(avx512, float)
-TAPENET_DECLARE_PACKED(avx512, double)
-TAPENET_DECLARE_PACKED(avx2, float)
-TAPENET_DECLARE_PACKED(avx2, double)
 
 namespace {
 

@@ -12,7 +12,7 @@
 // is used (the AVX2 one, TAPENET_PACKED_GEMM=avx2, measured slower than OpenBLAS's AVX2
 // kernels); without AVX-512, or with TAPENET_PACKED_GEMM=0, multiply_add is plain BLAS gemm.
 // multiply_add runs on the calling thread (the BLAS fallback excepted): the fused recurrences
-// parallelise over batch rows themselves (ops_rnn.cpp, for_row_blocks). Each element of C is
+// parallelise over batch rows themselves (ops_rnn.cpp, for_batch_blocks). Each element of C is
 // summed in the same order whatever the row count, so splitting rows changes no bit.
 #pragma once
 

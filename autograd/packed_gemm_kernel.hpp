@@ -8,6 +8,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "autograd/packed_gemm_entry.hpp"
+
 namespace tapenet::detail::packed_kernel {
 
 // C[0:MR, 0:cols] += A[0:MR, 0:K] · P[0:K, 0:cols], P one packed panel of 2 registers' width
@@ -85,11 +87,8 @@ void run(const typename Batch::value_type* A, std::size_t lda, bool a_transposed
 
 }  // namespace tapenet::detail::packed_kernel
 
-// The entry points one ISA translation unit defines (declared in packed_gemm.cpp too), and
+// The entry points one ISA translation unit defines (declared in packed_gemm_entry.hpp), and
 // what it defines instead when not compiled for that ISA (never called: see cpu_supports).
-#define TAPENET_PACKED_ENTRY(ISA, T)                                                                        \
-  void packed_panels_##ISA(const T* A, std::size_t lda, bool a_transposed, std::size_t M, const T* packed, \
-                           std::size_t K, std::size_t N, std::size_t first, std::size_t last, T* C, std::size_t ldc)
 #define TAPENET_PACKED_ENTRY_DEFINE(ISA, T, ARCH, MR)                                                  \
   TAPENET_PACKED_ENTRY(ISA, T) {                                                                      \
     packed_kernel::run<xsimd::batch<T, ARCH>, MR>(A, lda, a_transposed, M, packed, K, N, first, last, C, ldc); \

@@ -55,11 +55,11 @@ struct BlockCache {
   }
 };
 
-// Two levels. Each thread keeps up to limit/8 bytes of its own (no lock on the common path);
-// what does not fit goes to one shared pool of up to `limit` bytes behind a mutex. The pool
-// is what keeps producer/consumer patterns bounded: in parallel_batch a worker allocates a
-// chunk's gradients and the calling thread frees them after the reduction; with per-thread
-// caches alone the caller's cache would fill with blocks only the worker asks for.
+// Two levels. Each thread keeps up to limit/kThreadShare bytes of its own (no lock on the
+// common path); what does not fit goes to one shared pool of up to `limit` bytes behind a
+// mutex. The pool is what keeps producer/consumer patterns bounded: in parallel_batch a worker
+// allocates a chunk's gradients and the calling thread frees them after the reduction; with
+// per-thread caches alone the caller's cache would fill with blocks only the worker asks for.
 struct SharedPool {
   std::mutex mutex;
   BlockCache cache;
@@ -70,7 +70,8 @@ SharedPool& shared_pool() {
   return *pool;
 }
 
-std::size_t thread_limit() { return g_limit.load(std::memory_order_relaxed) / 8; }
+// Each thread's own share of the limit.
+constexpr std::size_t kThreadShare = 8;
 
 // The pointer and the flag are trivially destructible, so they stay readable while other
 // thread_local and static objects (which may own tensors) are destroyed at thread or process
@@ -148,7 +149,7 @@ void storage_deallocate(void* p, std::size_t bytes) noexcept {
     std::free(p);
     return;
   }
-  if (BlockCache* cache = this_thread_cache(); cache && cache->put(p, size, thread_limit())) return;
+  if (BlockCache* cache = this_thread_cache(); cache && cache->put(p, size, limit / kThreadShare)) return;
   if (!t_cache_closed) {
     SharedPool& pool = shared_pool();
     std::lock_guard<std::mutex> lock(pool.mutex);
