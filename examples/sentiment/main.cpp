@@ -402,7 +402,7 @@ int run_train(int argc, char** argv) {
   const bool adam = optimizer_name == "adam";
   const double lr = args.num("lr", adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
   const double dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
-  const double word_init_std = args.num("word-init-std", 0.1);
+  const double word_init_std = args.num("word-init-std", TreeNetOptions().word_init_std);
   if (!(word_init_std > 0)) throw std::invalid_argument("--word-init-std must be positive");
   const auto epochs = static_cast<int>(args.integer("epochs", synthetic ? 6 : 100));
   const auto patience = static_cast<int>(args.integer("patience", 10));
