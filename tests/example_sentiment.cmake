@@ -11,6 +11,9 @@
 #                              fine-grained ones), --resume taking the label mode from the
 #                              checkpoint, predict printing negative/positive, --labels foo,
 #                              --word-init-std 0
+#   example_sentiment_average  --average 0.99: 2 epochs + --resume for a 3rd give the same
+#                              figures as 3 epochs straight; --resume without --average and
+#                              --average 1 fail with a clear message
 # The examples are only built with TAPENET_BUILD_EXAMPLES (the ASan build turns them off).
 # tests/ is configured before examples/, so the guard is the option, not if(TARGET):
 # $<TARGET_FILE:sentiment> is resolved at generate time, when the target exists.
@@ -18,12 +21,12 @@
 if(NOT CMAKE_SCRIPT_MODE_FILE)
   if(TAPENET_BUILD_EXAMPLES AND EXISTS ${PROJECT_SOURCE_DIR}/examples/sentiment/main.cpp)
     set(_dir ${CMAKE_CURRENT_BINARY_DIR}/example_sentiment)
-    foreach(_mode train resume bad_data binary)
+    foreach(_mode train resume bad_data binary average)
       set(_name example_sentiment_${_mode})
       set(_test_dir ${_dir})  # train and resume share the checkpoint; the others (run in parallel) not
       if(_mode STREQUAL "train")
         set(_name example_sentiment)
-      elseif(_mode STREQUAL "bad_data" OR _mode STREQUAL "binary")
+      elseif(_mode STREQUAL "bad_data" OR _mode STREQUAL "binary" OR _mode STREQUAL "average")
         set(_test_dir ${_dir}_${_mode})
       endif()
       add_test(NAME ${_name}
@@ -150,6 +153,34 @@ elseif(MODE STREQUAL "binary")
   run_sentiment(--word-init-std 0 --epochs 1)
   if(rc EQUAL 0 OR NOT err MATCHES "--word-init-std must be positive")
     message(FATAL_ERROR "--word-init-std 0: expected a clear error, got ${rc}:\n${err}")
+  endif()
+elseif(MODE STREQUAL "average")
+  file(REMOVE_RECURSE ${DIR})
+  file(MAKE_DIRECTORY ${DIR})
+  set(_avg --average 0.99 --train-size 300 --threads 2)
+  run_sentiment(${_avg} --epochs 3 --metrics-out ${DIR}/straight.json)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES ", average 0.99,")
+    message(FATAL_ERROR "sentiment --average 0.99 exited with ${rc}:\n${err}")
+  endif()
+  run_sentiment(${_avg} --epochs 2 --checkpoint ${DIR}/checkpoint.npz)
+  run_sentiment(${_avg} --epochs 3 --checkpoint ${DIR}/checkpoint.npz --resume --metrics-out ${DIR}/resumed.json)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "--average --resume exited with ${rc}:\n${err}")
+  endif()
+  foreach(key test_root_fine test_all_fine dev_root_fine)
+    metric(straight.json ${key} straight)
+    metric(resumed.json ${key} resumed)
+    if(NOT straight STREQUAL resumed)
+      message(FATAL_ERROR "${key}: ${straight} in 3 epochs straight but ${resumed} after --resume")
+    endif()
+  endforeach()
+  run_sentiment(--train-size 300 --epochs 4 --checkpoint ${DIR}/checkpoint.npz --resume)
+  if(rc EQUAL 0 OR NOT err MATCHES "trained with --average: give it again")
+    message(FATAL_ERROR "--resume without --average must fail, got ${rc}:\n${err}")
+  endif()
+  run_sentiment(--average 1 --epochs 1)
+  if(rc EQUAL 0 OR NOT err MATCHES "--average must be in \\[0, 1\\)")
+    message(FATAL_ERROR "--average 1: expected a clear error, got ${rc}:\n${err}")
   endif()
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "optim/averaging.hpp"
 #include "optim/clip.hpp"
 #include "optim/optimizer.hpp"
 
@@ -479,6 +480,95 @@ BOOST_AUTO_TEST_CASE(load_state_dict_rejects_bad_checkpoints_without_changes) {
 
   opt_b.load_state_dict(good);  // and a good one goes through
   BOOST_TEST(same_state(opt_b.state_dict(), good));
+}
+
+// ---- ParameterAverage ------------------------------------------------------------------------
+
+// The debiased average after values θ_1..θ_t, written out as the weighted mean it is.
+double weighted_mean(const std::vector<double>& values, double decay) {
+  double num = 0, den = 0;
+  for (std::size_t s = 0; s < values.size(); ++s) {
+    const double w = (1 - decay) * std::pow(decay, double(values.size() - 1 - s));
+    num += w * values[s];
+    den += w;
+  }
+  return num / den;
+}
+
+BOOST_AUTO_TEST_CASE(parameter_average_is_the_debiased_weighted_mean) {
+  Parameter<double> p("w", Tensor<double>{100.0, -100.0});  // the initial value must not leak in
+  ParameterAverage<double> average({&p}, 0.9);
+  std::vector<double> seen;
+  for (int t = 1; t <= 6; ++t) {
+    p.value = Tensor<double>{double(t * t), -double(t * t)};
+    seen.push_back(t * t);
+    average.update();
+    check_close(average.averages()[0](0), weighted_mean(seen, 0.9), "update " + std::to_string(t));
+    check_close(average.averages()[0](1), -weighted_mean(seen, 0.9), "update " + std::to_string(t) + " (mirrored)");
+  }
+  BOOST_TEST(average.update_count() == 6);
+
+  ParameterAverage<double> last({&p}, 0.0);  // β = 0 keeps the last value
+  last.update();
+  check_close(last.averages()[0](0), 36.0, "decay 0");
+}
+
+BOOST_AUTO_TEST_CASE(parameter_average_swap_exchanges_and_restores) {
+  Parameter<double> w("w", Tensor<double>{1.0, 2.0}), b("b", Tensor<double>{3.0});
+  ParameterAverage<double> average({&w, &b}, 0.5);
+  average.update();
+  w.value = Tensor<double>{5.0, 6.0};
+  b.value = Tensor<double>{7.0};
+  average.update();
+  const Tensor<double> trained_w = w.value, trained_b = b.value;
+  average.swap();
+  check_close(w.value(0), weighted_mean({1, 5}, 0.5), "w[0] swapped in");
+  check_close(w.value(1), weighted_mean({2, 6}, 0.5), "w[1] swapped in");
+  check_close(b.value(0), weighted_mean({3, 7}, 0.5), "b swapped in");
+  average.swap();
+  BOOST_TEST(bitwise_equal(w.value, trained_w));
+  BOOST_TEST(bitwise_equal(b.value, trained_b));
+}
+
+BOOST_AUTO_TEST_CASE(parameter_average_state_round_trip_and_bad_states) {
+  Parameter<double> w("w", Tensor<double>{1.0, 2.0}), b("b", Tensor<double>{3.0});
+  ParameterAverage<double> a({&w, &b}, 0.9);
+  for (int t = 0; t < 3; ++t) {
+    w.value += 1.0;
+    a.update();
+  }
+  const auto good = a.state_dict();
+  BOOST_TEST(good.count("w/average") == 1u);
+  BOOST_TEST(good.at("updates")(0) == 3.0);
+
+  ParameterAverage<double> c({&w, &b}, 0.9);
+  const auto before = c.state_dict();
+  auto missing = good;
+  missing.erase("b/average");
+  expect_invalid([&] { c.load_state_dict(missing); }, {"b/average"});
+  auto wrong_shape = good;
+  wrong_shape["w/average"] = zeros<double>({3});
+  expect_invalid([&] { c.load_state_dict(wrong_shape); }, {"w/average", "[3]", "[2]"});
+  auto unexpected = good;
+  unexpected["v/average"] = zeros<double>({1});
+  expect_invalid([&] { c.load_state_dict(unexpected); }, {"unexpected", "v/average"});
+  auto no_count = good;
+  no_count.erase("updates");
+  expect_invalid([&] { c.load_state_dict(no_count); }, {"updates"});
+  BOOST_TEST(same_state(c.state_dict(), before));
+
+  c.load_state_dict(good);  // the restored average continues exactly like the original
+  w.value += 1.0;
+  a.update();
+  c.update();
+  BOOST_TEST(same_state(c.state_dict(), a.state_dict()));
+}
+
+BOOST_AUTO_TEST_CASE(parameter_average_rejects_bad_options) {
+  Parameter<double> w("w", Tensor<double>{1.0}), twin("w", Tensor<double>{2.0});
+  expect_invalid([&] { ParameterAverage<double>({&w}, 1.0); }, {"decay", "[0, 1)"});
+  expect_invalid([&] { ParameterAverage<double>({&w}, -0.1); }, {"decay"});
+  expect_invalid([&] { ParameterAverage<double>({&w, &twin}, 0.9); }, {"'w'", "unique"});
 }
 
 // ---- float ------------------------------------------------------------------------------------

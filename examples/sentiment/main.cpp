@@ -39,6 +39,7 @@
 #include "data/vocab.hpp"
 #include "evaluate.hpp"
 #include "layers/tree_nets.hpp"
+#include "optim/averaging.hpp"
 #include "optim/checkpoint.hpp"
 #include "optim/optimizer.hpp"
 #include "synthetic.hpp"
@@ -86,6 +87,9 @@ training options:
                       optimizer's (Tai et al.'s code: 0.1); default 0 = the optimizer's
   --l2-words X        L2 λ of the word vectors (default 1e-4)
   --clip X            clip the global gradient norm of each minibatch to X (default 0: off)
+  --average B         evaluate dev and test with an exponential moving average of the
+                      parameters, decay B per minibatch (e.g. 0.998; default 0: off).
+                      Not stored as an option: give it again with --resume
   --threads N         threads for the minibatch chunks and evaluation (default: all cores)
   --seed N            initialisation, shuffling, dropout and synthetic data (default 1)
   --checkpoint FILE   save after every epoch (atomic .npz, plus FILE.vocab)
@@ -149,10 +153,13 @@ std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vo
 //                              without labels/leaf_tanh are fine-grained, no leaf tanh)
 // state/trainer/{epoch,best_dev,best_epoch,bad_epochs}
 // state/best/<name>            the parameters of the best dev epoch (early stopping)
+// state/average/...            with --average: the moving average's state_dict
 // FILE.vocab                   the vocabulary, one word per line (data::Vocab::save)
 
 bool is_trainer_key(const std::string& key) {
-  return key.rfind("config/", 0) == 0 || key.rfind("trainer/", 0) == 0 || key.rfind("best/", 0) == 0;
+  for (const char* prefix : {"config/", "trainer/", "best/", "average/"})
+    if (key.rfind(prefix, 0) == 0) return true;
+  return false;
 }
 
 Tensor<float> scalar(double v) { return full<float>({1}, static_cast<float>(v)); }
@@ -238,6 +245,18 @@ void identity_init(Parameter<float>& W, std::size_t d, std::uint64_t seed) {
   std::uniform_real_distribution<float> u(-r, r);
   for (std::size_t i = 0; i < d; ++i)
     for (std::size_t j = 0; j < 2 * d; ++j) W.value(i, j) = u(rng) + (j % d == i ? 1.0f : 0.0f);
+}
+
+// The "average/..." entries of a checkpoint go to `average`; both or neither must be there.
+void load_average_state(const std::map<std::string, Tensor<float>>& state, ParameterAverage<float>* average,
+                        const std::string& path) {
+  ParameterAverage<float>::StateDict saved;
+  for (const auto& [key, value] : state)
+    if (key.rfind("average/", 0) == 0) saved[key.substr(8)] = value;
+  if (saved.empty() != (average == nullptr))
+    throw std::invalid_argument(path + (average ? " holds no parameter average: resume without --average"
+                                                : " was trained with --average: give it again with --resume"));
+  if (average) average->load_state_dict(saved);
 }
 
 // CoreNLP resets AdaGrad's history every epoch (adagradResetFrequency = 1): zero every
@@ -365,7 +384,7 @@ int run_train(int argc, char** argv) {
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
                        "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
-                       "leaf-tanh", "word-init-std"},
+                       "leaf-tanh", "word-init-std", "average"},
                       {"resume", "identity-init", "leaf-tanh"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
@@ -478,6 +497,11 @@ int run_train(int argc, char** argv) {
   else  // CoreNLP's AdaGrad: θ -= lr·g / (√Σg² + 1e-3)
     optimizer = std::make_unique<AdaGrad<float>>(optimized, AdaGradOptions().with_lr(lr).with_eps(1e-3));
   if (clip > 0) optimizer->set_clip_norm(static_cast<float>(clip));
+  // Polyak averaging: dev selection, the kept best parameters and test all use the average.
+  const double average_decay = args.num("average", 0.0);
+  if (!(average_decay >= 0 && average_decay < 1)) throw std::invalid_argument("--average must be in [0, 1)");
+  std::unique_ptr<ParameterAverage<float>> average;
+  if (average_decay > 0) average = std::make_unique<ParameterAverage<float>>(params, average_decay);
 
   int start_epoch = 0, best_epoch = 0, bad_epochs = 0;
   double best_dev = -1;
@@ -494,6 +518,7 @@ int run_train(int argc, char** argv) {
     for (auto& [k, v] : state)
       if (!is_trainer_key(k)) opt_state[k] = v;
     optimizer->load_state_dict(opt_state);
+    load_average_state(state, average.get(), checkpoint);
     for (std::size_t i = 0; i < params.size(); ++i) best[i] = state.at("best/" + params[i]->name);
     std::cout << "resumed from " << checkpoint << " after epoch " << start_epoch << " (best dev root "
               << pct(best_dev) << " at epoch " << best_epoch << ")\n";
@@ -514,6 +539,8 @@ int run_train(int argc, char** argv) {
     state["trainer/best_epoch"] = scalar(best_epoch);
     state["trainer/bad_epochs"] = scalar(bad_epochs);
     for (std::size_t i = 0; i < params.size(); ++i) state["best/" + params[i]->name] = best[i];
+    if (average)
+      for (auto& [key, value] : average->state_dict()) state["average/" + key] = value;
     save_checkpoint(checkpoint, params, state);
   };
 
@@ -521,7 +548,7 @@ int run_train(int argc, char** argv) {
             << " parameters; data " << splits.source << ": " << train.size() << "/" << dev.size() << "/"
             << test.size() << " trees, vocabulary " << vocab.size() << "; " << optimizer_name << " lr " << lr
             << ", batch " << batch << ", dropout " << dropout << ", unk-replace " << unk_replace << ", word-dropout " << word_dropout
-            << ", embed-lr-scale " << embed_lr_scale << ", embed-sgd " << embed_sgd << ", l2-words " << l2_words << ", clip " << clip << ", " << used_threads << " thread(s)\n";
+            << ", embed-lr-scale " << embed_lr_scale << ", embed-sgd " << embed_sgd << ", l2-words " << l2_words << ", clip " << clip << ", average " << average_decay << ", " << used_threads << " thread(s)\n";
 
   ParallelOptions popt;
   popt.threads = threads;
@@ -573,6 +600,7 @@ int run_train(int argc, char** argv) {
         optimizer->step();
       }
       if (embed_sgd > 0) words.value -= static_cast<float>(embed_sgd) * words.grad;  // θ_words -= lr·g
+      if (average) average->update();
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << epochs << "  loss/tree " << std::setprecision(4)
@@ -585,6 +613,7 @@ int run_train(int argc, char** argv) {
     trees_trained += train.size();
 
     net.eval();
+    if (average) average->swap();  // the averaged parameters in, the trained ones out
     const Scores d = sentiment::evaluate(net, dev, threads);
     const bool better = d.selection() > best_dev;
     if (better) {
@@ -595,6 +624,7 @@ int run_train(int argc, char** argv) {
     } else {
       ++bad_epochs;
     }
+    if (average) average->swap();
     std::cout << "epoch " << epoch + 1 << ": train loss/tree " << std::setprecision(4) << loss_sum / double(train.size())
               << "  dev " << d.summary() << (better ? "  * best" : "") << "  [" << std::setprecision(3)
               << double(train.size()) / progress.seconds_since_start() << " trees/s]" << std::endl;
@@ -674,6 +704,7 @@ int run_train(int argc, char** argv) {
   metrics.set("embed_sgd", embed_sgd);
   metrics.set("l2_words", l2_words);
   metrics.set("clip", clip);
+  metrics.set("average", average_decay);
   metrics.set("data", splits.source);
   metrics.write(args.str("metrics-out"));
   std::cout << "trained " << trees_trained << " trees at " << std::setprecision(4) << trees_per_s
