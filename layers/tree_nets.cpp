@@ -94,9 +94,12 @@ std::vector<int> argmax_rows(const Tensor<T>& logits) {
 
 namespace {
 
-// W's shape: [d, 2d] for RNN and RNTN, [3d, d] (leaf gates i, o, u) for the Tree-LSTM.
-Shape w_shape(TreeModel model, std::size_t d) {
-  return model == TreeModel::TreeLSTM ? Shape{3 * d, d} : Shape{d, 2 * d};
+// The Tree-LSTM's leaf blocks: i, o, u (Gated) or c, o (Linear).
+std::size_t leaf_blocks(LeafCell cell) { return cell == LeafCell::Gated ? 3 : 2; }
+
+// W's shape: [d, 2d] for RNN and RNTN, [blocks·d, d] (the leaf cell) for the Tree-LSTM.
+Shape w_shape(TreeModel model, std::size_t d, LeafCell cell) {
+  return model == TreeModel::TreeLSTM ? Shape{leaf_blocks(cell) * d, d} : Shape{d, 2 * d};
 }
 
 // b's width: d for RNN and RNTN, 5d (gates i, f_L, f_R, o, u) for the Tree-LSTM.
@@ -109,7 +112,7 @@ TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, Tre
                     const TreeNetOptions& options)
     : embedding(vocab, dim, rng, options.word_init_std),
       classifier(dim, classes, rng),
-      W(this->add_parameter("W", init::glorot_uniform<T>(w_shape(model, dim), rng))),
+      W(this->add_parameter("W", init::glorot_uniform<T>(w_shape(model, dim, options.leaf_cell), rng))),
       b(this->add_parameter("b", zeros<T>({1, b_width(model, dim)}))),
       model_(model),
       dim_(dim),
@@ -118,11 +121,13 @@ TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, Tre
   if (options.dropout < 0 || options.dropout >= 1) throw std::invalid_argument("TreeNet: dropout must be in [0, 1)");
   if (options.leaf_tanh && model == TreeModel::TreeLSTM)  // its leaves already squash w through gates
     throw std::invalid_argument("TreeNet: leaf_tanh is for RNN and RNTN leaves; the Tree-LSTM has a leaf cell");
+  if (options.leaf_cell != LeafCell::Gated && model != TreeModel::TreeLSTM)
+    throw std::invalid_argument("TreeNet: leaf_cell is for the TreeLSTM; RNN and RNTN leaves are word vectors");
   if (model == TreeModel::RNTN)
     V = &this->add_parameter("V", init::uniform<T>({dim, 2 * dim, 2 * dim}, 1.0 / (4.0 * double(dim)), rng));
   if (model == TreeModel::TreeLSTM) {
     U = &this->add_parameter("U", init::glorot_uniform<T>({5 * dim, 2 * dim}, rng));
-    b_leaf = &this->add_parameter("b_leaf", zeros<T>({1, 3 * dim}));
+    b_leaf = &this->add_parameter("b_leaf", zeros<T>({1, leaf_blocks(options.leaf_cell) * dim}));
   }
   this->add_module("embedding", embedding);
   this->add_module("classifier", classifier);
@@ -209,12 +214,16 @@ std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tr
 }
 
 // All leaves at once, words [L, d]:
-//   z = W w + b_leaf  (blocks i, o, u)
-//   c = σ(z_i)⊙tanh(z_u),  h = σ(z_o)⊙tanh(c)
+//   Gated:  z = W w + b_leaf (blocks i, o, u),  c = σ(z_i)⊙tanh(z_u),  h = σ(z_o)⊙tanh(c)
+//   Linear: z = W w + b_leaf (blocks c, o),     c = z_c,               h = σ(z_o)⊙tanh(c)
 template <class T>
 typename TreeNet<T>::Cell TreeNet<T>::lstm_leaves(Tape<T>& tape, Var<T> words) const {
   const std::size_t d = dim_;
   Var<T> z = matmul(words, tape.param(W), false, true) + tape.param(*b_leaf);
+  if (options_.leaf_cell == LeafCell::Linear) {
+    Var<T> c = block(z, 0, d);
+    return {sigmoid(block(z, 1, d)) * tanh(c), c};
+  }
   Var<T> io = sigmoid(slice(z, 1, 0, 2 * d));
   Var<T> u = tanh(block(z, 2, d));
   Var<T> c = block(io, 0, d) * u;

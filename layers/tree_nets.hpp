@@ -67,14 +67,22 @@ enum class TreeModel { RNN, RNTN, TreeLSTM };
 
 const char* tree_model_name(TreeModel model);  // "RNN", "RNTN", "TreeLSTM"
 
+// The Tree-LSTM's leaf cell for a word vector w.
+enum class LeafCell {
+  Gated,   // z = W w + b (blocks i, o, u): c = σ(z_i)⊙tanh(z_u), h = σ(z_o)⊙tanh(c)
+  Linear,  // Tai et al.'s code: z = W w + b (blocks c, o): c = z_c, h = σ(z_o)⊙tanh(c)
+};
+
 struct TreeNetOptions {
   double dropout = 0;          // p on the node vectors before the classifier (training only)
   double word_init_std = 0.1;  // word vectors ~ N(0, std²)
   bool leaf_tanh = false;      // RNN, RNTN: a leaf's vector is tanh(w), as in CoreNLP
+  LeafCell leaf_cell = LeafCell::Gated;  // TreeLSTM only
 
   TreeNetOptions& with_dropout(double p) { dropout = p; return *this; }
   TreeNetOptions& with_word_init_std(double s) { word_init_std = s; return *this; }
   TreeNetOptions& with_leaf_tanh(bool on = true) { leaf_tanh = on; return *this; }
+  TreeNetOptions& with_leaf_cell(LeafCell cell) { leaf_cell = cell; return *this; }
 };
 
 // The target of a node that adds nothing to the loss.
@@ -141,11 +149,11 @@ class TreeNet : public Module<T> {
 
   Embedding<T> embedding;
   Linear<T> classifier;
-  Parameter<T>& W;  // RNN, RNTN: [d, 2d]; TreeLSTM: leaf input weights [3d, d]
+  Parameter<T>& W;  // RNN, RNTN: [d, 2d]; TreeLSTM: leaf input weights [3d, d] (Linear leaf: [2d, d])
   Parameter<T>& b;  // RNN, RNTN: [1, d]; TreeLSTM: internal-node gate biases [1, 5d]
   Parameter<T>* V = nullptr;       // RNTN: [d, 2d, 2d]
   Parameter<T>* U = nullptr;       // TreeLSTM: [5d, 2d]
-  Parameter<T>* b_leaf = nullptr;  // TreeLSTM: [1, 3d]
+  Parameter<T>* b_leaf = nullptr;  // TreeLSTM: [1, 3d] (Linear leaf: [1, 2d])
 
  private:
   struct Cell {

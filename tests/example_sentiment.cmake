@@ -57,7 +57,8 @@ endfunction()
 
 function(expect_metrics epochs)
   file(READ ${DIR}/metrics.json json)
-  foreach(key test_root_fine test_root_binary test_all_fine trees_per_s wall_s dev_root_fine threads model dim epochs)
+  foreach(key test_root_fine test_root_binary test_all_fine trees_per_s wall_s dev_root_fine threads model dim epochs
+              binary_selected_test_root_binary binary_selected_epoch)
     if(NOT json MATCHES "\"${key}\": ")
       message(FATAL_ERROR "metrics.json has no key '${key}':\n${json}")
     endif()

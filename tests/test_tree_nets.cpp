@@ -119,7 +119,12 @@ RefCell ref_leaf(const TreeNet<double>& net, const Vec& w) {
   }
   const Vec z = affine(net.W.value, w, net.b_leaf->value);
   RefCell out{Vec(d), Vec(d)};
-  for (std::size_t j = 0; j < d; ++j) {
+  const bool linear = net.options().leaf_cell == LeafCell::Linear;
+  for (std::size_t j = 0; linear && j < d; ++j) {  // Tai et al.: c = z_c, h = σ(z_o)⊙tanh(c)
+    out.c[j] = at(z, 0, d, j);
+    out.h[j] = sig(at(z, 1, d, j)) * std::tanh(out.c[j]);
+  }
+  for (std::size_t j = 0; !linear && j < d; ++j) {
     out.c[j] = sig(at(z, 0, d, j)) * std::tanh(at(z, 2, d, j));
     out.h[j] = sig(at(z, 1, d, j)) * std::tanh(out.c[j]);
   }
@@ -312,6 +317,48 @@ BOOST_AUTO_TEST_CASE(leaf_tanh_forward_and_gradcheck) {
   const Tensor<double> leaf = net.compose(tape, data::parse_tree("(2 w1)"), {2}).value();
   for (std::size_t j = 0; j < 3; ++j) BOOST_TEST(leaf(0, j) == std::tanh(net.embedding.table.value(2, j)), boost::test_tools::tolerance(1e-12));
   BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::TreeLSTM, rng, TreeNetOptions().with_leaf_tanh()),
+                    std::invalid_argument);
+}
+
+// Tai et al.'s Tree-LSTM leaf (LeafCell::Linear): forward against the scalar equations,
+// gradcheck of the node vectors and of the whole loss with dropout (fine and binary).
+BOOST_AUTO_TEST_CASE(linear_leaf_cell_forward_and_gradcheck) {
+  const data::Vocab vocab = word_vocab();
+  for (LabelMode mode : {LabelMode::Fine, LabelMode::Binary}) {
+    std::mt19937_64 rng(51);
+    const auto options = TreeNetOptions().with_leaf_cell(LeafCell::Linear).with_dropout(0.3);
+    TreeNet<double> net(vocab.size(), 3, classes_of(mode), TreeModel::TreeLSTM, rng, options);
+    BOOST_TEST(net.W.value.shape()[0] == 6u);  // blocks c, o
+    BOOST_TEST(net.b_leaf->value.shape()[1] == 6u);
+    randomise(net, 52, 1.0);
+    net.eval();
+    for (std::size_t leaves : {1, 3, 5}) {
+      BOOST_TEST_CONTEXT((mode == LabelMode::Fine ? "fine, " : "binary, ") << leaves) {
+        const data::Tree tree = random_tree(leaves, rng, 0.0);
+        const auto ids = leaf_word_ids(tree, vocab);
+        Tape<double> tape;
+        const TreeOutput<double> out = net.forward(tape, tree, ids, mode);  // eval: no dropout
+        const std::vector<Vec> h = ref_vectors(net, tree, ids);
+        for (std::size_t i = 0; i < tree.size(); ++i)
+          for (std::size_t j = 0; j < 3; ++j)
+            BOOST_TEST(out.vectors.value()(i, j) == h[i][j], boost::test_tools::tolerance(1e-12));
+        BOOST_TEST(out.loss.item() == ref_loss(net, h, out.targets), boost::test_tools::tolerance(1e-12));
+        net.train();
+        auto vectors = [&](Tape<double>& t, const std::vector<Var<double>>&) { return net.compose(t, tree, ids); };
+        auto loss = [&](Tape<double>& t, const std::vector<Var<double>>&) {
+          std::mt19937_64 drop(9);
+          return net.forward(t, tree, ids, mode, &drop).loss;
+        };
+        for (const GradcheckResult& r : {gradcheck(vectors, {}, net.parameters()), gradcheck(loss, {}, net.parameters())}) {
+          BOOST_TEST(r.ok, r.message());
+          BOOST_TEST(r.checked == net.parameter_count());
+        }
+        net.eval();
+      }
+    }
+  }
+  std::mt19937_64 rng(53);
+  BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::RNTN, rng, TreeNetOptions().with_leaf_cell(LeafCell::Linear)),
                     std::invalid_argument);
 }
 

@@ -63,6 +63,8 @@ training options:
                       neutral phrases add no loss), early stopping on dev root binary
                       accuracy, tested on the non-neutral test roots
   --leaf-tanh         rnn/rntn: a leaf's vector is tanh(word vector), as in CoreNLP
+  --leaf-cell C       treelstm: gated (default: c = σ(i)⊙tanh(u)) | linear (Tai et al.'s
+                      code: c = W_c w + b_c, no input gate)
   --dim N             node vector size (default 25; treelstm 100)
   --epochs N          maximum epochs (default 6 synthetic, 100 with --data)
   --patience N        stop after N epochs without a better dev root accuracy (fine, or
@@ -132,6 +134,12 @@ data::LabelMode parse_labels(const std::string& name) {
   throw std::invalid_argument("--labels must be fine or binary, got '" + name + "'");
 }
 
+LeafCell parse_leaf_cell(const std::string& name) {
+  if (name == "gated") return LeafCell::Gated;
+  if (name == "linear") return LeafCell::Linear;
+  throw std::invalid_argument("--leaf-cell must be gated or linear, got '" + name + "'");
+}
+
 std::string labels_flag(data::LabelMode mode) { return mode == data::LabelMode::Fine ? "fine" : "binary"; }
 
 std::string model_flag(TreeModel m) {
@@ -148,16 +156,19 @@ std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vo
 // ---- checkpoint layout -------------------------------------------------------------------
 // param/<name>                 current parameters (save_checkpoint)
 // state/<optimizer keys>       the optimizer's state_dict ("step", "lr", "<param>/sum" ...)
-// state/config/{model,dim,optimizer,labels,leaf_tanh}   what predict and --resume need to
+// state/config/{model,dim,optimizer,labels,leaf_tanh,leaf_cell}   what predict and --resume need to
 //                              rebuild the net (labels: 0 fine, 1 binary; older checkpoints
-//                              without labels/leaf_tanh are fine-grained, no leaf tanh)
-// state/trainer/{epoch,best_dev,best_epoch,bad_epochs}
+//                              without labels/leaf_tanh/leaf_cell are fine-grained, no
+//                              leaf tanh, gated leaf cell; leaf_cell: 0 gated, 1 linear)
+// state/trainer/{epoch,best_dev,best_epoch,bad_epochs}  (BestSnapshot "best")
 // state/best/<name>            the parameters of the best dev epoch (early stopping)
+// state/best_binary/<name>     fine-grained nets: those of the best dev root binary epoch,
+//                              with trainer/{best_binary_dev,best_binary_epoch}
 // state/average/...            with --average: the moving average's state_dict
 // FILE.vocab                   the vocabulary, one word per line (data::Vocab::save)
 
 bool is_trainer_key(const std::string& key) {
-  for (const char* prefix : {"config/", "trainer/", "best/", "average/"})
+  for (const char* prefix : {"config/", "trainer/", "best/", "best_binary/", "average/"})
     if (key.rfind(prefix, 0) == 0) return true;
   return false;
 }
@@ -183,11 +194,15 @@ struct NetConfig {
   std::size_t dim = 25;
   data::LabelMode labels = data::LabelMode::Fine;
   bool leaf_tanh = false;
+  LeafCell leaf_cell = LeafCell::Gated;
 
   std::size_t classes() const { return static_cast<std::size_t>(data::num_classes(labels)); }
   std::string describe() const {
     return std::string(tree_model_name(model)) + " d=" + std::to_string(dim) + ", " + labels_flag(labels) +
-           " labels" + (leaf_tanh ? ", leaf tanh" : "");
+           " labels" + (leaf_tanh ? ", leaf tanh" : "") + (leaf_cell == LeafCell::Linear ? ", linear leaf cell" : "");
+  }
+  TreeNetOptions net_options() const {
+    return TreeNetOptions().with_leaf_tanh(leaf_tanh).with_leaf_cell(leaf_cell);
   }
 };
 
@@ -206,6 +221,9 @@ NetConfig read_config(const std::string& path) {
   if (labels < 0 || labels > 1) throw std::runtime_error(path + ": bad config/labels " + std::to_string(labels));
   c.labels = labels == 0 ? data::LabelMode::Fine : data::LabelMode::Binary;
   c.leaf_tanh = get_or(state, "config/leaf_tanh", path, 0) != 0;
+  const int leaf_cell = static_cast<int>(get_or(state, "config/leaf_cell", path, 0));
+  if (leaf_cell < 0 || leaf_cell > 1) throw std::runtime_error(path + ": bad config/leaf_cell " + std::to_string(leaf_cell));
+  c.leaf_cell = leaf_cell == 0 ? LeafCell::Gated : LeafCell::Linear;
   return c;
 }
 
@@ -236,6 +254,40 @@ std::vector<Tensor<float>> copy_values(const ParameterList<float>& params) {
 void set_values(const ParameterList<float>& params, const std::vector<Tensor<float>>& values) {
   for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = values[i];
 }
+
+// The parameters of the epoch with the best dev figure so far (by one figure). Checkpoint
+// keys: "<name>/<param>" and "trainer/<name>_dev", "trainer/<name>_epoch".
+struct BestSnapshot {
+  std::string name;
+  double dev = -1;
+  int epoch = 0;
+  std::vector<Tensor<float>> values;
+
+  // Keeps the parameters if `score` beats the best so far; says whether it did.
+  bool offer(double score, int epoch_done, const ParameterList<float>& params) {
+    if (!(score > dev)) return false;
+    dev = score;
+    epoch = epoch_done;
+    values = copy_values(params);
+    return true;
+  }
+  void save(std::map<std::string, Tensor<float>>& state, const ParameterList<float>& params) const {
+    state["trainer/" + name + "_dev"] = scalar(dev);
+    state["trainer/" + name + "_epoch"] = scalar(epoch);
+    for (std::size_t i = 0; i < params.size(); ++i) state[name + "/" + params[i]->name] = values[i];
+  }
+  void load(const std::map<std::string, Tensor<float>>& state, const ParameterList<float>& params,
+            const std::string& path) {
+    dev = get(state, "trainer/" + name + "_dev", path);
+    epoch = static_cast<int>(get(state, "trainer/" + name + "_epoch", path));
+    values.clear();
+    for (auto* p : params) {
+      auto it = state.find(name + "/" + p->name);
+      if (it == state.end()) throw std::runtime_error(path + ": no entry 'state/" + name + "/" + p->name + "'");
+      values.push_back(it->second);
+    }
+  }
+};
 
 // CoreNLP's RNTN initialisation of W [d, 2d]: two blocks I + U(±1/(2√d)), so a parent
 // starts as (roughly) the sum of its children.
@@ -318,7 +370,7 @@ int run_predict(int argc, char** argv) {
   const data::Vocab vocab = load_vocab(path);
   std::mt19937_64 rng(0);
   TreeNet<float> net(vocab.size(), config.dim, config.classes(), config.model, rng,
-                     TreeNetOptions().with_leaf_tanh(config.leaf_tanh));
+                     config.net_options());
   auto state = load_checkpoint(path, net.parameters());
   for (auto* p : net.parameters()) {  // predict with the best dev epoch's parameters
     auto it = state.find("best/" + p->name);
@@ -384,7 +436,7 @@ int run_train(int argc, char** argv) {
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
                        "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
-                       "leaf-tanh", "word-init-std", "average"},
+                       "leaf-tanh", "leaf-cell", "word-init-std", "average"},
                       {"resume", "identity-init", "leaf-tanh"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
@@ -404,13 +456,17 @@ int run_train(int argc, char** argv) {
   config.labels = parse_labels(args.str("labels", "fine"));
   config.leaf_tanh = args.has("leaf-tanh");
   if (config.leaf_tanh && lstm) throw std::invalid_argument("--leaf-tanh is for --model rnn or rntn");
+  config.leaf_cell = parse_leaf_cell(args.str("leaf-cell", "gated"));
+  if (args.has("leaf-cell") && !lstm) throw std::invalid_argument("--leaf-cell is for --model treelstm");
   if (resume) {  // the checkpoint decides the architecture; explicit flags must agree
     const NetConfig saved = read_config(checkpoint);
     if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim) ||
-        (args.has("labels") && saved.labels != config.labels) || (config.leaf_tanh && !saved.leaf_tanh))
+        (args.has("labels") && saved.labels != config.labels) || (config.leaf_tanh && !saved.leaf_tanh) ||
+        (args.has("leaf-cell") && saved.leaf_cell != config.leaf_cell))
       throw std::invalid_argument(checkpoint + " holds --model " + model_flag(saved.model) + " --dim " +
                                   std::to_string(saved.dim) + " --labels " + labels_flag(saved.labels) +
-                                  (saved.leaf_tanh ? " --leaf-tanh" : "") + "; it cannot resume with other values");
+                                  (saved.leaf_tanh ? " --leaf-tanh" : "") +
+                                  (saved.leaf_cell == LeafCell::Linear ? " --leaf-cell linear" : "") + "; it cannot resume with other values");
     config = saved;
   }
   const data::LabelMode labels = config.labels;
@@ -481,7 +537,7 @@ int run_train(int argc, char** argv) {
   // Tree-LSTM: Tai et al.'s 1e-4 on every weight matrix.
   std::mt19937_64 init_rng(seed);
   TreeNet<float> net(vocab.size(), config.dim, config.classes(), config.model, init_rng,
-                     TreeNetOptions().with_dropout(dropout).with_leaf_tanh(config.leaf_tanh).with_word_init_std(word_init_std));
+                     config.net_options().with_dropout(dropout).with_word_init_std(word_init_std));
   if (args.has("identity-init") && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
   const auto adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
   if (adagrad_reset < 0 || (adagrad_reset > 0 && adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
@@ -503,25 +559,31 @@ int run_train(int argc, char** argv) {
   std::unique_ptr<ParameterAverage<float>> average;
   if (average_decay > 0) average = std::make_unique<ParameterAverage<float>>(params, average_decay);
 
-  int start_epoch = 0, best_epoch = 0, bad_epochs = 0;
-  double best_dev = -1;
-  std::vector<Tensor<float>> best = copy_values(params);
+  // Early stopping keeps the best epoch by the selection figure (root fine-grained, or root
+  // binary for a binary net). A fine-grained net also keeps its best epoch by dev root
+  // binary: the SST-2 task selected on its own dev figure.
+  int start_epoch = 0, bad_epochs = 0;
+  BestSnapshot best{"best", -1, 0, copy_values(params)};
+  const bool fine_net = labels == data::LabelMode::Fine;
+  BestSnapshot best_binary{"best_binary", -1, 0, copy_values(params)};
   if (resume) {
     auto state = load_checkpoint(checkpoint, params);
     if (static_cast<int>(get(state, "config/optimizer", checkpoint)) != (adam ? 1 : 0))
       throw std::invalid_argument(checkpoint + " was trained with --optimizer " + (adam ? "adagrad" : "adam"));
     start_epoch = static_cast<int>(get(state, "trainer/epoch", checkpoint));
-    best_dev = get(state, "trainer/best_dev", checkpoint);
-    best_epoch = static_cast<int>(get(state, "trainer/best_epoch", checkpoint));
+    best.load(state, params, checkpoint);
+    if (fine_net && state.count("trainer/best_binary_dev"))
+      best_binary.load(state, params, checkpoint);
+    else  // a checkpoint from before best_binary: start from the best epoch
+      best_binary = BestSnapshot{"best_binary", -1, best.epoch, best.values};
     bad_epochs = static_cast<int>(get(state, "trainer/bad_epochs", checkpoint));
     Optimizer<float>::StateDict opt_state;
     for (auto& [k, v] : state)
       if (!is_trainer_key(k)) opt_state[k] = v;
     optimizer->load_state_dict(opt_state);
     load_average_state(state, average.get(), checkpoint);
-    for (std::size_t i = 0; i < params.size(); ++i) best[i] = state.at("best/" + params[i]->name);
     std::cout << "resumed from " << checkpoint << " after epoch " << start_epoch << " (best dev root "
-              << pct(best_dev) << " at epoch " << best_epoch << ")\n";
+              << pct(best.dev) << " at epoch " << best.epoch << ")\n";
   } else if (!checkpoint.empty()) {
     save_vocab(vocab, checkpoint);
   }
@@ -534,11 +596,11 @@ int run_train(int argc, char** argv) {
     state["config/optimizer"] = scalar(adam ? 1 : 0);
     state["config/labels"] = scalar(labels == data::LabelMode::Fine ? 0 : 1);
     state["config/leaf_tanh"] = scalar(config.leaf_tanh ? 1 : 0);
+    state["config/leaf_cell"] = scalar(config.leaf_cell == LeafCell::Gated ? 0 : 1);
     state["trainer/epoch"] = scalar(epochs_done);
-    state["trainer/best_dev"] = scalar(best_dev);
-    state["trainer/best_epoch"] = scalar(best_epoch);
     state["trainer/bad_epochs"] = scalar(bad_epochs);
-    for (std::size_t i = 0; i < params.size(); ++i) state["best/" + params[i]->name] = best[i];
+    best.save(state, params);
+    if (fine_net) best_binary.save(state, params);
     if (average)
       for (auto& [key, value] : average->state_dict()) state["average/" + key] = value;
     save_checkpoint(checkpoint, params, state);
@@ -604,7 +666,7 @@ int run_train(int argc, char** argv) {
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << epochs << "  loss/tree " << std::setprecision(4)
-             << loss_sum / double(b0 + n) << "  best dev " << (best_dev < 0 ? std::string("-") : pct(best_dev));
+             << loss_sum / double(b0 + n) << "  best dev " << (best.dev < 0 ? std::string("-") : pct(best.dev));
       // On a terminal the bar redraws in place; in a log, ten lines per epoch are enough.
       const std::size_t done = b0 + n, tenth = std::max<std::size_t>(1, train.size() / 10);
       if (tty || done == train.size() || done / tenth != b0 / tenth) progress.update(done, status.str());
@@ -615,15 +677,9 @@ int run_train(int argc, char** argv) {
     net.eval();
     if (average) average->swap();  // the averaged parameters in, the trained ones out
     const Scores d = sentiment::evaluate(net, dev, threads);
-    const bool better = d.selection() > best_dev;
-    if (better) {
-      best_dev = d.selection();
-      best_epoch = epoch + 1;
-      best = copy_values(params);
-      bad_epochs = 0;
-    } else {
-      ++bad_epochs;
-    }
+    const bool better = best.offer(d.selection(), epoch + 1, params);
+    bad_epochs = better ? 0 : bad_epochs + 1;
+    if (fine_net) best_binary.offer(d.root_binary, epoch + 1, params);
     if (average) average->swap();
     std::cout << "epoch " << epoch + 1 << ": train loss/tree " << std::setprecision(4) << loss_sum / double(train.size())
               << "  dev " << d.summary() << (better ? "  * best" : "") << "  [" << std::setprecision(3)
@@ -633,16 +689,25 @@ int run_train(int argc, char** argv) {
   if (bad_epochs >= patience)
     std::cout << "early stop: no better dev root " << labels_flag(labels) << " accuracy for " << patience << " epochs\n";
 
-  // Test once, with the parameters of the best dev epoch.
-  set_values(params, best);
+  // Test once, with the parameters of the best dev epoch; the binary figure once more with
+  // those of the best dev binary epoch.
   net.eval();
+  Scores binary_dv, binary_ts;
+  if (fine_net) {
+    set_values(params, best_binary.values);
+    binary_dv = sentiment::evaluate(net, dev, threads);
+    binary_ts = sentiment::evaluate(net, test, threads);
+  }
+  set_values(params, best.values);
   const Scores dv = sentiment::evaluate(net, dev, threads);
   const Scores ts = sentiment::evaluate(net, test, threads);
-  std::cout << "best dev epoch " << best_epoch << ": dev " << dv.summary() << "\n";
+  std::cout << "best dev epoch " << best.epoch << ": dev " << dv.summary() << "\n";
   if (labels == data::LabelMode::Fine)
     std::cout << "test (" << ts.trees << " trees, " << ts.binary_trees << " non-neutral): root fine-grained "
               << pct(ts.root_fine) << ", root binary " << pct(ts.root_binary) << " (strict argmax "
-              << pct(ts.root_binary_strict) << "), all phrases fine-grained " << pct(ts.all_fine) << "\n";
+              << pct(ts.root_binary_strict) << "), all phrases fine-grained " << pct(ts.all_fine) << "\n"
+              << "best dev binary epoch " << best_binary.epoch << ": dev root binary " << pct(binary_dv.root_binary)
+              << ", test root binary " << pct(binary_ts.root_binary) << "\n";
   else
     std::cout << "test (" << ts.binary_trees << " non-neutral trees, binary net): root binary " << pct(ts.root_binary)
               << ", all non-neutral phrases " << pct(ts.all_binary) << "\n";
@@ -674,6 +739,9 @@ int run_train(int argc, char** argv) {
     metrics.set("dev_root_fine", dv.root_fine);
     metrics.set("dev_root_binary", dv.root_binary);
     metrics.set("dev_all_fine", dv.all_fine);
+    metrics.set("binary_selected_test_root_binary", binary_ts.root_binary);
+    metrics.set("binary_selected_dev_root_binary", binary_dv.root_binary);
+    metrics.set("binary_selected_epoch", best_binary.epoch);
   } else {
     metrics.set("test_root_binary", ts.root_binary);
     metrics.set("test_all_binary", ts.all_binary);
@@ -683,7 +751,8 @@ int run_train(int argc, char** argv) {
   metrics.set("test_trees", static_cast<double>(labels == data::LabelMode::Fine ? ts.trees : ts.binary_trees));
   metrics.set("labels", labels_flag(labels));
   metrics.set("leaf_tanh", config.leaf_tanh ? 1.0 : 0.0);
-  metrics.set("best_epoch", best_epoch);
+  metrics.set("leaf_cell", config.leaf_cell == LeafCell::Gated ? "gated" : "linear");
+  metrics.set("best_epoch", best.epoch);
   metrics.set("epochs", epoch);
   metrics.set("epochs_this_run", epoch - start_epoch);
   metrics.set("trees_per_s", trees_per_s);
