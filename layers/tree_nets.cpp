@@ -97,9 +97,13 @@ namespace {
 // The Tree-LSTM's leaf blocks: i, o, u (Gated) or c, o (Linear).
 std::size_t leaf_blocks(LeafCell cell) { return cell == LeafCell::Gated ? 3 : 2; }
 
-// W's shape: [d, 2d] for RNN and RNTN, [blocks·d, d] (the leaf cell) for the Tree-LSTM.
-Shape w_shape(TreeModel model, std::size_t d, LeafCell cell) {
-  return model == TreeModel::TreeLSTM ? Shape{leaf_blocks(cell) * d, d} : Shape{d, 2 * d};
+// The word vectors' size: options.word_dim, or d when it is 0.
+std::size_t word_size(std::size_t d, const TreeNetOptions& options) { return options.word_dim ? options.word_dim : d; }
+
+// W's shape: [d, 2d] for RNN and RNTN, [blocks·d, e] (the leaf cell) for the Tree-LSTM.
+Shape w_shape(TreeModel model, std::size_t d, const TreeNetOptions& options) {
+  return model == TreeModel::TreeLSTM ? Shape{leaf_blocks(options.leaf_cell) * d, word_size(d, options)}
+                                      : Shape{d, 2 * d};
 }
 
 // b's width: d for RNN and RNTN, 5d (gates i, f_L, f_R, o, u) for the Tree-LSTM.
@@ -110,9 +114,9 @@ std::size_t b_width(TreeModel model, std::size_t d) { return model == TreeModel:
 template <class T>
 TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, TreeModel model, std::mt19937_64& rng,
                     const TreeNetOptions& options)
-    : embedding(vocab, dim, rng, options.word_init_std),
+    : embedding(vocab, word_size(dim, options), rng, options.word_init_std),
       classifier(dim, classes, rng),
-      W(this->add_parameter("W", init::glorot_uniform<T>(w_shape(model, dim, options.leaf_cell), rng))),
+      W(this->add_parameter("W", init::glorot_uniform<T>(w_shape(model, dim, options), rng))),
       b(this->add_parameter("b", zeros<T>({1, b_width(model, dim)}))),
       model_(model),
       dim_(dim),
@@ -121,6 +125,9 @@ TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, Tre
   if (options.dropout < 0 || options.dropout >= 1) throw std::invalid_argument("TreeNet: dropout must be in [0, 1)");
   if (options.leaf_tanh && model == TreeModel::TreeLSTM)  // its leaves already squash w through gates
     throw std::invalid_argument("TreeNet: leaf_tanh is for RNN and RNTN leaves; the Tree-LSTM has a leaf cell");
+  if (word_size(dim, options) != dim && model != TreeModel::TreeLSTM)
+    throw std::invalid_argument("TreeNet: word_dim " + std::to_string(options.word_dim) + " differs from dim " +
+                                std::to_string(dim) + ": only the TreeLSTM maps word vectors to nodes");
   if (options.leaf_cell != LeafCell::Gated && model != TreeModel::TreeLSTM)
     throw std::invalid_argument("TreeNet: leaf_cell is for the TreeLSTM; RNN and RNTN leaves are word vectors");
   if (model == TreeModel::RNTN)
@@ -164,7 +171,7 @@ Var<T> TreeNet<T>::classifier_input(Var<T> vectors, std::mt19937_64* rng) const 
 template <class T>
 Var<T> TreeNet<T>::compose(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids) const {
   check_tree(tree, word_ids.size());
-  Var<T> words = embedding.forward(tape, word_ids);  // [L, d], one row per leaf
+  Var<T> words = embedding.forward(tape, word_ids);  // [L, e], one row per leaf (e = d but for a TreeLSTM with word_dim)
   const bool lstm = model_ == TreeModel::TreeLSTM;
   return concat(lstm ? compose_lstm(tape, tree, words) : compose_rnn(tape, tree, words), 0);
 }
@@ -213,7 +220,7 @@ std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tr
   return h;
 }
 
-// All leaves at once, words [L, d]:
+// All leaves at once, words [L, e]:
 //   Gated:  z = W w + b_leaf (blocks i, o, u),  c = σ(z_i)⊙tanh(z_u),  h = σ(z_o)⊙tanh(c)
 //   Linear: z = W w + b_leaf (blocks c, o),     c = z_c,               h = σ(z_o)⊙tanh(c)
 template <class T>

@@ -78,11 +78,15 @@ struct TreeNetOptions {
   double word_init_std = 0.1;  // word vectors ~ N(0, std²)
   bool leaf_tanh = false;      // RNN, RNTN: a leaf's vector is tanh(w), as in CoreNLP
   LeafCell leaf_cell = LeafCell::Gated;  // TreeLSTM only
+  // TreeLSTM: the word vectors' size when it differs from the node size d (0: d). Its
+  // leaf cell maps a word vector to the node size, so a smaller table can feed a wide net.
+  std::size_t word_dim = 0;
 
   TreeNetOptions& with_dropout(double p) { dropout = p; return *this; }
   TreeNetOptions& with_word_init_std(double s) { word_init_std = s; return *this; }
   TreeNetOptions& with_leaf_tanh(bool on = true) { leaf_tanh = on; return *this; }
   TreeNetOptions& with_leaf_cell(LeafCell cell) { leaf_cell = cell; return *this; }
+  TreeNetOptions& with_word_dim(std::size_t e) { word_dim = e; return *this; }
 };
 
 // The target of a node that adds nothing to the loss.
@@ -149,7 +153,7 @@ class TreeNet : public Module<T> {
 
   Embedding<T> embedding;
   Linear<T> classifier;
-  Parameter<T>& W;  // RNN, RNTN: [d, 2d]; TreeLSTM: leaf input weights [3d, d] (Linear leaf: [2d, d])
+  Parameter<T>& W;  // RNN, RNTN: [d, 2d]; TreeLSTM: leaf input weights [3d, e] (Linear leaf: [2d, e]), e the word size
   Parameter<T>& b;  // RNN, RNTN: [1, d]; TreeLSTM: internal-node gate biases [1, 5d]
   Parameter<T>* V = nullptr;       // RNTN: [d, 2d, 2d]
   Parameter<T>* U = nullptr;       // TreeLSTM: [5d, 2d]

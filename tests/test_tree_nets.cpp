@@ -362,6 +362,42 @@ BOOST_AUTO_TEST_CASE(linear_leaf_cell_forward_and_gradcheck) {
                     std::invalid_argument);
 }
 
+// A Tree-LSTM whose word vectors (e = 2) are narrower than its nodes (d = 3), with both leaf
+// cells: forward against the scalar equations and gradcheck of the whole loss.
+BOOST_AUTO_TEST_CASE(word_dim_differs_from_node_dim) {
+  const data::Vocab vocab = word_vocab();
+  for (LeafCell cell : {LeafCell::Gated, LeafCell::Linear}) {
+    std::mt19937_64 rng(61);
+    const auto options = TreeNetOptions().with_leaf_cell(cell).with_word_dim(2);
+    TreeNet<double> net(vocab.size(), 3, 5, TreeModel::TreeLSTM, rng, options);
+    BOOST_TEST(net.embedding.table.value.shape()[1] == 2u);
+    BOOST_TEST(net.W.value.shape()[1] == 2u);
+    randomise(net, 62, 1.0);
+    net.eval();
+    for (std::size_t leaves : {1, 4}) {
+      BOOST_TEST_CONTEXT((cell == LeafCell::Gated ? "gated, " : "linear, ") << leaves) {
+        const data::Tree tree = random_tree(leaves, rng, 0.0);
+        const auto ids = leaf_word_ids(tree, vocab);
+        Tape<double> tape;
+        const TreeOutput<double> out = net.forward(tape, tree, ids, LabelMode::Fine);
+        const std::vector<Vec> h = ref_vectors(net, tree, ids);
+        for (std::size_t i = 0; i < tree.size(); ++i)
+          for (std::size_t j = 0; j < 3; ++j)
+            BOOST_TEST(out.vectors.value()(i, j) == h[i][j], boost::test_tools::tolerance(1e-12));
+        auto loss = [&](Tape<double>& t, const std::vector<Var<double>>&) {
+          return net.forward(t, tree, ids, LabelMode::Fine).loss;
+        };
+        const GradcheckResult r = gradcheck(loss, {}, net.parameters());
+        BOOST_TEST(r.ok, r.message());
+        BOOST_TEST(r.checked == net.parameter_count());
+      }
+    }
+  }
+  std::mt19937_64 rng(63);
+  BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::RNTN, rng, TreeNetOptions().with_word_dim(2)),
+                    std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(thousand_deep_left_branching_tree) {
   std::mt19937_64 rng(7);
   const data::Tree tree = left_branching_tree(1000, rng);

@@ -63,6 +63,8 @@ training options:
                       neutral phrases add no loss), early stopping on dev root binary
                       accuracy, tested on the non-neutral test roots
   --leaf-tanh         rnn/rntn: a leaf's vector is tanh(word vector), as in CoreNLP
+  --word-dim E        treelstm: word vectors of size E (default: --dim); the leaf cell maps
+                      them to the node size
   --leaf-cell C       treelstm: gated (default: c = σ(i)⊙tanh(u)) | linear (Tai et al.'s
                       code: c = W_c w + b_c, no input gate)
   --dim N             node vector size (default 25; treelstm 100)
@@ -156,10 +158,11 @@ std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vo
 // ---- checkpoint layout -------------------------------------------------------------------
 // param/<name>                 current parameters (save_checkpoint)
 // state/<optimizer keys>       the optimizer's state_dict ("step", "lr", "<param>/sum" ...)
-// state/config/{model,dim,optimizer,labels,leaf_tanh,leaf_cell}   what predict and --resume need to
+// state/config/{model,dim,optimizer,labels,leaf_tanh,leaf_cell,word_dim}   what predict and --resume need to
 //                              rebuild the net (labels: 0 fine, 1 binary; older checkpoints
 //                              without labels/leaf_tanh/leaf_cell are fine-grained, no
-//                              leaf tanh, gated leaf cell; leaf_cell: 0 gated, 1 linear)
+//                              leaf tanh, gated leaf cell, word_dim = dim; leaf_cell: 0
+//                              gated, 1 linear)
 // state/trainer/{epoch,best_dev,best_epoch,bad_epochs}  (BestSnapshot "best")
 // state/best/<name>            the parameters of the best dev epoch (early stopping)
 // state/best_binary/<name>     fine-grained nets: those of the best dev root binary epoch,
@@ -195,14 +198,16 @@ struct NetConfig {
   data::LabelMode labels = data::LabelMode::Fine;
   bool leaf_tanh = false;
   LeafCell leaf_cell = LeafCell::Gated;
+  std::size_t word_dim = 0;  // 0: dim
 
   std::size_t classes() const { return static_cast<std::size_t>(data::num_classes(labels)); }
   std::string describe() const {
     return std::string(tree_model_name(model)) + " d=" + std::to_string(dim) + ", " + labels_flag(labels) +
-           " labels" + (leaf_tanh ? ", leaf tanh" : "") + (leaf_cell == LeafCell::Linear ? ", linear leaf cell" : "");
+           " labels" + (leaf_tanh ? ", leaf tanh" : "") + (leaf_cell == LeafCell::Linear ? ", linear leaf cell" : "") +
+           (word_dim ? ", word vectors of " + std::to_string(word_dim) : "");
   }
   TreeNetOptions net_options() const {
-    return TreeNetOptions().with_leaf_tanh(leaf_tanh).with_leaf_cell(leaf_cell);
+    return TreeNetOptions().with_leaf_tanh(leaf_tanh).with_leaf_cell(leaf_cell).with_word_dim(word_dim);
   }
 };
 
@@ -224,6 +229,9 @@ NetConfig read_config(const std::string& path) {
   const int leaf_cell = static_cast<int>(get_or(state, "config/leaf_cell", path, 0));
   if (leaf_cell < 0 || leaf_cell > 1) throw std::runtime_error(path + ": bad config/leaf_cell " + std::to_string(leaf_cell));
   c.leaf_cell = leaf_cell == 0 ? LeafCell::Gated : LeafCell::Linear;
+  const double word_dim = get_or(state, "config/word_dim", path, 0);
+  if (word_dim < 0 || word_dim > 4096) throw std::runtime_error(path + ": bad config/word_dim " + std::to_string(word_dim));
+  c.word_dim = static_cast<std::size_t>(word_dim);
   return c;
 }
 
@@ -436,7 +444,7 @@ int run_train(int argc, char** argv) {
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
                        "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
-                       "leaf-tanh", "leaf-cell", "word-init-std", "average"},
+                       "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average"},
                       {"resume", "identity-init", "leaf-tanh"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
@@ -458,15 +466,21 @@ int run_train(int argc, char** argv) {
   if (config.leaf_tanh && lstm) throw std::invalid_argument("--leaf-tanh is for --model rnn or rntn");
   config.leaf_cell = parse_leaf_cell(args.str("leaf-cell", "gated"));
   if (args.has("leaf-cell") && !lstm) throw std::invalid_argument("--leaf-cell is for --model treelstm");
+  const long word_dim_arg = args.integer("word-dim", 0);
+  if (word_dim_arg < 0 || word_dim_arg > 4096) throw std::invalid_argument("--word-dim must be in 1..4096");
+  if (args.has("word-dim") && !lstm) throw std::invalid_argument("--word-dim is for --model treelstm");
+  config.word_dim = static_cast<std::size_t>(word_dim_arg) == config.dim ? 0 : static_cast<std::size_t>(word_dim_arg);
   if (resume) {  // the checkpoint decides the architecture; explicit flags must agree
     const NetConfig saved = read_config(checkpoint);
     if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim) ||
         (args.has("labels") && saved.labels != config.labels) || (config.leaf_tanh && !saved.leaf_tanh) ||
-        (args.has("leaf-cell") && saved.leaf_cell != config.leaf_cell))
+        (args.has("leaf-cell") && saved.leaf_cell != config.leaf_cell) ||
+        (args.has("word-dim") && saved.word_dim != config.word_dim))
       throw std::invalid_argument(checkpoint + " holds --model " + model_flag(saved.model) + " --dim " +
                                   std::to_string(saved.dim) + " --labels " + labels_flag(saved.labels) +
                                   (saved.leaf_tanh ? " --leaf-tanh" : "") +
-                                  (saved.leaf_cell == LeafCell::Linear ? " --leaf-cell linear" : "") + "; it cannot resume with other values");
+                                  (saved.leaf_cell == LeafCell::Linear ? " --leaf-cell linear" : "") +
+                                  (saved.word_dim ? " --word-dim " + std::to_string(saved.word_dim) : "") + "; it cannot resume with other values");
     config = saved;
   }
   const data::LabelMode labels = config.labels;
@@ -597,6 +611,7 @@ int run_train(int argc, char** argv) {
     state["config/labels"] = scalar(labels == data::LabelMode::Fine ? 0 : 1);
     state["config/leaf_tanh"] = scalar(config.leaf_tanh ? 1 : 0);
     state["config/leaf_cell"] = scalar(config.leaf_cell == LeafCell::Gated ? 0 : 1);
+    state["config/word_dim"] = scalar(static_cast<double>(config.word_dim));
     state["trainer/epoch"] = scalar(epochs_done);
     state["trainer/bad_epochs"] = scalar(bad_epochs);
     best.save(state, params);
@@ -761,6 +776,7 @@ int run_train(int argc, char** argv) {
   metrics.set("threads", used_threads);
   metrics.set("model", model_flag(config.model));
   metrics.set("dim", static_cast<double>(config.dim));
+  metrics.set("word_dim", static_cast<double>(config.word_dim ? config.word_dim : config.dim));
   metrics.set("optimizer", optimizer_name);
   metrics.set("lr", lr);
   metrics.set("batch", static_cast<double>(batch));
