@@ -122,7 +122,10 @@ TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, Tre
       dim_(dim),
       options_(options) {
   if (dim == 0 || classes == 0 || vocab == 0) throw std::invalid_argument("TreeNet: vocab, dim and classes must be positive");
-  if (options.dropout < 0 || options.dropout >= 1) throw std::invalid_argument("TreeNet: dropout must be in [0, 1)");
+  for (double p : {options.dropout, options.input_dropout, options.cell_dropout})
+    if (!(p >= 0 && p < 1)) throw std::invalid_argument("TreeNet: dropout rates must be in [0, 1)");
+  if (options.cell_dropout > 0 && model != TreeModel::TreeLSTM)
+    throw std::invalid_argument("TreeNet: cell_dropout is for the TreeLSTM");
   if (options.leaf_tanh && model == TreeModel::TreeLSTM)  // its leaves already squash w through gates
     throw std::invalid_argument("TreeNet: leaf_tanh is for RNN and RNTN leaves; the Tree-LSTM has a leaf cell");
   if (word_size(dim, options) != dim && model != TreeModel::TreeLSTM)
@@ -148,9 +151,12 @@ TreeOutput<T> TreeNet<T>::forward(Tape<T>& tape, const data::Tree& tree, const s
   if (classes() != static_cast<std::size_t>(data::num_classes(mode)))
     throw std::invalid_argument("TreeNet: " + std::to_string(classes()) + " classes cannot be trained in a " +
                                 std::to_string(data::num_classes(mode)) + "-class label mode");
+  const bool any_dropout = options_.dropout > 0 || options_.input_dropout > 0 || options_.cell_dropout > 0;
+  if (this->training() && any_dropout && !rng)
+    throw std::invalid_argument("TreeNet: dropout in training mode needs a generator");
   TreeOutput<T> out;
-  out.vectors = compose(tape, tree, word_ids);
-  out.logits = classifier.forward(tape, classifier_input(out.vectors, rng));
+  out.vectors = compose_nodes(tape, tree, word_ids, rng);
+  out.logits = classifier.forward(tape, train_dropout(out.vectors, options_.dropout, rng));
   out.targets = node_targets(tree, mode);
   // loss = Σ_{labelled nodes i} -log softmax(logits_i)[target_i]
   ClassLossOptions<T> loss_options;
@@ -160,20 +166,25 @@ TreeOutput<T> TreeNet<T>::forward(Tape<T>& tape, const data::Tree& tree, const s
   return out;
 }
 
-// dropout(vectors) in training mode when p > 0, else the vectors themselves.
 template <class T>
-Var<T> TreeNet<T>::classifier_input(Var<T> vectors, std::mt19937_64* rng) const {
-  if (!this->training() || options_.dropout == 0) return vectors;
-  if (!rng) throw std::invalid_argument("TreeNet: dropout in training mode needs a generator");
-  return dropout(vectors, static_cast<T>(options_.dropout), true, *rng);
+Var<T> TreeNet<T>::train_dropout(Var<T> x, double p, std::mt19937_64* rng) const {
+  if (!this->training() || p == 0 || !rng) return x;
+  return dropout(x, static_cast<T>(p), true, *rng);
 }
 
 template <class T>
 Var<T> TreeNet<T>::compose(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids) const {
+  return compose_nodes(tape, tree, word_ids, nullptr);
+}
+
+template <class T>
+Var<T> TreeNet<T>::compose_nodes(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids,
+                                 std::mt19937_64* rng) const {
   check_tree(tree, word_ids.size());
   Var<T> words = embedding.forward(tape, word_ids);  // [L, e], one row per leaf (e = d but for a TreeLSTM with word_dim)
+  words = train_dropout(words, options_.input_dropout, rng);
   const bool lstm = model_ == TreeModel::TreeLSTM;
-  return concat(lstm ? compose_lstm(tape, tree, words) : compose_rnn(tape, tree, words), 0);
+  return concat(lstm ? compose_lstm(tape, tree, words, rng) : compose_rnn(tape, tree, words), 0);
 }
 
 // Bottom-up over the post-order nodes: a leaf is its word vector w (or tanh(w), one op
@@ -202,8 +213,9 @@ Var<T> TreeNet<T>::compose_pair(Tape<T>& tape, Var<T> left, Var<T> right) const 
 }
 
 template <class T>
-std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words) const {
-  const Cell leaves = lstm_leaves(tape, words);
+std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words,
+                                             std::mt19937_64* rng) const {
+  const Cell leaves = lstm_leaves(tape, words, rng);
   std::vector<Cell> cells(tree.size());
   std::vector<Var<T>> h(tree.size());
   std::size_t leaf = 0;
@@ -213,7 +225,7 @@ std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tr
       cells[i] = {row(leaves.h, leaf), row(leaves.c, leaf)};
       ++leaf;
     } else {
-      cells[i] = lstm_node(tape, cells[node.left], cells[node.right]);
+      cells[i] = lstm_node(tape, cells[node.left], cells[node.right], rng);
     }
     h[i] = cells[i].h;
   }
@@ -224,15 +236,15 @@ std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tr
 //   Gated:  z = W w + b_leaf (blocks i, o, u),  c = σ(z_i)⊙tanh(z_u),  h = σ(z_o)⊙tanh(c)
 //   Linear: z = W w + b_leaf (blocks c, o),     c = z_c,               h = σ(z_o)⊙tanh(c)
 template <class T>
-typename TreeNet<T>::Cell TreeNet<T>::lstm_leaves(Tape<T>& tape, Var<T> words) const {
+typename TreeNet<T>::Cell TreeNet<T>::lstm_leaves(Tape<T>& tape, Var<T> words, std::mt19937_64* rng) const {
   const std::size_t d = dim_;
   Var<T> z = matmul(words, tape.param(W), false, true) + tape.param(*b_leaf);
   if (options_.leaf_cell == LeafCell::Linear) {
-    Var<T> c = block(z, 0, d);
+    Var<T> c = train_dropout(block(z, 0, d), options_.cell_dropout, rng);
     return {sigmoid(block(z, 1, d)) * tanh(c), c};
   }
   Var<T> io = sigmoid(slice(z, 1, 0, 2 * d));
-  Var<T> u = tanh(block(z, 2, d));
+  Var<T> u = train_dropout(tanh(block(z, 2, d)), options_.cell_dropout, rng);
   Var<T> c = block(io, 0, d) * u;
   return {block(io, 1, d) * tanh(c), c};
 }
@@ -241,11 +253,12 @@ typename TreeNet<T>::Cell TreeNet<T>::lstm_leaves(Tape<T>& tape, Var<T> words) c
 // i, f_L, f_R, o = σ(·),  u = tanh(z_u)
 // c = i⊙u + f_L⊙c_L + f_R⊙c_R,  h = o⊙tanh(c)
 template <class T>
-typename TreeNet<T>::Cell TreeNet<T>::lstm_node(Tape<T>& tape, const Cell& left, const Cell& right) const {
+typename TreeNet<T>::Cell TreeNet<T>::lstm_node(Tape<T>& tape, const Cell& left, const Cell& right,
+                                                std::mt19937_64* rng) const {
   const std::size_t d = dim_;
   Var<T> z = matmul(concat<T>({left.h, right.h}, 1), tape.param(*U), false, true) + tape.param(b);
   Var<T> gates = sigmoid(slice(z, 1, 0, 4 * d));
-  Var<T> u = tanh(block(z, 4, d));
+  Var<T> u = train_dropout(tanh(block(z, 4, d)), options_.cell_dropout, rng);
   Var<T> c = block(gates, 0, d) * u + block(gates, 1, d) * left.c + block(gates, 2, d) * right.c;
   return {block(gates, 3, d) * tanh(c), c};
 }

@@ -75,6 +75,10 @@ enum class LeafCell {
 
 struct TreeNetOptions {
   double dropout = 0;          // p on the node vectors before the classifier (training only)
+  double input_dropout = 0;    // p on the elements of the word vectors (training only)
+  // TreeLSTM: p on the candidate u of every cell (the leaf's c with LeafCell::Linear),
+  // training only: recurrent dropout without memory loss (Semeniuta et al. 2016).
+  double cell_dropout = 0;
   double word_init_std = 0.1;  // word vectors ~ N(0, std²)
   bool leaf_tanh = false;      // RNN, RNTN: a leaf's vector is tanh(w), as in CoreNLP
   LeafCell leaf_cell = LeafCell::Gated;  // TreeLSTM only
@@ -83,6 +87,8 @@ struct TreeNetOptions {
   std::size_t word_dim = 0;
 
   TreeNetOptions& with_dropout(double p) { dropout = p; return *this; }
+  TreeNetOptions& with_input_dropout(double p) { input_dropout = p; return *this; }
+  TreeNetOptions& with_cell_dropout(double p) { cell_dropout = p; return *this; }
   TreeNetOptions& with_word_init_std(double s) { word_init_std = s; return *this; }
   TreeNetOptions& with_leaf_tanh(bool on = true) { leaf_tanh = on; return *this; }
   TreeNetOptions& with_leaf_cell(LeafCell cell) { leaf_cell = cell; return *this; }
@@ -128,7 +134,8 @@ class TreeNet : public Module<T> {
 
   // Records the whole tree on `tape`. word_ids holds one vocabulary index per leaf, left to
   // right (leaf_word_ids). classes() must equal data::num_classes(mode). `rng` draws the
-  // dropout masks and is required when training() and options().dropout > 0.
+  // dropout masks (word vectors, cells, then classifier input) and is required when
+  // training() and one of the options' dropout rates is > 0.
   // Throws std::invalid_argument for a malformed tree (not post-order, unary nodes, root
   // not last), a wrong number of word ids or a class count that does not fit the mode;
   // std::out_of_range for a word id outside the vocabulary.
@@ -164,12 +171,16 @@ class TreeNet : public Module<T> {
     Var<T> h, c;
   };
 
+  // rng == nullptr: no dropout anywhere (compose, predict).
+  Var<T> compose_nodes(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids,
+                       std::mt19937_64* rng) const;
   std::vector<Var<T>> compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words) const;
   Var<T> compose_pair(Tape<T>& tape, Var<T> left, Var<T> right) const;
-  std::vector<Var<T>> compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words) const;
-  Cell lstm_leaves(Tape<T>& tape, Var<T> words) const;
-  Cell lstm_node(Tape<T>& tape, const Cell& left, const Cell& right) const;
-  Var<T> classifier_input(Var<T> vectors, std::mt19937_64* rng) const;
+  std::vector<Var<T>> compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words, std::mt19937_64* rng) const;
+  Cell lstm_leaves(Tape<T>& tape, Var<T> words, std::mt19937_64* rng) const;
+  Cell lstm_node(Tape<T>& tape, const Cell& left, const Cell& right, std::mt19937_64* rng) const;
+  // dropout(x, p) in training mode when p > 0 and rng is given, else x.
+  Var<T> train_dropout(Var<T> x, double p, std::mt19937_64* rng) const;
 
   TreeModel model_;
   std::size_t dim_;

@@ -398,6 +398,50 @@ BOOST_AUTO_TEST_CASE(word_dim_differs_from_node_dim) {
                     std::invalid_argument);
 }
 
+// Dropout on the word vectors (every model) and on the Tree-LSTM's cell candidates: the
+// masks change the training loss but not the eval one, and the loss with fixed masks
+// passes gradcheck.
+BOOST_AUTO_TEST_CASE(input_and_cell_dropout_gradcheck) {
+  const data::Vocab vocab = word_vocab();
+  struct Case {
+    TreeModel model;
+    LeafCell cell;
+    double cell_dropout;
+  };
+  for (const Case& k : {Case{TreeModel::RNTN, LeafCell::Gated, 0.0}, Case{TreeModel::TreeLSTM, LeafCell::Gated, 0.4},
+                        Case{TreeModel::TreeLSTM, LeafCell::Linear, 0.4}}) {
+    BOOST_TEST_CONTEXT(tree_model_name(k.model) << (k.cell == LeafCell::Linear ? ", linear leaf" : "")) {
+      std::mt19937_64 rng(71);
+      const auto options = TreeNetOptions().with_input_dropout(0.3).with_cell_dropout(k.cell_dropout).with_leaf_cell(k.cell);
+      TreeNet<double> net(vocab.size(), 3, 5, k.model, rng, options);
+      randomise(net, 72, 1.0);
+      const data::Tree tree = random_tree(5, rng, 0.0);
+      const auto ids = leaf_word_ids(tree, vocab);
+      auto loss = [&](Tape<double>& t, const std::vector<Var<double>>&) {
+        std::mt19937_64 drop(9);
+        return net.forward(t, tree, ids, LabelMode::Fine, &drop).loss;
+      };
+      Tape<double> tape;
+      const double training_loss = loss(tape, {}).item();
+      net.eval();
+      const double eval_loss = net.forward(tape, tree, ids, LabelMode::Fine).loss.item();
+      BOOST_TEST(eval_loss == ref_loss(net, ref_vectors(net, tree, ids), node_targets(tree, LabelMode::Fine)),
+                 boost::test_tools::tolerance(1e-12));
+      BOOST_TEST(std::abs(training_loss - eval_loss) > 1e-6);
+      net.train();
+      const GradcheckResult r = gradcheck(loss, {}, net.parameters());
+      BOOST_TEST(r.ok, r.message());
+      BOOST_TEST(r.checked == net.parameter_count());
+      BOOST_CHECK_THROW(net.forward(tape, tree, ids, LabelMode::Fine), std::invalid_argument);  // no generator
+    }
+  }
+  std::mt19937_64 rng(73);
+  BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::RNTN, rng, TreeNetOptions().with_cell_dropout(0.2)),
+                    std::invalid_argument);
+  BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::RNN, rng, TreeNetOptions().with_input_dropout(1.0)),
+                    std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(thousand_deep_left_branching_tree) {
   std::mt19937_64 rng(7);
   const data::Tree tree = left_branching_tree(1000, rng);
