@@ -122,10 +122,12 @@ TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, Tre
       dim_(dim),
       options_(options) {
   if (dim == 0 || classes == 0 || vocab == 0) throw std::invalid_argument("TreeNet: vocab, dim and classes must be positive");
-  for (double p : {options.dropout, options.input_dropout, options.cell_dropout})
+  for (double p : {options.dropout, options.input_dropout, options.cell_dropout, options.composition_dropout})
     if (!(p >= 0 && p < 1)) throw std::invalid_argument("TreeNet: dropout rates must be in [0, 1)");
   if (options.cell_dropout > 0 && model != TreeModel::TreeLSTM)
     throw std::invalid_argument("TreeNet: cell_dropout is for the TreeLSTM");
+  if (options.composition_dropout > 0 && model == TreeModel::TreeLSTM)
+    throw std::invalid_argument("TreeNet: composition_dropout is for RNN and RNTN");
   if (options.leaf_tanh && model == TreeModel::TreeLSTM)  // its leaves already squash w through gates
     throw std::invalid_argument("TreeNet: leaf_tanh is for RNN and RNTN leaves; the Tree-LSTM has a leaf cell");
   if (word_size(dim, options) != dim && model != TreeModel::TreeLSTM)
@@ -151,7 +153,8 @@ TreeOutput<T> TreeNet<T>::forward(Tape<T>& tape, const data::Tree& tree, const s
   if (classes() != static_cast<std::size_t>(data::num_classes(mode)))
     throw std::invalid_argument("TreeNet: " + std::to_string(classes()) + " classes cannot be trained in a " +
                                 std::to_string(data::num_classes(mode)) + "-class label mode");
-  const bool any_dropout = options_.dropout > 0 || options_.input_dropout > 0 || options_.cell_dropout > 0;
+  const bool any_dropout = options_.dropout > 0 || options_.input_dropout > 0 || options_.cell_dropout > 0 ||
+                           options_.composition_dropout > 0;
   if (this->training() && any_dropout && !rng)
     throw std::invalid_argument("TreeNet: dropout in training mode needs a generator");
   TreeOutput<T> out;
@@ -184,19 +187,20 @@ Var<T> TreeNet<T>::compose_nodes(Tape<T>& tape, const data::Tree& tree, const st
   Var<T> words = embedding.forward(tape, word_ids);  // [L, e], one row per leaf (e = d but for a TreeLSTM with word_dim)
   words = train_dropout(words, options_.input_dropout, rng);
   const bool lstm = model_ == TreeModel::TreeLSTM;
-  return concat(lstm ? compose_lstm(tape, tree, words, rng) : compose_rnn(tape, tree, words), 0);
+  return concat(lstm ? compose_lstm(tape, tree, words, rng) : compose_rnn(tape, tree, words, rng), 0);
 }
 
 // Bottom-up over the post-order nodes: a leaf is its word vector w (or tanh(w), one op
 // for all leaves), a parent composes its two (already computed) children.
 template <class T>
-std::vector<Var<T>> TreeNet<T>::compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words) const {
+std::vector<Var<T>> TreeNet<T>::compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words,
+                                            std::mt19937_64* rng) const {
   if (options_.leaf_tanh) words = tanh(words);
   std::vector<Var<T>> p(tree.size());
   std::size_t leaf = 0;
   for (std::size_t i = 0; i < tree.size(); ++i) {
     const data::Node& node = tree.nodes[i];
-    p[i] = node.is_leaf() ? row(words, leaf++) : compose_pair(tape, p[node.left], p[node.right]);
+    p[i] = node.is_leaf() ? row(words, leaf++) : compose_pair(tape, p[node.left], p[node.right], rng);
   }
   return p;
 }
@@ -205,8 +209,8 @@ std::vector<Var<T>> TreeNet<T>::compose_rnn(Tape<T>& tape, const data::Tree& tre
 // RNN:  p = tanh(W x + b)
 // RNTN: p = tanh(xᵀ V^{[1:d]} x + W x + b)
 template <class T>
-Var<T> TreeNet<T>::compose_pair(Tape<T>& tape, Var<T> left, Var<T> right) const {
-  Var<T> x = concat<T>({left, right}, 1);
+Var<T> TreeNet<T>::compose_pair(Tape<T>& tape, Var<T> left, Var<T> right, std::mt19937_64* rng) const {
+  Var<T> x = train_dropout(concat<T>({left, right}, 1), options_.composition_dropout, rng);
   Var<T> pre = matmul(x, tape.param(W), false, true);
   if (V) pre = bilinear(x, tape.param(*V), x) + pre;
   return tanh(pre + tape.param(b));

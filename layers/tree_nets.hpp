@@ -79,6 +79,8 @@ struct TreeNetOptions {
   // TreeLSTM: p on the candidate u of every cell (the leaf's c with LeafCell::Linear),
   // training only: recurrent dropout without memory loss (Semeniuta et al. 2016).
   double cell_dropout = 0;
+  // RNN, RNTN: p on the children [a; b] at every composition, training only.
+  double composition_dropout = 0;
   double word_init_std = 0.1;  // word vectors ~ N(0, std²)
   bool leaf_tanh = false;      // RNN, RNTN: a leaf's vector is tanh(w), as in CoreNLP
   LeafCell leaf_cell = LeafCell::Gated;  // TreeLSTM only
@@ -89,6 +91,7 @@ struct TreeNetOptions {
   TreeNetOptions& with_dropout(double p) { dropout = p; return *this; }
   TreeNetOptions& with_input_dropout(double p) { input_dropout = p; return *this; }
   TreeNetOptions& with_cell_dropout(double p) { cell_dropout = p; return *this; }
+  TreeNetOptions& with_composition_dropout(double p) { composition_dropout = p; return *this; }
   TreeNetOptions& with_word_init_std(double s) { word_init_std = s; return *this; }
   TreeNetOptions& with_leaf_tanh(bool on = true) { leaf_tanh = on; return *this; }
   TreeNetOptions& with_leaf_cell(LeafCell cell) { leaf_cell = cell; return *this; }
@@ -174,8 +177,8 @@ class TreeNet : public Module<T> {
   // rng == nullptr: no dropout anywhere (compose, predict).
   Var<T> compose_nodes(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids,
                        std::mt19937_64* rng) const;
-  std::vector<Var<T>> compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words) const;
-  Var<T> compose_pair(Tape<T>& tape, Var<T> left, Var<T> right) const;
+  std::vector<Var<T>> compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words, std::mt19937_64* rng) const;
+  Var<T> compose_pair(Tape<T>& tape, Var<T> left, Var<T> right, std::mt19937_64* rng) const;
   std::vector<Var<T>> compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words, std::mt19937_64* rng) const;
   Cell lstm_leaves(Tape<T>& tape, Var<T> words, std::mt19937_64* rng) const;
   Cell lstm_node(Tape<T>& tape, const Cell& left, const Cell& right, std::mt19937_64* rng) const;

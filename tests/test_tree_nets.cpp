@@ -398,7 +398,8 @@ BOOST_AUTO_TEST_CASE(word_dim_differs_from_node_dim) {
                     std::invalid_argument);
 }
 
-// Dropout on the word vectors (every model) and on the Tree-LSTM's cell candidates: the
+// Dropout on the word vectors (every model), on the Tree-LSTM's cell candidates and on the
+// RNN/RNTN's composition inputs: the
 // masks change the training loss but not the eval one, and the loss with fixed masks
 // passes gradcheck.
 BOOST_AUTO_TEST_CASE(input_and_cell_dropout_gradcheck) {
@@ -406,13 +407,18 @@ BOOST_AUTO_TEST_CASE(input_and_cell_dropout_gradcheck) {
   struct Case {
     TreeModel model;
     LeafCell cell;
-    double cell_dropout;
+    double cell_dropout, composition_dropout;
   };
-  for (const Case& k : {Case{TreeModel::RNTN, LeafCell::Gated, 0.0}, Case{TreeModel::TreeLSTM, LeafCell::Gated, 0.4},
-                        Case{TreeModel::TreeLSTM, LeafCell::Linear, 0.4}}) {
+  for (const Case& k : {Case{TreeModel::RNTN, LeafCell::Gated, 0.0, 0.4}, Case{TreeModel::RNN, LeafCell::Gated, 0.0, 0.4},
+                        Case{TreeModel::TreeLSTM, LeafCell::Gated, 0.4, 0.0},
+                        Case{TreeModel::TreeLSTM, LeafCell::Linear, 0.4, 0.0}}) {
     BOOST_TEST_CONTEXT(tree_model_name(k.model) << (k.cell == LeafCell::Linear ? ", linear leaf" : "")) {
       std::mt19937_64 rng(71);
-      const auto options = TreeNetOptions().with_input_dropout(0.3).with_cell_dropout(k.cell_dropout).with_leaf_cell(k.cell);
+      const auto options = TreeNetOptions()
+                               .with_input_dropout(0.3)
+                               .with_cell_dropout(k.cell_dropout)
+                               .with_composition_dropout(k.composition_dropout)
+                               .with_leaf_cell(k.cell);
       TreeNet<double> net(vocab.size(), 3, 5, k.model, rng, options);
       randomise(net, 72, 1.0);
       const data::Tree tree = random_tree(5, rng, 0.0);
@@ -439,6 +445,8 @@ BOOST_AUTO_TEST_CASE(input_and_cell_dropout_gradcheck) {
   BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::RNTN, rng, TreeNetOptions().with_cell_dropout(0.2)),
                     std::invalid_argument);
   BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::RNN, rng, TreeNetOptions().with_input_dropout(1.0)),
+                    std::invalid_argument);
+  BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::TreeLSTM, rng, TreeNetOptions().with_composition_dropout(0.2)),
                     std::invalid_argument);
 }
 

@@ -77,6 +77,7 @@ training options:
   --dropout P         dropout on node vectors before the classifier (default 0; treelstm 0.5)
   --input-dropout P   dropout on the elements of the word vectors (default 0)
   --cell-dropout P    treelstm: dropout on every cell's candidate u (default 0)
+  --composition-dropout P   rnn/rntn: dropout on the children [a; b] of every composition (default 0)
   --word-init-std S   initial word vectors ~ N(0, S²) (default 0.1)
   --identity-init     rnn/rntn: W = [I + U(±r), I + U(±r)], r = 1/(2√d), as CoreNLP
                       (default: Glorot, layers/tree_nets.hpp)
@@ -443,7 +444,7 @@ Splits load_splits(const examples::Args& args, std::uint64_t seed, data::LabelMo
 
 int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
-                      {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "cell-dropout", "min-count",
+                      {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "cell-dropout", "composition-dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
                        "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
                        "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average"},
@@ -495,6 +496,8 @@ int run_train(int argc, char** argv) {
   const double dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
   const double input_dropout = args.num("input-dropout", 0.0), cell_dropout = args.num("cell-dropout", 0.0);
   if (cell_dropout != 0 && !is_lstm) throw std::invalid_argument("--cell-dropout is for --model treelstm");
+  const double composition_dropout = args.num("composition-dropout", 0.0);
+  if (composition_dropout != 0 && is_lstm) throw std::invalid_argument("--composition-dropout is for --model rnn or rntn");
   const double word_init_std = args.num("word-init-std", TreeNetOptions().word_init_std);
   if (!(word_init_std > 0)) throw std::invalid_argument("--word-init-std must be positive");
   const auto epochs = static_cast<int>(args.integer("epochs", synthetic ? 6 : 100));
@@ -559,6 +562,7 @@ int run_train(int argc, char** argv) {
                          .with_dropout(dropout)
                          .with_input_dropout(input_dropout)
                          .with_cell_dropout(cell_dropout)
+                         .with_composition_dropout(composition_dropout)
                          .with_word_init_std(word_init_std));
   if (args.has("identity-init") && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
   const auto adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
@@ -632,7 +636,7 @@ int run_train(int argc, char** argv) {
   std::cout << "sentiment: " << config.describe() << ", " << net.parameter_count()
             << " parameters; data " << splits.source << ": " << train.size() << "/" << dev.size() << "/"
             << test.size() << " trees, vocabulary " << vocab.size() << "; " << optimizer_name << " lr " << lr
-            << ", batch " << batch << ", dropout " << dropout << " (input " << input_dropout << ", cell " << cell_dropout << ")" << ", unk-replace " << unk_replace << ", word-dropout " << word_dropout
+            << ", batch " << batch << ", dropout " << dropout << " (input " << input_dropout << ", cell " << cell_dropout << ", composition " << composition_dropout << ")" << ", unk-replace " << unk_replace << ", word-dropout " << word_dropout
             << ", embed-lr-scale " << embed_lr_scale << ", embed-sgd " << embed_sgd << ", l2-words " << l2_words << ", clip " << clip << ", average " << average_decay << ", " << used_threads << " thread(s)\n";
 
   ParallelOptions popt;
@@ -791,6 +795,7 @@ int run_train(int argc, char** argv) {
   metrics.set("dropout", dropout);
   metrics.set("input_dropout", input_dropout);
   metrics.set("cell_dropout", cell_dropout);
+  metrics.set("composition_dropout", composition_dropout);
   metrics.set("identity_init", args.has("identity-init") ? 1.0 : 0.0);
   metrics.set("adagrad_reset", adagrad_reset);
   metrics.set("unk_replace", unk_replace);
