@@ -281,4 +281,10 @@ std::vector<Tree> binary_root_subset(std::vector<Tree> trees) {
   return trees;
 }
 
+void lowercase_words(Tree& tree) {
+  for (Node& node : tree.nodes)
+    for (char& ch : node.word)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+}
+
 }  // namespace tapenet::data

@@ -100,4 +100,8 @@ int mode_label(int fine, LabelMode mode);
 // fine-grained; map them with binary_label (inner neutral phrases are then dropped).
 std::vector<Tree> binary_root_subset(std::vector<Tree> trees);
 
+// Lower-cases the ASCII letters A-Z of every leaf word in place (bytes >= 0x80, i.e. the
+// rest of a UTF-8 word, are left as they are), so "Good" and "good" share one vector.
+void lowercase_words(Tree& tree);
+
 }  // namespace tapenet::data

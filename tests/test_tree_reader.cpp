@@ -515,3 +515,11 @@ BOOST_AUTO_TEST_CASE(sst_train_nbsp_tokens_and_vocab) {
   BOOST_TEST(wrongly_kept == 0u);
   BOOST_TEST(wrongly_dropped == 0u);
 }
+
+BOOST_AUTO_TEST_CASE(lowercase_words_touches_only_ascii_capitals) {
+  Tree tree = parse_tree("(3 (2 The) (3 (2 Caf\xC3\x89) (3 GOOD)))");
+  lowercase_words(tree);
+  const std::vector<std::string> expected = {"the", "caf\xC3\x89", "good"};
+  BOOST_TEST(tree.words() == expected, boost::test_tools::per_element());
+  BOOST_TEST(tree.root_label() == 3);
+}

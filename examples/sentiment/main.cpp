@@ -63,6 +63,7 @@ training options:
                       neutral phrases add no loss), early stopping on dev root binary
                       accuracy, tested on the non-neutral test roots
   --leaf-tanh         rnn/rntn: a leaf's vector is tanh(word vector), as in CoreNLP
+  --lowercase         lower-case the words (ASCII A-Z) of every split and of predict's input
   --word-dim E        treelstm: word vectors of size E (default: --dim); the leaf cell maps
                       them to the node size
   --leaf-cell C       treelstm: gated (default: c = σ(i)⊙tanh(u)) | linear (Tai et al.'s
@@ -161,7 +162,7 @@ std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vo
 // ---- checkpoint layout -------------------------------------------------------------------
 // param/<name>                 current parameters (save_checkpoint)
 // state/<optimizer keys>       the optimizer's state_dict ("step", "lr", "<param>/sum" ...)
-// state/config/{model,dim,optimizer,labels,leaf_tanh,leaf_cell,word_dim}   what predict and --resume need to
+// state/config/{model,dim,optimizer,labels,leaf_tanh,leaf_cell,word_dim,lowercase}   what predict and --resume need to
 //                              rebuild the net (labels: 0 fine, 1 binary; older checkpoints
 //                              without labels/leaf_tanh/leaf_cell are fine-grained, no
 //                              leaf tanh, gated leaf cell, word_dim = dim; leaf_cell: 0
@@ -202,12 +203,13 @@ struct NetConfig {
   bool leaf_tanh = false;
   LeafCell leaf_cell = LeafCell::Gated;
   std::size_t word_dim = 0;  // 0: dim
+  bool lowercase = false;    // the words are lower-cased before the vocabulary lookup
 
   std::size_t classes() const { return static_cast<std::size_t>(data::num_classes(labels)); }
   std::string describe() const {
     return std::string(tree_model_name(model)) + " d=" + std::to_string(dim) + ", " + labels_flag(labels) +
            " labels" + (leaf_tanh ? ", leaf tanh" : "") + (leaf_cell == LeafCell::Linear ? ", linear leaf cell" : "") +
-           (word_dim ? ", word vectors of " + std::to_string(word_dim) : "");
+           (word_dim ? ", word vectors of " + std::to_string(word_dim) : "") + (lowercase ? ", lower-cased words" : "");
   }
   TreeNetOptions net_options() const {
     return TreeNetOptions().with_leaf_tanh(leaf_tanh).with_leaf_cell(leaf_cell).with_word_dim(word_dim);
@@ -235,6 +237,7 @@ NetConfig read_config(const std::string& path) {
   const double word_dim = get_or(state, "config/word_dim", path, 0);
   if (word_dim < 0 || word_dim > 4096) throw std::runtime_error(path + ": bad config/word_dim " + std::to_string(word_dim));
   c.word_dim = static_cast<std::size_t>(word_dim);
+  c.lowercase = get_or(state, "config/lowercase", path, 0) != 0;
   return c;
 }
 
@@ -398,6 +401,7 @@ int run_predict(int argc, char** argv) {
     try {
       data::Tree tree = line[start] == '(' ? data::parse_tree(line.substr(start), "<stdin>", line_no)
                                            : data::binarize_sentence(line);
+      if (config.lowercase) data::lowercase_words(tree);
       std::vector<Example> ex = {{tree, leaf_word_ids(tree, vocab)}};
       const auto probs = sentiment::node_probabilities(net, ex, 1);
       print_phrases(tree, probs[0], config.labels, std::cout);
@@ -447,8 +451,8 @@ int run_train(int argc, char** argv) {
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "cell-dropout", "composition-dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
                        "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
-                       "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average"},
-                      {"resume", "identity-init", "leaf-tanh"}, kUsage);
+                       "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average", "lowercase"},
+                      {"resume", "identity-init", "leaf-tanh", "lowercase"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
   const bool tty = ::isatty(2);
@@ -473,17 +477,19 @@ int run_train(int argc, char** argv) {
   if (word_dim_arg < 0 || word_dim_arg > 4096) throw std::invalid_argument("--word-dim must be in 1..4096");
   if (args.has("word-dim") && !lstm) throw std::invalid_argument("--word-dim is for --model treelstm");
   config.word_dim = static_cast<std::size_t>(word_dim_arg) == config.dim ? 0 : static_cast<std::size_t>(word_dim_arg);
+  config.lowercase = args.has("lowercase");
   if (resume) {  // the checkpoint decides the architecture; explicit flags must agree
     const NetConfig saved = read_config(checkpoint);
     if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim) ||
         (args.has("labels") && saved.labels != config.labels) || (config.leaf_tanh && !saved.leaf_tanh) ||
         (args.has("leaf-cell") && saved.leaf_cell != config.leaf_cell) ||
-        (args.has("word-dim") && saved.word_dim != config.word_dim))
+        (args.has("word-dim") && saved.word_dim != config.word_dim) || (config.lowercase && !saved.lowercase))
       throw std::invalid_argument(checkpoint + " holds --model " + model_flag(saved.model) + " --dim " +
                                   std::to_string(saved.dim) + " --labels " + labels_flag(saved.labels) +
                                   (saved.leaf_tanh ? " --leaf-tanh" : "") +
                                   (saved.leaf_cell == LeafCell::Linear ? " --leaf-cell linear" : "") +
-                                  (saved.word_dim ? " --word-dim " + std::to_string(saved.word_dim) : "") + "; it cannot resume with other values");
+                                  (saved.word_dim ? " --word-dim " + std::to_string(saved.word_dim) : "") +
+                                  (saved.lowercase ? " --lowercase" : "") + "; it cannot resume with other values");
     config = saved;
   }
   const data::LabelMode labels = config.labels;
@@ -511,6 +517,9 @@ int run_train(int argc, char** argv) {
 
   // Data and vocabulary (from the training split, or the one saved with the checkpoint).
   Splits splits = load_splits(args, seed, labels);
+  if (config.lowercase)
+    for (auto* split : {&splits.train, &splits.dev, &splits.test})
+      for (data::Tree& tree : *split) data::lowercase_words(tree);
   if (splits.train.empty() || splits.dev.empty())
     throw std::invalid_argument("no training or dev tree has a non-neutral root: --labels binary needs some");
   const data::Vocab vocab = resume ? load_vocab(checkpoint)
@@ -624,6 +633,7 @@ int run_train(int argc, char** argv) {
     state["config/leaf_tanh"] = scalar(config.leaf_tanh ? 1 : 0);
     state["config/leaf_cell"] = scalar(config.leaf_cell == LeafCell::Gated ? 0 : 1);
     state["config/word_dim"] = scalar(static_cast<double>(config.word_dim));
+    state["config/lowercase"] = scalar(config.lowercase ? 1 : 0);
     state["trainer/epoch"] = scalar(epochs_done);
     state["trainer/bad_epochs"] = scalar(bad_epochs);
     best.save(state, params);
@@ -788,6 +798,7 @@ int run_train(int argc, char** argv) {
   metrics.set("threads", used_threads);
   metrics.set("model", model_flag(config.model));
   metrics.set("dim", static_cast<double>(config.dim));
+  metrics.set("lowercase", config.lowercase ? 1.0 : 0.0);
   metrics.set("word_dim", static_cast<double>(config.word_dim ? config.word_dim : config.dim));
   metrics.set("optimizer", optimizer_name);
   metrics.set("lr", lr);
