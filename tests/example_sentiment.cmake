@@ -6,7 +6,8 @@
 #   example_sentiment          train 2 epochs, --checkpoint and --metrics-out into the build dir
 #   example_sentiment_resume   --resume from that checkpoint for a 3rd epoch
 #   example_sentiment_bad_data a malformed tree: non-zero exit, error names file:line:column;
-#                              then valid --data trains with the real-data default --unk-replace 0.5
+#                              then valid --data trains with the real-data default --unk-replace 0.5,
+#                              and --lowercase builds a lower-cased vocabulary that predict uses
 #   example_sentiment_binary   --labels binary --leaf-tanh: 2 epochs, the binary metrics (no
 #                              fine-grained ones), --resume taking the label mode from the
 #                              checkpoint, predict printing negative/positive, --labels foo,
@@ -112,6 +113,20 @@ elseif(MODE STREQUAL "bad_data")
   run_sentiment(--data ${DIR}/good --epochs 1 --threads 1)
   if(NOT rc EQUAL 0 OR NOT out MATCHES ", unk-replace 0.5,")
     message(FATAL_ERROR "--data: expected a run with unk-replace 0.5 by default, got ${rc}:\n${out}\n${err}")
+  endif()
+  # --lowercase: "Good" and "good" become one vocabulary entry, and predict lower-cases its input.
+  file(WRITE ${DIR}/good/train.txt "(3 (2 A) (3 Good))\n(1 (2 a) (1 (2 not) (3 good)))\n")
+  run_sentiment(--data ${DIR}/good --epochs 1 --threads 1 --lowercase --checkpoint ${DIR}/lower.npz)
+  file(READ ${DIR}/lower.npz.vocab vocab)
+  if(NOT rc EQUAL 0 OR NOT vocab STREQUAL "<unk>\na\ngood\nnot\n")
+    message(FATAL_ERROR "--lowercase: expected the vocabulary <unk> a good not, got ${rc}:\n${vocab}\n${err}")
+  endif()
+  file(WRITE ${DIR}/predict.txt "(3 (2 A) (3 GOOD))\n")
+  set(input INPUT_FILE ${DIR}/predict.txt)
+  run_sentiment(predict --checkpoint ${DIR}/lower.npz)
+  unset(input)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "gold 3  a good")
+    message(FATAL_ERROR "predict with a --lowercase checkpoint should lower-case its input, got ${rc}:\n${out}\n${err}")
   endif()
 elseif(MODE STREQUAL "binary")
   file(REMOVE_RECURSE ${DIR})
