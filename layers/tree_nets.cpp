@@ -109,18 +109,10 @@ Shape w_shape(TreeModel model, std::size_t d, const TreeNetOptions& options) {
 // b's width: d for RNN and RNTN, 5d (gates i, f_L, f_R, o, u) for the Tree-LSTM.
 std::size_t b_width(TreeModel model, std::size_t d) { return model == TreeModel::TreeLSTM ? 5 * d : d; }
 
-}  // namespace
-
-template <class T>
-TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, TreeModel model, std::mt19937_64& rng,
-                    const TreeNetOptions& options)
-    : embedding(vocab, word_size(dim, options), rng, options.word_init_std),
-      classifier(dim, classes, rng),
-      W(this->add_parameter("W", init::glorot_uniform<T>(w_shape(model, dim, options), rng))),
-      b(this->add_parameter("b", zeros<T>({1, b_width(model, dim)}))),
-      model_(model),
-      dim_(dim),
-      options_(options) {
+// Throws std::invalid_argument for sizes of 0, dropout rates outside [0, 1) and options
+// the model does not have.
+void check_options(TreeModel model, std::size_t vocab, std::size_t dim, std::size_t classes,
+                   const TreeNetOptions& options) {
   if (dim == 0 || classes == 0 || vocab == 0) throw std::invalid_argument("TreeNet: vocab, dim and classes must be positive");
   for (double p : {options.dropout, options.input_dropout, options.cell_dropout, options.composition_dropout})
     if (!(p >= 0 && p < 1)) throw std::invalid_argument("TreeNet: dropout rates must be in [0, 1)");
@@ -135,6 +127,21 @@ TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, Tre
                                 std::to_string(dim) + ": only the TreeLSTM maps word vectors to nodes");
   if (options.leaf_cell != LeafCell::Gated && model != TreeModel::TreeLSTM)
     throw std::invalid_argument("TreeNet: leaf_cell is for the TreeLSTM; RNN and RNTN leaves are word vectors");
+}
+
+}  // namespace
+
+template <class T>
+TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, TreeModel model, std::mt19937_64& rng,
+                    const TreeNetOptions& options)
+    : embedding(vocab, word_size(dim, options), rng, options.word_init_std),
+      classifier(dim, classes, rng),
+      W(this->add_parameter("W", init::glorot_uniform<T>(w_shape(model, dim, options), rng))),
+      b(this->add_parameter("b", zeros<T>({1, b_width(model, dim)}))),
+      model_(model),
+      dim_(dim),
+      options_(options) {
+  check_options(model, vocab, dim, classes, options);
   if (model == TreeModel::RNTN)
     V = &this->add_parameter("V", init::uniform<T>({dim, 2 * dim, 2 * dim}, 1.0 / (4.0 * double(dim)), rng));
   if (model == TreeModel::TreeLSTM) {
