@@ -446,22 +446,57 @@ Splits load_splits(const examples::Args& args, std::uint64_t seed, data::LabelMo
   return s;
 }
 
-int run_train(int argc, char** argv) {
-  examples::Args args(argc, argv,
-                      {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "cell-dropout", "composition-dropout", "min-count",
-                       "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
-                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
-                       "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average", "lowercase"},
-                      {"resume", "identity-init", "leaf-tanh", "lowercase"}, kUsage);
-  const auto wall_start = std::chrono::steady_clock::now();
-  auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
-  const bool tty = ::isatty(2);
-  const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
-  const bool synthetic = !args.has("data");
-  const std::string checkpoint = args.str("checkpoint");
-  const bool resume = args.has("resume");
-  if (resume && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
+// Training-time replacement of words by <unk>: a token of a word seen once in the training
+// trees with probability unk_replace, any token with probability word_dropout. The draws
+// are a function of (seed, epoch, position), so a resumed run repeats them exactly.
+class WordReplacement {
+ public:
+  WordReplacement(const std::vector<Example>& train, std::size_t vocab_size, double unk_replace, double word_dropout,
+                  std::uint64_t seed)
+      : train_count_(vocab_size, 0), unk_replace_(unk_replace), word_dropout_(word_dropout), seed_(seed) {
+    for (const Example& ex : train)
+      for (std::int64_t id : ex.word_ids) ++train_count_[static_cast<std::size_t>(id)];
+  }
 
+  std::vector<std::int64_t> operator()(const Example& ex, std::uint64_t epoch_index, std::size_t position) const {
+    std::vector<std::int64_t> ids = ex.word_ids;
+    if (unk_replace_ == 0 && word_dropout_ == 0) return ids;
+    std::mt19937_64 rng(mix(seed_ ^ 0x0ddba11ull, epoch_index, position + 1));
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (auto& id : ids) {
+      const double p_single = train_count_[static_cast<std::size_t>(id)] == 1 ? unk_replace_ : 0.0;
+      const double p = 1.0 - (1.0 - p_single) * (1.0 - word_dropout_);
+      if (u(rng) < p) id = data::Vocab::kUnkIndex;
+    }
+    return ids;
+  }
+
+ private:
+  std::vector<std::size_t> train_count_;  // occurrences in the training trees per vocabulary index
+  double unk_replace_, word_dropout_;
+  std::uint64_t seed_;
+};
+
+// The synthetic treebank's hand-written probes (negation, contrast): predicted root / gold.
+void print_probes(const TreeNet<float>& net, const data::Vocab& vocab, data::LabelMode labels, int threads) {
+  const std::vector<Example> probes = sentiment::make_examples(sentiment::synthetic_probes(), vocab);
+  const auto probs = sentiment::node_probabilities(net, probes, threads);
+  std::cout << "probes (predicted root / gold" << (labels == data::LabelMode::Binary ? ", neutral ones skipped" : "")
+            << "):\n";
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const data::Tree& t = probes[i].tree;
+    const int gold = data::mode_label(t.root_label(), labels);
+    if (gold == data::kDroppedLabel) continue;
+    const int c = argmax_rows(probs[i])[static_cast<std::size_t>(t.root)];
+    std::string text;
+    for (const auto& w : t.words()) text += (text.empty() ? "" : " ") + w;
+    std::cout << "  " << (c == gold ? "ok " : "BAD") << " " << c << " / " << gold << "  " << text << "\n";
+  }
+}
+
+// The architecture from the flags, or with `checkpoint` (--resume) from the checkpoint,
+// where a conflicting explicit flag is an error.
+NetConfig net_config(const examples::Args& args, const std::string& checkpoint) {
   NetConfig config;
   config.model = parse_model(args.str("model", "rntn"));
   const bool lstm = config.model == TreeModel::TreeLSTM;
@@ -478,7 +513,7 @@ int run_train(int argc, char** argv) {
   if (args.has("word-dim") && !lstm) throw std::invalid_argument("--word-dim is for --model treelstm");
   config.word_dim = static_cast<std::size_t>(word_dim_arg) == config.dim ? 0 : static_cast<std::size_t>(word_dim_arg);
   config.lowercase = args.has("lowercase");
-  if (resume) {  // the checkpoint decides the architecture; explicit flags must agree
+  if (!checkpoint.empty()) {  // the checkpoint decides the architecture; explicit flags must agree
     const NetConfig saved = read_config(checkpoint);
     if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim) ||
         (args.has("labels") && saved.labels != config.labels) || (config.leaf_tanh && !saved.leaf_tanh) ||
@@ -492,6 +527,26 @@ int run_train(int argc, char** argv) {
                                   (saved.lowercase ? " --lowercase" : "") + "; it cannot resume with other values");
     config = saved;
   }
+  return config;
+}
+
+int run_train(int argc, char** argv) {
+  examples::Args args(argc, argv,
+                      {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "cell-dropout", "composition-dropout", "min-count",
+                       "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
+                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
+                       "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average", "lowercase"},
+                      {"resume", "identity-init", "leaf-tanh", "lowercase"}, kUsage);
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
+  const bool tty = ::isatty(2);
+  const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
+  const bool synthetic = !args.has("data");
+  const std::string checkpoint = args.str("checkpoint");
+  const bool resume = args.has("resume");
+  if (resume && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
+
+  const NetConfig config = net_config(args, resume ? checkpoint : std::string());
   const data::LabelMode labels = config.labels;
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
   const std::string optimizer_name = args.str("optimizer", "adagrad");
@@ -537,21 +592,7 @@ int run_train(int argc, char** argv) {
   const double word_dropout = args.num("word-dropout", 0.0);
   if (unk_replace < 0 || unk_replace > 1 || word_dropout < 0 || word_dropout >= 1)
     throw std::invalid_argument("--unk-replace must be in [0, 1], --word-dropout in [0, 1)");
-  std::vector<std::size_t> train_count(vocab.size(), 0);  // occurrences in train.txt per index
-  for (const Example& ex : train)
-    for (std::int64_t id : ex.word_ids) ++train_count[static_cast<std::size_t>(id)];
-  auto replace_words = [&](const Example& ex, std::uint64_t epoch_index, std::size_t position) {
-    std::vector<std::int64_t> ids = ex.word_ids;
-    if (unk_replace == 0 && word_dropout == 0) return ids;
-    std::mt19937_64 rng(mix(seed ^ 0x0ddba11ull, epoch_index, position + 1));
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (auto& id : ids) {
-      const double p_single = train_count[static_cast<std::size_t>(id)] == 1 ? unk_replace : 0.0;
-      const double p = 1.0 - (1.0 - p_single) * (1.0 - word_dropout);
-      if (u(rng) < p) id = data::Vocab::kUnkIndex;
-    }
-    return ids;
-  };
+  const WordReplacement replace_words(train, vocab.size(), unk_replace, word_dropout, seed);
   const double embed_lr_scale = args.num("embed-lr-scale", 1.0);
   const double l2_words = args.num("l2-words", 1e-4), clip = args.num("clip", 0.0);
   if (embed_lr_scale < 0 || l2_words < 0 || clip < 0)
@@ -749,21 +790,7 @@ int run_train(int argc, char** argv) {
     std::cout << "test (" << ts.binary_trees << " non-neutral trees, binary net): root binary " << pct(ts.root_binary)
               << ", all non-neutral phrases " << pct(ts.all_binary) << "\n";
 
-  if (synthetic) {  // show negation and contrast on a few hand-written sentences
-    const std::vector<Example> probes = sentiment::make_examples(sentiment::synthetic_probes(), vocab);
-    const auto probs = sentiment::node_probabilities(net, probes, threads);
-    std::cout << "probes (predicted root / gold" << (labels == data::LabelMode::Binary ? ", neutral ones skipped" : "")
-              << "):\n";
-    for (std::size_t i = 0; i < probes.size(); ++i) {
-      const data::Tree& t = probes[i].tree;
-      const int gold = data::mode_label(t.root_label(), labels);
-      if (gold == data::kDroppedLabel) continue;
-      const int c = argmax_rows(probs[i])[static_cast<std::size_t>(t.root)];
-      std::string text;
-      for (const auto& w : t.words()) text += (text.empty() ? "" : " ") + w;
-      std::cout << "  " << (c == gold ? "ok " : "BAD") << " " << c << " / " << gold << "  " << text << "\n";
-    }
-  }
+  if (synthetic) print_probes(net, vocab, labels, threads);
 
   const double trees_per_s = train_seconds > 0 ? double(trees_trained) / train_seconds : 0.0;
   examples::Metrics metrics;
