@@ -530,6 +530,120 @@ NetConfig net_config(const examples::Args& args, const std::string& checkpoint) 
   return config;
 }
 
+// The training options (everything but the architecture), parsed and checked.
+struct TrainOptions {
+  std::string optimizer_name;  // adagrad | adam
+  bool adam = false;
+  double lr = 0, dropout = 0, input_dropout = 0, cell_dropout = 0, composition_dropout = 0, word_init_std = 0;
+  int epochs = 0, patience = 0;
+  std::size_t batch = 0;
+  long min_count = 0;
+  int threads = 0, used_threads = 0;  // threads: 0 = all cores
+  double unk_replace = 0, word_dropout = 0, embed_lr_scale = 1, l2_words = 0, clip = 0, embed_sgd = 0;
+  int adagrad_reset = 0;
+  double average_decay = 0;
+  bool identity_init = false;  // rnn/rntn: CoreNLP's W initialisation
+};
+
+TrainOptions train_options(const examples::Args& args, const NetConfig& config, bool synthetic) {
+  const bool is_lstm = config.model == TreeModel::TreeLSTM;
+  TrainOptions o;
+  o.identity_init = args.has("identity-init");
+  o.optimizer_name = args.str("optimizer", "adagrad");
+  if (o.optimizer_name != "adagrad" && o.optimizer_name != "adam")
+    throw std::invalid_argument("--optimizer must be adagrad or adam, got '" + o.optimizer_name + "'");
+  o.adam = o.optimizer_name == "adam";
+  o.lr = args.num("lr", o.adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
+  o.dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
+  o.input_dropout = args.num("input-dropout", 0.0);
+  o.cell_dropout = args.num("cell-dropout", 0.0);
+  if (o.cell_dropout != 0 && !is_lstm) throw std::invalid_argument("--cell-dropout is for --model treelstm");
+  o.composition_dropout = args.num("composition-dropout", 0.0);
+  if (o.composition_dropout != 0 && is_lstm) throw std::invalid_argument("--composition-dropout is for --model rnn or rntn");
+  o.word_init_std = args.num("word-init-std", TreeNetOptions().word_init_std);
+  if (!(o.word_init_std > 0)) throw std::invalid_argument("--word-init-std must be positive");
+  o.epochs = static_cast<int>(args.integer("epochs", synthetic ? 6 : 100));
+  o.patience = static_cast<int>(args.integer("patience", 10));
+  const long batch_arg = args.integer("batch", 27);
+  o.min_count = args.integer("min-count", 1);
+  o.batch = static_cast<std::size_t>(std::max(0L, batch_arg));
+  o.threads = static_cast<int>(args.integer("threads", 0));
+  o.used_threads = o.threads > 0 ? o.threads : default_thread_count();
+  if (o.batch == 0 || o.epochs < 0 || o.patience < 1 || o.threads < 0 || o.min_count < 0)
+    throw std::invalid_argument("--batch and --patience must be positive; --epochs, --threads, --min-count not negative");
+  o.unk_replace = args.num("unk-replace", synthetic ? 0.0 : 0.5);
+  o.word_dropout = args.num("word-dropout", 0.0);
+  if (o.unk_replace < 0 || o.unk_replace > 1 || o.word_dropout < 0 || o.word_dropout >= 1)
+    throw std::invalid_argument("--unk-replace must be in [0, 1], --word-dropout in [0, 1)");
+  o.embed_lr_scale = args.num("embed-lr-scale", 1.0);
+  o.l2_words = args.num("l2-words", 1e-4);
+  o.clip = args.num("clip", 0.0);
+  if (o.embed_lr_scale < 0 || o.l2_words < 0 || o.clip < 0)
+    throw std::invalid_argument("--embed-lr-scale, --l2-words and --clip must not be negative");
+  // Tai et al.'s Tree-LSTM code updates the word vectors by plain SGD (θ -= 0.1·g) and the
+  // rest by AdaGrad. AdaGrad gives a word seen once as large a first step as a frequent
+  // one; under SGD a word moves in proportion to how often it is used.
+  o.embed_sgd = args.num("embed-sgd", 0.0);
+  if (o.embed_sgd < 0) throw std::invalid_argument("--embed-sgd must not be negative");
+  if (o.embed_sgd > 0 && o.embed_lr_scale != 1.0) throw std::invalid_argument("--embed-sgd and --embed-lr-scale exclude each other");
+  o.adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
+  if (o.adagrad_reset < 0 || (o.adagrad_reset > 0 && o.adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
+  o.average_decay = args.num("average", 0.0);
+  if (!(o.average_decay >= 0 && o.average_decay < 1)) throw std::invalid_argument("--average must be in [0, 1)");
+  return o;
+}
+
+// The test and dev figures of the selected epoch (and, for a fine-grained net, of the best
+// dev-binary epoch). A binary net has no fine-grained figures: those keys are left out.
+void add_score_metrics(examples::Metrics& metrics, data::LabelMode labels, const Scores& dv, const Scores& ts,
+                       const Scores& binary_dv, const Scores& binary_ts, int binary_epoch) {
+  if (labels == data::LabelMode::Fine) {
+    metrics.set("test_root_fine", ts.root_fine);
+    metrics.set("test_root_binary", ts.root_binary);
+    metrics.set("test_all_fine", ts.all_fine);
+    metrics.set("test_root_binary_strict", ts.root_binary_strict);
+    metrics.set("dev_root_fine", dv.root_fine);
+    metrics.set("dev_root_binary", dv.root_binary);
+    metrics.set("dev_all_fine", dv.all_fine);
+    metrics.set("binary_selected_test_root_binary", binary_ts.root_binary);
+    metrics.set("binary_selected_dev_root_binary", binary_dv.root_binary);
+    metrics.set("binary_selected_epoch", binary_epoch);
+  } else {
+    metrics.set("test_root_binary", ts.root_binary);
+    metrics.set("test_all_binary", ts.all_binary);
+    metrics.set("dev_root_binary", dv.root_binary);
+    metrics.set("dev_all_binary", dv.all_binary);
+  }
+  metrics.set("test_trees", static_cast<double>(labels == data::LabelMode::Fine ? ts.trees : ts.binary_trees));
+}
+
+// What was trained, and how.
+void add_option_metrics(examples::Metrics& metrics, const NetConfig& config, const TrainOptions& opts) {
+  metrics.set("labels", labels_flag(config.labels));
+  metrics.set("leaf_tanh", config.leaf_tanh ? 1.0 : 0.0);
+  metrics.set("leaf_cell", config.leaf_cell == LeafCell::Gated ? "gated" : "linear");
+  metrics.set("model", model_flag(config.model));
+  metrics.set("dim", static_cast<double>(config.dim));
+  metrics.set("lowercase", config.lowercase ? 1.0 : 0.0);
+  metrics.set("word_dim", static_cast<double>(config.word_dim ? config.word_dim : config.dim));
+  metrics.set("optimizer", opts.optimizer_name);
+  metrics.set("lr", opts.lr);
+  metrics.set("batch", static_cast<double>(opts.batch));
+  metrics.set("dropout", opts.dropout);
+  metrics.set("input_dropout", opts.input_dropout);
+  metrics.set("cell_dropout", opts.cell_dropout);
+  metrics.set("composition_dropout", opts.composition_dropout);
+  metrics.set("identity_init", opts.identity_init ? 1.0 : 0.0);
+  metrics.set("adagrad_reset", opts.adagrad_reset);
+  metrics.set("unk_replace", opts.unk_replace);
+  metrics.set("word_dropout", opts.word_dropout);
+  metrics.set("embed_lr_scale", opts.embed_lr_scale);
+  metrics.set("embed_sgd", opts.embed_sgd);
+  metrics.set("l2_words", opts.l2_words);
+  metrics.set("clip", opts.clip);
+  metrics.set("average", opts.average_decay);
+}
+
 int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "cell-dropout", "composition-dropout", "min-count",
@@ -547,28 +661,9 @@ int run_train(int argc, char** argv) {
   if (resume && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
 
   const NetConfig config = net_config(args, resume ? checkpoint : std::string());
+  const TrainOptions opts = train_options(args, config, synthetic);
   const data::LabelMode labels = config.labels;
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
-  const std::string optimizer_name = args.str("optimizer", "adagrad");
-  if (optimizer_name != "adagrad" && optimizer_name != "adam")
-    throw std::invalid_argument("--optimizer must be adagrad or adam, got '" + optimizer_name + "'");
-  const bool adam = optimizer_name == "adam";
-  const double lr = args.num("lr", adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
-  const double dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
-  const double input_dropout = args.num("input-dropout", 0.0), cell_dropout = args.num("cell-dropout", 0.0);
-  if (cell_dropout != 0 && !is_lstm) throw std::invalid_argument("--cell-dropout is for --model treelstm");
-  const double composition_dropout = args.num("composition-dropout", 0.0);
-  if (composition_dropout != 0 && is_lstm) throw std::invalid_argument("--composition-dropout is for --model rnn or rntn");
-  const double word_init_std = args.num("word-init-std", TreeNetOptions().word_init_std);
-  if (!(word_init_std > 0)) throw std::invalid_argument("--word-init-std must be positive");
-  const auto epochs = static_cast<int>(args.integer("epochs", synthetic ? 6 : 100));
-  const auto patience = static_cast<int>(args.integer("patience", 10));
-  const long batch_arg = args.integer("batch", 27), min_count = args.integer("min-count", 1);
-  const auto batch = static_cast<std::size_t>(std::max(0L, batch_arg));
-  const int threads = static_cast<int>(args.integer("threads", 0));
-  const int used_threads = threads > 0 ? threads : default_thread_count();
-  if (batch == 0 || epochs < 0 || patience < 1 || threads < 0 || min_count < 0)
-    throw std::invalid_argument("--batch and --patience must be positive; --epochs, --threads, --min-count not negative");
 
   // Data and vocabulary (from the training split, or the one saved with the checkpoint).
   Splits splits = load_splits(args, seed, labels);
@@ -579,7 +674,7 @@ int run_train(int argc, char** argv) {
     throw std::invalid_argument("no training or dev tree has a non-neutral root: --labels binary needs some");
   const data::Vocab vocab = resume ? load_vocab(checkpoint)
                                    : data::Vocab::build(data::count_words(splits.train),
-                                                        static_cast<std::size_t>(min_count));
+                                                        static_cast<std::size_t>(opts.min_count));
   const std::vector<Example> train = sentiment::make_examples(splits.train, vocab);
   const std::vector<Example> dev = sentiment::make_examples(splits.dev, vocab);
   const std::vector<Example> test = sentiment::make_examples(splits.test, vocab);
@@ -588,52 +683,34 @@ int run_train(int argc, char** argv) {
   // so without it the <unk> row (every dev/test word unseen in training: 6 % of SST's
   // dev/test tokens, 60 % of their sentences) would only decay under L2 (to a zero vector).
   // Hence on by default for real data; the synthetic treebank has no unseen words.
-  const double unk_replace = args.num("unk-replace", synthetic ? 0.0 : 0.5);
-  const double word_dropout = args.num("word-dropout", 0.0);
-  if (unk_replace < 0 || unk_replace > 1 || word_dropout < 0 || word_dropout >= 1)
-    throw std::invalid_argument("--unk-replace must be in [0, 1], --word-dropout in [0, 1)");
-  const WordReplacement replace_words(train, vocab.size(), unk_replace, word_dropout, seed);
-  const double embed_lr_scale = args.num("embed-lr-scale", 1.0);
-  const double l2_words = args.num("l2-words", 1e-4), clip = args.num("clip", 0.0);
-  if (embed_lr_scale < 0 || l2_words < 0 || clip < 0)
-    throw std::invalid_argument("--embed-lr-scale, --l2-words and --clip must not be negative");
-  // Tai et al.'s Tree-LSTM code updates the word vectors by plain SGD (θ -= 0.1·g) and the
-  // rest by AdaGrad. AdaGrad gives a word seen once as large a first step as a frequent
-  // one; under SGD a word moves in proportion to how often it is used.
-  const double embed_sgd = args.num("embed-sgd", 0.0);
-  if (embed_sgd < 0) throw std::invalid_argument("--embed-sgd must not be negative");
-  if (embed_sgd > 0 && embed_lr_scale != 1.0) throw std::invalid_argument("--embed-sgd and --embed-lr-scale exclude each other");
+  const WordReplacement replace_words(train, vocab.size(), opts.unk_replace, opts.word_dropout, seed);
 
   // Model, L2 and optimizer. RNN/RNTN: CoreNLP's λ (1e-3 W, V; 1e-4 classifier, words).
   // Tree-LSTM: Tai et al.'s 1e-4 on every weight matrix.
   std::mt19937_64 init_rng(seed);
   TreeNet<float> net(vocab.size(), config.dim, config.classes(), config.model, init_rng,
                      config.net_options()
-                         .with_dropout(dropout)
-                         .with_input_dropout(input_dropout)
-                         .with_cell_dropout(cell_dropout)
-                         .with_composition_dropout(composition_dropout)
-                         .with_word_init_std(word_init_std));
-  if (args.has("identity-init") && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
-  const auto adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
-  if (adagrad_reset < 0 || (adagrad_reset > 0 && adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
-  const L2Options l2 = (is_lstm ? L2Options().with_composition(1e-4) : L2Options()).with_word_vectors(l2_words);
+                         .with_dropout(opts.dropout)
+                         .with_input_dropout(opts.input_dropout)
+                         .with_cell_dropout(opts.cell_dropout)
+                         .with_composition_dropout(opts.composition_dropout)
+                         .with_word_init_std(opts.word_init_std));
+  if (opts.identity_init && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
+  const L2Options l2 = (is_lstm ? L2Options().with_composition(1e-4) : L2Options()).with_word_vectors(opts.l2_words);
   const ParameterList<float> params = net.parameters();
   Parameter<float>& words = net.embedding.table;
   ParameterList<float> optimized;  // all, or all but the word vectors with --embed-sgd
   for (auto* p : params)
-    if (embed_sgd == 0 || p != &words) optimized.push_back(p);
+    if (opts.embed_sgd == 0 || p != &words) optimized.push_back(p);
   std::unique_ptr<Optimizer<float>> optimizer;
-  if (adam)
-    optimizer = std::make_unique<Adam<float>>(optimized, AdamOptions().with_lr(lr));
+  if (opts.adam)
+    optimizer = std::make_unique<Adam<float>>(optimized, AdamOptions().with_lr(opts.lr));
   else  // CoreNLP's AdaGrad: θ -= lr·g / (√Σg² + 1e-3)
-    optimizer = std::make_unique<AdaGrad<float>>(optimized, AdaGradOptions().with_lr(lr).with_eps(1e-3));
-  if (clip > 0) optimizer->set_clip_norm(static_cast<float>(clip));
+    optimizer = std::make_unique<AdaGrad<float>>(optimized, AdaGradOptions().with_lr(opts.lr).with_eps(1e-3));
+  if (opts.clip > 0) optimizer->set_clip_norm(static_cast<float>(opts.clip));
   // Polyak averaging: dev selection, the kept best parameters and test all use the average.
-  const double average_decay = args.num("average", 0.0);
-  if (!(average_decay >= 0 && average_decay < 1)) throw std::invalid_argument("--average must be in [0, 1)");
   std::unique_ptr<ParameterAverage<float>> average;
-  if (average_decay > 0) average = std::make_unique<ParameterAverage<float>>(params, average_decay);
+  if (opts.average_decay > 0) average = std::make_unique<ParameterAverage<float>>(params, opts.average_decay);
 
   // Early stopping keeps the best epoch by the selection figure (root fine-grained, or root
   // binary for a binary net). A fine-grained net also keeps its best epoch by dev root
@@ -644,8 +721,8 @@ int run_train(int argc, char** argv) {
   BestSnapshot best_binary{"best_binary", -1, 0, copy_values(params)};
   if (resume) {
     auto state = load_checkpoint(checkpoint, params);
-    if (static_cast<int>(get(state, "config/optimizer", checkpoint)) != (adam ? 1 : 0))
-      throw std::invalid_argument(checkpoint + " was trained with --optimizer " + (adam ? "adagrad" : "adam"));
+    if (static_cast<int>(get(state, "config/optimizer", checkpoint)) != (opts.adam ? 1 : 0))
+      throw std::invalid_argument(checkpoint + " was trained with --optimizer " + (opts.adam ? "adagrad" : "adam"));
     start_epoch = static_cast<int>(get(state, "trainer/epoch", checkpoint));
     best.load(state, params, checkpoint);
     if (fine_net && state.count("trainer/best_binary_dev"))
@@ -669,7 +746,7 @@ int run_train(int argc, char** argv) {
     Optimizer<float>::StateDict state = optimizer->state_dict();
     state["config/model"] = scalar(static_cast<int>(config.model));
     state["config/dim"] = scalar(static_cast<double>(config.dim));
-    state["config/optimizer"] = scalar(adam ? 1 : 0);
+    state["config/optimizer"] = scalar(opts.adam ? 1 : 0);
     state["config/labels"] = scalar(labels == data::LabelMode::Fine ? 0 : 1);
     state["config/leaf_tanh"] = scalar(config.leaf_tanh ? 1 : 0);
     state["config/leaf_cell"] = scalar(config.leaf_cell == LeafCell::Gated ? 0 : 1);
@@ -686,15 +763,15 @@ int run_train(int argc, char** argv) {
 
   std::cout << "sentiment: " << config.describe() << ", " << net.parameter_count()
             << " parameters; data " << splits.source << ": " << train.size() << "/" << dev.size() << "/"
-            << test.size() << " trees, vocabulary " << vocab.size() << "; " << optimizer_name << " lr " << lr
-            << ", batch " << batch << ", dropout " << dropout << " (input " << input_dropout << ", cell " << cell_dropout << ", composition " << composition_dropout << ")" << ", unk-replace " << unk_replace << ", word-dropout " << word_dropout
-            << ", embed-lr-scale " << embed_lr_scale << ", embed-sgd " << embed_sgd << ", l2-words " << l2_words << ", clip " << clip << ", average " << average_decay << ", " << used_threads << " thread(s)\n";
+            << test.size() << " trees, vocabulary " << vocab.size() << "; " << opts.optimizer_name << " lr " << opts.lr
+            << ", batch " << opts.batch << ", dropout " << opts.dropout << " (input " << opts.input_dropout << ", cell " << opts.cell_dropout << ", composition " << opts.composition_dropout << ")" << ", unk-replace " << opts.unk_replace << ", word-dropout " << opts.word_dropout
+            << ", embed-lr-scale " << opts.embed_lr_scale << ", embed-sgd " << opts.embed_sgd << ", l2-words " << opts.l2_words << ", clip " << opts.clip << ", average " << opts.average_decay << ", " << opts.used_threads << " thread(s)\n";
 
   ParallelOptions popt;
-  popt.threads = threads;
+  popt.threads = opts.threads;
   if (!resume) {
     net.eval();
-    const Scores s = sentiment::evaluate(net, dev, threads);
+    const Scores s = sentiment::evaluate(net, dev, opts.threads);
     std::cout << "epoch 0 (untrained): dev " << s.summary() << "\n";
   }
 
@@ -702,20 +779,20 @@ int run_train(int argc, char** argv) {
   std::size_t trees_trained = 0;
   int epoch = start_epoch;
   Tensor<float> embedding_before;
-  for (; epoch < epochs && bad_epochs < patience; ++epoch) {
+  for (; epoch < opts.epochs && bad_epochs < opts.patience; ++epoch) {
     // One epoch: a fresh shuffle (a function of seed and epoch), then minibatches.
     std::vector<std::size_t> order(train.size());
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 shuffle_rng(mix(seed, static_cast<std::uint64_t>(epoch)));
     std::shuffle(order.begin(), order.end(), shuffle_rng);
-    if (adagrad_reset > 0 && epoch > 0 && epoch % adagrad_reset == 0) reset_adagrad(*optimizer);
+    if (opts.adagrad_reset > 0 && epoch > 0 && epoch % opts.adagrad_reset == 0) reset_adagrad(*optimizer);
     net.train();
     examples::Progress progress(train.size(), "trees");
     double loss_sum = 0;
-    for (std::size_t b0 = 0; b0 < order.size(); b0 += batch) {
-      const std::size_t n = std::min(batch, order.size() - b0);
+    for (std::size_t b0 = 0; b0 < order.size(); b0 += opts.batch) {
+      const std::size_t n = std::min(opts.batch, order.size() - b0);
       optimizer->zero_grad();
-      if (embed_sgd > 0) words.grad.fill(0.0f);
+      if (opts.embed_sgd > 0) words.grad.fill(0.0f);
       // Σ over the batch's trees of Σ over their nodes of the cross-entropy; one tape per chunk.
       const float loss = parallel_batch<float>(
           n,
@@ -729,21 +806,21 @@ int run_train(int argc, char** argv) {
       // g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ   (CoreNLP's batch gradient)
       for (auto* p : params) p->grad *= 1.0f / static_cast<float>(n);
       add_l2(net, l2);
-      if (embed_lr_scale != 1.0) {  // θ_words ← θ_words + S·(optimizer's step)
+      if (opts.embed_lr_scale != 1.0) {  // θ_words ← θ_words + S·(optimizer's step)
         embedding_before = net.embedding.table.value;
         optimizer->step();
         float* now = net.embedding.table.value.data();
         const float* before = embedding_before.data();
-        const auto s = static_cast<float>(embed_lr_scale);
+        const auto s = static_cast<float>(opts.embed_lr_scale);
         for (std::size_t k = 0, m = embedding_before.size(); k < m; ++k) now[k] = before[k] + s * (now[k] - before[k]);
       } else {
         optimizer->step();
       }
-      if (embed_sgd > 0) words.value -= static_cast<float>(embed_sgd) * words.grad;  // θ_words -= lr·g
+      if (opts.embed_sgd > 0) words.value -= static_cast<float>(opts.embed_sgd) * words.grad;  // θ_words -= lr·g
       if (average) average->update();
       loss_sum += loss;
       std::ostringstream status;
-      status << "epoch " << epoch + 1 << "/" << epochs << "  loss/tree " << std::setprecision(4)
+      status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
              << loss_sum / double(b0 + n) << "  best dev " << (best.dev < 0 ? std::string("-") : pct(best.dev));
       // On a terminal the bar redraws in place; in a log, ten lines per epoch are enough.
       const std::size_t done = b0 + n, tenth = std::max<std::size_t>(1, train.size() / 10);
@@ -754,7 +831,7 @@ int run_train(int argc, char** argv) {
 
     net.eval();
     if (average) average->swap();  // the averaged parameters in, the trained ones out
-    const Scores d = sentiment::evaluate(net, dev, threads);
+    const Scores d = sentiment::evaluate(net, dev, opts.threads);
     const bool better = best.offer(d.selection(), epoch + 1, params);
     bad_epochs = better ? 0 : bad_epochs + 1;
     if (fine_net) best_binary.offer(d.root_binary, epoch + 1, params);
@@ -764,8 +841,8 @@ int run_train(int argc, char** argv) {
               << double(train.size()) / progress.seconds_since_start() << " trees/s]" << std::endl;
     save(epoch + 1);
   }
-  if (bad_epochs >= patience)
-    std::cout << "early stop: no better dev root " << labels_flag(labels) << " accuracy for " << patience << " epochs\n";
+  if (bad_epochs >= opts.patience)
+    std::cout << "early stop: no better dev root " << labels_flag(labels) << " accuracy for " << opts.patience << " epochs\n";
 
   // Test once, with the parameters of the best dev epoch; the binary figure once more with
   // those of the best dev binary epoch.
@@ -773,12 +850,12 @@ int run_train(int argc, char** argv) {
   Scores binary_dv, binary_ts;
   if (fine_net) {
     set_values(params, best_binary.values);
-    binary_dv = sentiment::evaluate(net, dev, threads);
-    binary_ts = sentiment::evaluate(net, test, threads);
+    binary_dv = sentiment::evaluate(net, dev, opts.threads);
+    binary_ts = sentiment::evaluate(net, test, opts.threads);
   }
   set_values(params, best.values);
-  const Scores dv = sentiment::evaluate(net, dev, threads);
-  const Scores ts = sentiment::evaluate(net, test, threads);
+  const Scores dv = sentiment::evaluate(net, dev, opts.threads);
+  const Scores ts = sentiment::evaluate(net, test, opts.threads);
   std::cout << "best dev epoch " << best.epoch << ": dev " << dv.summary() << "\n";
   if (labels == data::LabelMode::Fine)
     std::cout << "test (" << ts.trees << " trees, " << ts.binary_trees << " non-neutral): root fine-grained "
@@ -790,59 +867,19 @@ int run_train(int argc, char** argv) {
     std::cout << "test (" << ts.binary_trees << " non-neutral trees, binary net): root binary " << pct(ts.root_binary)
               << ", all non-neutral phrases " << pct(ts.all_binary) << "\n";
 
-  if (synthetic) print_probes(net, vocab, labels, threads);
+  if (synthetic) print_probes(net, vocab, labels, opts.threads);
 
   const double trees_per_s = train_seconds > 0 ? double(trees_trained) / train_seconds : 0.0;
   examples::Metrics metrics;
-  // A binary net has no fine-grained figures: those keys are left out, not invented.
-  if (labels == data::LabelMode::Fine) {
-    metrics.set("test_root_fine", ts.root_fine);
-    metrics.set("test_root_binary", ts.root_binary);
-    metrics.set("test_all_fine", ts.all_fine);
-    metrics.set("test_root_binary_strict", ts.root_binary_strict);
-    metrics.set("dev_root_fine", dv.root_fine);
-    metrics.set("dev_root_binary", dv.root_binary);
-    metrics.set("dev_all_fine", dv.all_fine);
-    metrics.set("binary_selected_test_root_binary", binary_ts.root_binary);
-    metrics.set("binary_selected_dev_root_binary", binary_dv.root_binary);
-    metrics.set("binary_selected_epoch", best_binary.epoch);
-  } else {
-    metrics.set("test_root_binary", ts.root_binary);
-    metrics.set("test_all_binary", ts.all_binary);
-    metrics.set("dev_root_binary", dv.root_binary);
-    metrics.set("dev_all_binary", dv.all_binary);
-  }
-  metrics.set("test_trees", static_cast<double>(labels == data::LabelMode::Fine ? ts.trees : ts.binary_trees));
-  metrics.set("labels", labels_flag(labels));
-  metrics.set("leaf_tanh", config.leaf_tanh ? 1.0 : 0.0);
-  metrics.set("leaf_cell", config.leaf_cell == LeafCell::Gated ? "gated" : "linear");
+  add_score_metrics(metrics, labels, dv, ts, binary_dv, binary_ts, best_binary.epoch);
+  add_option_metrics(metrics, config, opts);
   metrics.set("best_epoch", best.epoch);
   metrics.set("epochs", epoch);
   metrics.set("epochs_this_run", epoch - start_epoch);
   metrics.set("trees_per_s", trees_per_s);
   metrics.set("train_s", train_seconds);
   metrics.set("wall_s", wall_seconds());
-  metrics.set("threads", used_threads);
-  metrics.set("model", model_flag(config.model));
-  metrics.set("dim", static_cast<double>(config.dim));
-  metrics.set("lowercase", config.lowercase ? 1.0 : 0.0);
-  metrics.set("word_dim", static_cast<double>(config.word_dim ? config.word_dim : config.dim));
-  metrics.set("optimizer", optimizer_name);
-  metrics.set("lr", lr);
-  metrics.set("batch", static_cast<double>(batch));
-  metrics.set("dropout", dropout);
-  metrics.set("input_dropout", input_dropout);
-  metrics.set("cell_dropout", cell_dropout);
-  metrics.set("composition_dropout", composition_dropout);
-  metrics.set("identity_init", args.has("identity-init") ? 1.0 : 0.0);
-  metrics.set("adagrad_reset", adagrad_reset);
-  metrics.set("unk_replace", unk_replace);
-  metrics.set("word_dropout", word_dropout);
-  metrics.set("embed_lr_scale", embed_lr_scale);
-  metrics.set("embed_sgd", embed_sgd);
-  metrics.set("l2_words", l2_words);
-  metrics.set("clip", clip);
-  metrics.set("average", average_decay);
+  metrics.set("threads", opts.used_threads);
   metrics.set("data", splits.source);
   metrics.write(args.str("metrics-out"));
   std::cout << "trained " << trees_trained << " trees at " << std::setprecision(4) << trees_per_s
