@@ -644,6 +644,40 @@ void add_option_metrics(examples::Metrics& metrics, const NetConfig& config, con
   metrics.set("average", opts.average_decay);
 }
 
+// One minibatch of n trees whose summed gradients are in the parameters' grad:
+// g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ (CoreNLP's batch gradient), then the optimizer's
+// step, the word vectors' variants (--embed-lr-scale, --embed-sgd) and the average.
+void update_parameters(TreeNet<float>& net, Optimizer<float>& optimizer, ParameterAverage<float>* average,
+                       const TrainOptions& opts, const L2Options& l2, std::size_t n) {
+  for (auto* p : net.parameters()) p->grad *= 1.0f / static_cast<float>(n);
+  add_l2(net, l2);
+  Parameter<float>& words = net.embedding.table;
+  if (opts.embed_lr_scale != 1.0) {  // θ_words ← θ_words + S·(optimizer's step)
+    const Tensor<float> before = words.value;
+    optimizer.step();
+    float* now = words.value.data();
+    const auto s = static_cast<float>(opts.embed_lr_scale);
+    for (std::size_t k = 0, m = before.size(); k < m; ++k) now[k] = before.data()[k] + s * (now[k] - before.data()[k]);
+  } else {
+    optimizer.step();
+  }
+  if (opts.embed_sgd > 0) words.value -= static_cast<float>(opts.embed_sgd) * words.grad;  // θ_words -= lr·g
+  if (average) average->update();
+}
+
+// One line: the net, the data and every training option.
+void print_header(const NetConfig& config, std::size_t parameters, const Splits& splits, std::size_t vocab_size,
+                  const TrainOptions& opts) {
+  std::cout << "sentiment: " << config.describe() << ", " << parameters << " parameters; data " << splits.source
+            << ": " << splits.train.size() << "/" << splits.dev.size() << "/" << splits.test.size()
+            << " trees, vocabulary " << vocab_size << "; " << opts.optimizer_name << " lr " << opts.lr << ", batch "
+            << opts.batch << ", dropout " << opts.dropout << " (input " << opts.input_dropout << ", cell "
+            << opts.cell_dropout << ", composition " << opts.composition_dropout << ")"
+            << ", unk-replace " << opts.unk_replace << ", word-dropout " << opts.word_dropout << ", embed-lr-scale "
+            << opts.embed_lr_scale << ", embed-sgd " << opts.embed_sgd << ", l2-words " << opts.l2_words << ", clip "
+            << opts.clip << ", average " << opts.average_decay << ", " << opts.used_threads << " thread(s)\n";
+}
+
 int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "cell-dropout", "composition-dropout", "min-count",
@@ -761,11 +795,7 @@ int run_train(int argc, char** argv) {
     save_checkpoint(checkpoint, params, state);
   };
 
-  std::cout << "sentiment: " << config.describe() << ", " << net.parameter_count()
-            << " parameters; data " << splits.source << ": " << train.size() << "/" << dev.size() << "/"
-            << test.size() << " trees, vocabulary " << vocab.size() << "; " << opts.optimizer_name << " lr " << opts.lr
-            << ", batch " << opts.batch << ", dropout " << opts.dropout << " (input " << opts.input_dropout << ", cell " << opts.cell_dropout << ", composition " << opts.composition_dropout << ")" << ", unk-replace " << opts.unk_replace << ", word-dropout " << opts.word_dropout
-            << ", embed-lr-scale " << opts.embed_lr_scale << ", embed-sgd " << opts.embed_sgd << ", l2-words " << opts.l2_words << ", clip " << opts.clip << ", average " << opts.average_decay << ", " << opts.used_threads << " thread(s)\n";
+  print_header(config, net.parameter_count(), splits, vocab.size(), opts);
 
   ParallelOptions popt;
   popt.threads = opts.threads;
@@ -778,7 +808,6 @@ int run_train(int argc, char** argv) {
   double train_seconds = 0;
   std::size_t trees_trained = 0;
   int epoch = start_epoch;
-  Tensor<float> embedding_before;
   for (; epoch < opts.epochs && bad_epochs < opts.patience; ++epoch) {
     // One epoch: a fresh shuffle (a function of seed and epoch), then minibatches.
     std::vector<std::size_t> order(train.size());
@@ -803,21 +832,7 @@ int run_train(int argc, char** argv) {
             return net.forward(tape, ex.tree, ids, labels, &drop_rng).loss;
           },
           popt);
-      // g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ   (CoreNLP's batch gradient)
-      for (auto* p : params) p->grad *= 1.0f / static_cast<float>(n);
-      add_l2(net, l2);
-      if (opts.embed_lr_scale != 1.0) {  // θ_words ← θ_words + S·(optimizer's step)
-        embedding_before = net.embedding.table.value;
-        optimizer->step();
-        float* now = net.embedding.table.value.data();
-        const float* before = embedding_before.data();
-        const auto s = static_cast<float>(opts.embed_lr_scale);
-        for (std::size_t k = 0, m = embedding_before.size(); k < m; ++k) now[k] = before[k] + s * (now[k] - before[k]);
-      } else {
-        optimizer->step();
-      }
-      if (opts.embed_sgd > 0) words.value -= static_cast<float>(opts.embed_sgd) * words.grad;  // θ_words -= lr·g
-      if (average) average->update();
+      update_parameters(net, *optimizer, average.get(), opts, l2, n);
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
