@@ -241,6 +241,17 @@ NetConfig read_config(const std::string& path) {
   return c;
 }
 
+// The config/ entries read_config reads back.
+void write_config(const NetConfig& c, std::map<std::string, Tensor<float>>& state) {
+  state["config/model"] = scalar(static_cast<int>(c.model));
+  state["config/dim"] = scalar(static_cast<double>(c.dim));
+  state["config/labels"] = scalar(c.labels == data::LabelMode::Fine ? 0 : 1);
+  state["config/leaf_tanh"] = scalar(c.leaf_tanh ? 1 : 0);
+  state["config/leaf_cell"] = scalar(c.leaf_cell == LeafCell::Gated ? 0 : 1);
+  state["config/word_dim"] = scalar(static_cast<double>(c.word_dim));
+  state["config/lowercase"] = scalar(c.lowercase ? 1 : 0);
+}
+
 data::Vocab load_vocab(const std::string& checkpoint) {
   std::ifstream probe(vocab_path(checkpoint));
   if (!probe) throw std::runtime_error(vocab_path(checkpoint) + ": cannot open the vocabulary saved with the checkpoint");
@@ -778,14 +789,8 @@ int run_train(int argc, char** argv) {
   auto save = [&](int epochs_done) {
     if (checkpoint.empty()) return;
     Optimizer<float>::StateDict state = optimizer->state_dict();
-    state["config/model"] = scalar(static_cast<int>(config.model));
-    state["config/dim"] = scalar(static_cast<double>(config.dim));
+    write_config(config, state);
     state["config/optimizer"] = scalar(opts.adam ? 1 : 0);
-    state["config/labels"] = scalar(labels == data::LabelMode::Fine ? 0 : 1);
-    state["config/leaf_tanh"] = scalar(config.leaf_tanh ? 1 : 0);
-    state["config/leaf_cell"] = scalar(config.leaf_cell == LeafCell::Gated ? 0 : 1);
-    state["config/word_dim"] = scalar(static_cast<double>(config.word_dim));
-    state["config/lowercase"] = scalar(config.lowercase ? 1 : 0);
     state["trainer/epoch"] = scalar(epochs_done);
     state["trainer/bad_epochs"] = scalar(bad_epochs);
     best.save(state, params);
