@@ -27,7 +27,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
       set(_test_dir ${_dir})  # train and resume share the checkpoint; the others (run in parallel) not
       if(_mode STREQUAL "train")
         set(_name example_sentiment)
-      elseif(_mode STREQUAL "bad_data" OR _mode STREQUAL "binary" OR _mode STREQUAL "average")
+      elseif(NOT _mode STREQUAL "resume")
         set(_test_dir ${_dir}_${_mode})
       endif()
       add_test(NAME ${_name}
