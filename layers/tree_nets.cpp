@@ -1,5 +1,6 @@
 #include "layers/tree_nets.hpp"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -116,6 +117,8 @@ void check_options(TreeModel model, std::size_t vocab, std::size_t dim, std::siz
   if (dim == 0 || classes == 0 || vocab == 0) throw std::invalid_argument("TreeNet: vocab, dim and classes must be positive");
   for (double p : {options.dropout, options.input_dropout, options.cell_dropout, options.composition_dropout})
     if (!(p >= 0 && p < 1)) throw std::invalid_argument("TreeNet: dropout rates must be in [0, 1)");
+  if (!(options.root_weight > 0 && std::isfinite(options.root_weight)))
+    throw std::invalid_argument("TreeNet: root_weight must be positive and finite");
   if (options.cell_dropout > 0 && model != TreeModel::TreeLSTM)
     throw std::invalid_argument("TreeNet: cell_dropout is for the TreeLSTM");
   if (options.composition_dropout > 0 && model == TreeModel::TreeLSTM)
@@ -168,10 +171,16 @@ TreeOutput<T> TreeNet<T>::forward(Tape<T>& tape, const data::Tree& tree, const s
   out.vectors = compose_nodes(tape, tree, word_ids, rng);
   out.logits = classifier.forward(tape, train_dropout(out.vectors, options_.dropout, rng));
   out.targets = node_targets(tree, mode);
-  // loss = Σ_{labelled nodes i} -log softmax(logits_i)[target_i]
+  // loss = Σ_{labelled nodes i} ω_i·(-log softmax(logits_i)[target_i]), ω = root_weight at the root, else 1
   ClassLossOptions<T> loss_options;
   loss_options.ignore_index = kIgnoreTarget;
   loss_options.reduction = Reduction::Sum;
+  Tensor<T> node_weights;
+  if (options_.root_weight != 1) {
+    node_weights = full<T>({tree.nodes.size()}, T(1));
+    node_weights.data()[tree.root] = static_cast<T>(options_.root_weight);
+    loss_options.weights = &node_weights;
+  }
   out.loss = cross_entropy(out.logits, out.targets, loss_options);
   return out;
 }

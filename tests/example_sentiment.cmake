@@ -11,7 +11,7 @@
 #   example_sentiment_binary   --labels binary --leaf-tanh: 2 epochs, the binary metrics (no
 #                              fine-grained ones), --resume taking the label mode from the
 #                              checkpoint, predict printing negative/positive, --labels foo,
-#                              --word-init-std 0
+#                              --word-init-std 0, --root-weight 0
 #   example_sentiment_average  --average 0.99: 2 epochs + --resume for a 3rd give the same
 #                              figures as 3 epochs straight; --resume without --average and
 #                              --average 1 fail with a clear message
@@ -173,6 +173,10 @@ elseif(MODE STREQUAL "binary")
   run_sentiment(--word-init-std 0 --epochs 1)
   if(rc EQUAL 0 OR NOT err MATCHES "--word-init-std must be positive")
     message(FATAL_ERROR "--word-init-std 0: expected a clear error, got ${rc}:\n${err}")
+  endif()
+  run_sentiment(--root-weight 0 --epochs 1)
+  if(rc EQUAL 0 OR NOT err MATCHES "--root-weight must be positive")
+    message(FATAL_ERROR "--root-weight 0: expected a clear error, got ${rc}:\n${err}")
   endif()
 elseif(MODE STREQUAL "average")
   file(REMOVE_RECURSE ${DIR})

@@ -166,6 +166,7 @@ std::vector<Vec> ref_vectors(const TreeNet<double>& net, const data::Tree& tree,
 }
 
 // Σ over counted nodes of log Σ_c e^{z_c} - z_target, with z = classifier(h).
+// The root (the last node) weighs root_weight.
 double ref_loss(const TreeNet<double>& net, const std::vector<Vec>& h, const std::vector<std::int64_t>& targets) {
   double loss = 0;
   for (std::size_t i = 0; i < h.size(); ++i) {
@@ -173,7 +174,8 @@ double ref_loss(const TreeNet<double>& net, const std::vector<Vec>& h, const std
     const Vec z = affine(net.classifier.W.value, h[i], net.classifier.b->value);
     double total = 0;
     for (double v : z) total += std::exp(v);
-    loss += std::log(total) - z[static_cast<std::size_t>(targets[i])];
+    const double weight = i + 1 == h.size() ? net.options().root_weight : 1.0;
+    loss += weight * (std::log(total) - z[static_cast<std::size_t>(targets[i])]);
   }
   return loss;
 }
@@ -318,6 +320,35 @@ BOOST_AUTO_TEST_CASE(leaf_tanh_forward_and_gradcheck) {
   for (std::size_t j = 0; j < 3; ++j) BOOST_TEST(leaf(0, j) == std::tanh(net.embedding.table.value(2, j)), boost::test_tools::tolerance(1e-12));
   BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::TreeLSTM, rng, TreeNetOptions().with_leaf_tanh()),
                     std::invalid_argument);
+}
+
+// root_weight: the root's loss term is scaled, every other node's is not. The loss against
+// the scalar equations and its gradcheck, for every model and both label modes.
+BOOST_AUTO_TEST_CASE(root_weight_loss_and_gradcheck) {
+  const data::Vocab vocab = word_vocab();
+  for (TreeModel model : kModels)
+    for (LabelMode mode : {LabelMode::Fine, LabelMode::Binary}) {
+      std::mt19937_64 rng(61);
+      TreeNet<double> net(vocab.size(), 3, classes_of(mode), model, rng, TreeNetOptions().with_root_weight(3));
+      randomise(net, 62, 0.5);
+      BOOST_TEST_CONTEXT(tree_model_name(model) << (mode == LabelMode::Fine ? ", fine" : ", binary")) {
+        data::Tree tree = random_tree(4, rng, 0.0);
+        tree.nodes[static_cast<std::size_t>(tree.root)].label = 4;  // a root that counts in both modes
+        const auto ids = leaf_word_ids(tree, vocab);
+        Tape<double> tape;
+        const TreeOutput<double> out = net.forward(tape, tree, ids, mode);
+        const double expected = ref_loss(net, ref_vectors(net, tree, ids), out.targets);
+        BOOST_TEST(out.loss.item() == expected, boost::test_tools::tolerance(1e-12));
+        auto loss = [&](Tape<double>& t, const std::vector<Var<double>>&) { return net.forward(t, tree, ids, mode).loss; };
+        const GradcheckResult r = gradcheck(loss, {}, net.parameters());
+        BOOST_TEST(r.ok, r.message());
+        BOOST_TEST(r.checked == net.parameter_count());
+      }
+    }
+  std::mt19937_64 rng(63);
+  for (double bad : {0.0, -1.0, std::nan(""), HUGE_VAL})
+    BOOST_CHECK_THROW(TreeNet<double>(7, 3, 5, TreeModel::RNTN, rng, TreeNetOptions().with_root_weight(bad)),
+                      std::invalid_argument);
 }
 
 // Tai et al.'s Tree-LSTM leaf (LeafCell::Linear): forward against the scalar equations,

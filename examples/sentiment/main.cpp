@@ -77,6 +77,7 @@ training options:
   --lr X              learning rate (default adagrad 0.01, treelstm 0.05; adam 0.001)
   --dropout P         dropout on node vectors before the classifier (default 0; treelstm 0.5)
   --input-dropout P   dropout on the elements of the word vectors (default 0)
+  --root-weight W     the root's loss term weighs W, every other node's 1 (default 1)
   --cell-dropout P    treelstm: dropout on every cell's candidate u (default 0)
   --composition-dropout P   rnn/rntn: dropout on the children [a; b] of every composition (default 0)
   --word-init-std S   initial word vectors ~ N(0, S²) (default 0.1)
@@ -553,6 +554,7 @@ struct TrainOptions {
   double unk_replace = 0, word_dropout = 0, embed_lr_scale = 1, l2_words = 0, clip = 0, embed_sgd = 0;
   int adagrad_reset = 0;
   double average_decay = 0;
+  double root_weight = 1;
   bool identity_init = false;  // rnn/rntn: CoreNLP's W initialisation
 };
 
@@ -567,6 +569,8 @@ TrainOptions train_options(const examples::Args& args, const NetConfig& config, 
   o.lr = args.num("lr", o.adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
   o.dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
   o.input_dropout = args.num("input-dropout", 0.0);
+  o.root_weight = args.num("root-weight", 1.0);
+  if (!(o.root_weight > 0 && std::isfinite(o.root_weight))) throw std::invalid_argument("--root-weight must be positive");
   o.cell_dropout = args.num("cell-dropout", 0.0);
   if (o.cell_dropout != 0 && !is_lstm) throw std::invalid_argument("--cell-dropout is for --model treelstm");
   o.composition_dropout = args.num("composition-dropout", 0.0);
@@ -644,6 +648,7 @@ void add_option_metrics(examples::Metrics& metrics, const NetConfig& config, con
   metrics.set("input_dropout", opts.input_dropout);
   metrics.set("cell_dropout", opts.cell_dropout);
   metrics.set("composition_dropout", opts.composition_dropout);
+  metrics.set("root_weight", opts.root_weight);
   metrics.set("identity_init", opts.identity_init ? 1.0 : 0.0);
   metrics.set("adagrad_reset", opts.adagrad_reset);
   metrics.set("unk_replace", opts.unk_replace);
@@ -691,7 +696,7 @@ void print_header(const NetConfig& config, std::size_t parameters, const Splits&
 
 int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
-                      {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "cell-dropout", "composition-dropout", "min-count",
+                      {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "root-weight", "cell-dropout", "composition-dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
                        "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
                        "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average", "lowercase"},
@@ -739,6 +744,7 @@ int run_train(int argc, char** argv) {
                          .with_input_dropout(opts.input_dropout)
                          .with_cell_dropout(opts.cell_dropout)
                          .with_composition_dropout(opts.composition_dropout)
+                         .with_root_weight(opts.root_weight)
                          .with_word_init_std(opts.word_init_std));
   if (opts.identity_init && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
   const L2Options l2 = (is_lstm ? L2Options().with_composition(1e-4) : L2Options()).with_word_vectors(opts.l2_words);
