@@ -8,7 +8,7 @@
 //   state/char_lm/best_val        best validation loss so far (nats/char)
 //   state/char_lm/vocab           the vocabulary's code points in id order (+ unk flag); a
 //   state/char_lm/unk             resumed run rebuilds it from the text and checks it is equal
-//   state/char_lm/setting/<name>  the options of Settings below, each as 3 floats whose sum
+//   state/char_lm/setting/<name>  the options of Settings, each as 3 floats whose sum
 //                                 (in double) is the exact double value
 //
 // Everything is stored as float tensors (exact for integers below 2^24, every code point
@@ -23,44 +23,18 @@
 #include <vector>
 
 #include "../common/cli.hpp"
+#include "../common/settings.hpp"
 #include "corpus.hpp"
 #include "model.hpp"
 #include "optim/optimizer.hpp"
 
 namespace char_lm {
 
-// The options a checkpoint remembers. A fresh run reads them from the command line. A
-// resumed run takes the checkpoint's values for the options it leaves out, so `--resume`
-// alone continues the same run; of those it gives again, the ones that fix the model's
-// shape or the data position (cell, layers, hidden, embed, seq, batch, optimizer) must
-// equal the checkpoint's (else an error naming both values), and the others (dropout, lr,
-// min-lr, lr-schedule, clip, seed, steps) override them.
-class Settings {
- public:
-  Settings(const tapenet::examples::Args& args, const std::map<std::string, double>* saved)
-      : args_(args), saved_(saved) {}
-
-  // Shape options: must match the checkpoint when given on resume.
-  std::size_t count(const std::string& key, std::size_t fallback);  // a positive integer
-  std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& options,
-                     bool must_match = true);
-  // Overridable options.
-  double number(const std::string& key, double fallback);
-  // The checkpoint's value of `key`, when resuming from one that has it.
-  std::optional<double> saved(const std::string& key) const;
-  void set(const std::string& key, double value) { values_[key] = value; }
-
-  const std::map<std::string, double>& values() const { return values_; }
-
- private:
-  // The checkpoint's value when resuming, else the command line's; `names` shows choices.
-  double resolve(const std::string& key, double from_args, const std::string& shown,
-                 const std::vector<std::string>* names = nullptr);
-
-  const tapenet::examples::Args& args_;
-  const std::map<std::string, double>* saved_;
-  std::map<std::string, double> values_;
-};
+// The options a checkpoint remembers (examples/common/settings.hpp): given again on resume,
+// the ones that fix the model's shape or the data position (cell, layers, hidden, embed,
+// seq, batch, optimizer) must equal the checkpoint's; the others (dropout, lr, min-lr,
+// lr-schedule, clip, seed, steps) override it.
+using tapenet::examples::Settings;
 
 struct SavedRun {
   std::map<std::string, double> settings;

@@ -33,6 +33,7 @@
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
 #include "../common/progress.hpp"
+#include "../common/settings.hpp"
 #include "autograd/npy.hpp"
 #include "autograd/parallel_batch.hpp"
 #include "data/tree.hpp"
@@ -54,7 +55,9 @@ const char* kUsage = R"usage(usage:
   sentiment [options]                       train, then report dev and test accuracy
   sentiment predict --checkpoint FILE       label every phrase of each stdin line
 
-training options:
+training options (on --resume, those marked * default to the checkpoint's: given again,
+those marked *= must equal it and the other * ones override it; the architecture comes
+from the checkpoint):
   --data DIR          train.txt, dev.txt, test.txt in SST's PTB format (default: a built-in
                       synthetic treebank with negation and contrast)
   --model M           rnn | rntn | treelstm (default rntn)
@@ -69,42 +72,41 @@ training options:
   --leaf-cell C       treelstm: gated (default: c = σ(i)⊙tanh(u)) | linear (Tai et al.'s
                       code: c = W_c w + b_c, no input gate)
   --dim N             node vector size (default 25; treelstm 100)
-  --epochs N          maximum epochs (default 6 synthetic, 100 with --data)
-  --patience N        stop after N epochs without a better dev root accuracy (fine, or
+  --epochs N        * maximum epochs (default 6 synthetic, 100 with --data)
+  --patience N      * stop after N epochs without a better dev root accuracy (fine, or
                       binary with --labels binary; default 10)
-  --batch N           trees per minibatch (default 27)
-  --optimizer O       adagrad | adam (default adagrad)
-  --lr X              learning rate (default adagrad 0.01, treelstm 0.05; adam 0.001)
-  --dropout P         dropout on node vectors before the classifier (default 0; treelstm 0.5)
-  --input-dropout P   dropout on the elements of the word vectors (default 0)
-  --root-weight W     the root's loss term weighs W, every other node's 1 (default 1)
-  --cell-dropout P    treelstm: dropout on every cell's candidate u (default 0)
-  --composition-dropout P   rnn/rntn: dropout on the children [a; b] of every composition (default 0)
+  --batch N         * trees per minibatch (default 27)
+  --optimizer O    *= adagrad | adam (default adagrad)
+  --lr X            * learning rate (default adagrad 0.01, treelstm 0.05; adam 0.001)
+  --dropout P       * dropout on node vectors before the classifier (default 0; treelstm 0.5)
+  --input-dropout P * dropout on the elements of the word vectors (default 0)
+  --root-weight W   * the root's loss term weighs W, every other node's 1 (default 1)
+  --cell-dropout P  * treelstm: dropout on every cell's candidate u (default 0)
+  --composition-dropout P * rnn/rntn: dropout on the children [a; b] of every composition (default 0)
   --word-init-std S   initial word vectors ~ N(0, S²) (default 0.1)
   --identity-init     rnn/rntn: W = [I + U(±r), I + U(±r)], r = 1/(2√d), as CoreNLP
                       (default: Glorot, layers/tree_nets.hpp)
-  --adagrad-reset N   zero AdaGrad's sums of squares every N epochs (CoreNLP: 1;
+  --adagrad-reset N * zero AdaGrad's sums of squares every N epochs (CoreNLP: 1;
                       default 0 = never)
   --min-count N       vocabulary: words seen fewer times become <unk> (default 1)
-  --unk-replace P     training only: each token of a word seen once in the training
+  --unk-replace P   * training only: each token of a word seen once in the training
                       trees becomes <unk> with probability P, so <unk> (every dev/test
                       word unseen in training) gets trained (default 0.5 with --data,
                       0 on the synthetic treebank)
-  --word-dropout P    training only: every token becomes <unk> with probability P (default 0)
-  --embed-lr-scale S  the word vectors' update is S times the optimizer's (default 1)
-  --embed-sgd LR      the word vectors take plain SGD steps of rate LR instead of the
+  --word-dropout P  * training only: every token becomes <unk> with probability P (default 0)
+  --embed-lr-scale S * the word vectors' update is S times the optimizer's (default 1)
+  --embed-sgd LR    * the word vectors take plain SGD steps of rate LR instead of the
                       optimizer's (Tai et al.'s code: 0.1); default 0 = the optimizer's
-  --l2-words X        L2 λ of the word vectors (default 1e-4)
-  --clip X            clip the global gradient norm of each minibatch to X (default 0: off)
-  --average B         evaluate dev and test with an exponential moving average of the
-                      parameters, decay B per minibatch (e.g. 0.998; default 0: off).
-                      Not stored as an option: give it again with --resume
+  --l2-words X      * L2 λ of the word vectors (default 1e-4)
+  --clip X          * clip the global gradient norm of each minibatch to X (default 0: off)
+  --average B      *= evaluate dev and test with an exponential moving average of the
+                      parameters, decay B per minibatch (e.g. 0.998; default 0: off)
   --threads N         threads for the minibatch chunks and evaluation (default: all cores)
-  --seed N            initialisation, shuffling, dropout and synthetic data (default 1)
+  --seed N          * initialisation, shuffling, dropout and synthetic data (default 1)
   --checkpoint FILE   save after every epoch (atomic .npz, plus FILE.vocab)
   --resume            continue from --checkpoint
   --metrics-out FILE  final figures as JSON
-  --train-size N      synthetic treebank: training trees (default 2000); dev and test
+  --train-size N   *= synthetic treebank: training trees (default 2000); dev and test
                       get n/6 each, between 50 and 500
 
 predict reads one tree per line on stdin: a bracketed tree "(3 (2 the) (3 film))" (its
@@ -173,10 +175,12 @@ std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vo
 // state/best_binary/<name>     fine-grained nets: those of the best dev root binary epoch,
 //                              with trainer/{best_binary_dev,best_binary_epoch}
 // state/average/...            with --average: the moving average's state_dict
+// state/settings/<option>      the training options marked * in the usage (examples::Settings;
+//                              older checkpoints have none and take them from the command line)
 // FILE.vocab                   the vocabulary, one word per line (data::Vocab::save)
 
 bool is_trainer_key(const std::string& key) {
-  for (const char* prefix : {"config/", "trainer/", "best/", "best_binary/", "average/"})
+  for (const char* prefix : {"config/", "trainer/", "best/", "best_binary/", "average/", "settings/"})
     if (key.rfind(prefix, 0) == 0) return true;
   return false;
 }
@@ -251,6 +255,11 @@ void write_config(const NetConfig& c, std::map<std::string, Tensor<float>>& stat
   state["config/leaf_cell"] = scalar(c.leaf_cell == LeafCell::Gated ? 0 : 1);
   state["config/word_dim"] = scalar(static_cast<double>(c.word_dim));
   state["config/lowercase"] = scalar(c.lowercase ? 1 : 0);
+}
+
+// The training options a checkpoint stores (empty for one from before they were stored).
+std::map<std::string, double> read_saved_settings(const std::string& path) {
+  return examples::read_settings(load_npz<float>(path), "state/settings/");
 }
 
 data::Vocab load_vocab(const std::string& checkpoint) {
@@ -434,7 +443,8 @@ struct Splits {
 };
 
 // In binary mode every split keeps only its trees with a non-neutral root (SST-2).
-Splits load_splits(const examples::Args& args, std::uint64_t seed, data::LabelMode labels) {
+Splits load_splits(const examples::Args& args, examples::Settings& settings, std::uint64_t seed,
+                   data::LabelMode labels) {
   Splits s;
   if (args.has("data")) {
     const std::string dir = args.str("data");
@@ -443,7 +453,7 @@ Splits load_splits(const examples::Args& args, std::uint64_t seed, data::LabelMo
     s.test = data::read_trees(dir + "/test.txt");
     s.source = dir;
   } else {
-    const long n_arg = args.integer("train-size", 2000);
+    const double n_arg = settings.fixed("train-size", 2000);
     if (n_arg < 1) throw std::invalid_argument("--train-size must be positive");
     const auto n = static_cast<std::size_t>(n_arg);
     const std::size_t held_out = std::clamp<std::size_t>(n / 6, 50, 500);  // dev and test each
@@ -558,52 +568,53 @@ struct TrainOptions {
   bool identity_init = false;  // rnn/rntn: CoreNLP's W initialisation
 };
 
-TrainOptions train_options(const examples::Args& args, const NetConfig& config, bool synthetic) {
+// The options that shape the run's trajectory come from `settings` (the checkpoint's on
+// --resume, unless given again); those used only at initialisation, from the command line.
+TrainOptions train_options(const examples::Args& args, examples::Settings& settings, const NetConfig& config,
+                           bool synthetic) {
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
   TrainOptions o;
   o.identity_init = args.has("identity-init");
-  o.optimizer_name = args.str("optimizer", "adagrad");
-  if (o.optimizer_name != "adagrad" && o.optimizer_name != "adam")
-    throw std::invalid_argument("--optimizer must be adagrad or adam, got '" + o.optimizer_name + "'");
+  o.optimizer_name = settings.choice("optimizer", "adagrad", {"adagrad", "adam"});
   o.adam = o.optimizer_name == "adam";
-  o.lr = args.num("lr", o.adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
-  o.dropout = args.num("dropout", is_lstm ? 0.5 : 0.0);
-  o.input_dropout = args.num("input-dropout", 0.0);
-  o.root_weight = args.num("root-weight", 1.0);
+  o.lr = settings.number("lr", o.adam ? 1e-3 : is_lstm ? 0.05 : 0.01);
+  o.dropout = settings.number("dropout", is_lstm ? 0.5 : 0.0);
+  o.input_dropout = settings.number("input-dropout", 0.0);
+  o.root_weight = settings.number("root-weight", 1.0);
   if (!(o.root_weight > 0 && std::isfinite(o.root_weight))) throw std::invalid_argument("--root-weight must be positive");
-  o.cell_dropout = args.num("cell-dropout", 0.0);
+  o.cell_dropout = settings.number("cell-dropout", 0.0);
   if (o.cell_dropout != 0 && !is_lstm) throw std::invalid_argument("--cell-dropout is for --model treelstm");
-  o.composition_dropout = args.num("composition-dropout", 0.0);
+  o.composition_dropout = settings.number("composition-dropout", 0.0);
   if (o.composition_dropout != 0 && is_lstm) throw std::invalid_argument("--composition-dropout is for --model rnn or rntn");
   o.word_init_std = args.num("word-init-std", TreeNetOptions().word_init_std);
   if (!(o.word_init_std > 0)) throw std::invalid_argument("--word-init-std must be positive");
-  o.epochs = static_cast<int>(args.integer("epochs", synthetic ? 6 : 100));
-  o.patience = static_cast<int>(args.integer("patience", 10));
-  const long batch_arg = args.integer("batch", 27);
+  o.epochs = static_cast<int>(settings.integer("epochs", synthetic ? 6 : 100));
+  o.patience = static_cast<int>(settings.integer("patience", 10));
+  const long batch_arg = settings.integer("batch", 27);
   o.min_count = args.integer("min-count", 1);
   o.batch = static_cast<std::size_t>(std::max(0L, batch_arg));
   o.threads = static_cast<int>(args.integer("threads", 0));
   o.used_threads = o.threads > 0 ? o.threads : default_thread_count();
   if (o.batch == 0 || o.epochs < 0 || o.patience < 1 || o.threads < 0 || o.min_count < 0)
     throw std::invalid_argument("--batch and --patience must be positive; --epochs, --threads, --min-count not negative");
-  o.unk_replace = args.num("unk-replace", synthetic ? 0.0 : 0.5);
-  o.word_dropout = args.num("word-dropout", 0.0);
+  o.unk_replace = settings.number("unk-replace", synthetic ? 0.0 : 0.5);
+  o.word_dropout = settings.number("word-dropout", 0.0);
   if (o.unk_replace < 0 || o.unk_replace > 1 || o.word_dropout < 0 || o.word_dropout >= 1)
     throw std::invalid_argument("--unk-replace must be in [0, 1], --word-dropout in [0, 1)");
-  o.embed_lr_scale = args.num("embed-lr-scale", 1.0);
-  o.l2_words = args.num("l2-words", 1e-4);
-  o.clip = args.num("clip", 0.0);
+  o.embed_lr_scale = settings.number("embed-lr-scale", 1.0);
+  o.l2_words = settings.number("l2-words", 1e-4);
+  o.clip = settings.number("clip", 0.0);
   if (o.embed_lr_scale < 0 || o.l2_words < 0 || o.clip < 0)
     throw std::invalid_argument("--embed-lr-scale, --l2-words and --clip must not be negative");
   // Tai et al.'s Tree-LSTM code updates the word vectors by plain SGD (θ -= 0.1·g) and the
   // rest by AdaGrad. AdaGrad gives a word seen once as large a first step as a frequent
   // one; under SGD a word moves in proportion to how often it is used.
-  o.embed_sgd = args.num("embed-sgd", 0.0);
+  o.embed_sgd = settings.number("embed-sgd", 0.0);
   if (o.embed_sgd < 0) throw std::invalid_argument("--embed-sgd must not be negative");
   if (o.embed_sgd > 0 && o.embed_lr_scale != 1.0) throw std::invalid_argument("--embed-sgd and --embed-lr-scale exclude each other");
-  o.adagrad_reset = static_cast<int>(args.integer("adagrad-reset", 0));
+  o.adagrad_reset = static_cast<int>(settings.integer("adagrad-reset", 0));
   if (o.adagrad_reset < 0 || (o.adagrad_reset > 0 && o.adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
-  o.average_decay = args.num("average", 0.0);
+  o.average_decay = settings.fixed("average", 0.0);
   if (!(o.average_decay >= 0 && o.average_decay < 1)) throw std::invalid_argument("--average must be in [0, 1)");
   return o;
 }
@@ -704,19 +715,21 @@ int run_train(int argc, char** argv) {
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
   const bool tty = ::isatty(2);
-  const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
   const bool synthetic = !args.has("data");
   const std::string checkpoint = args.str("checkpoint");
   const bool resume = args.has("resume");
   if (resume && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
 
   const NetConfig config = net_config(args, resume ? checkpoint : std::string());
-  const TrainOptions opts = train_options(args, config, synthetic);
+  const std::map<std::string, double> saved_settings = resume ? read_saved_settings(checkpoint) : std::map<std::string, double>{};
+  examples::Settings settings(args, saved_settings.empty() ? nullptr : &saved_settings);
+  const auto seed = static_cast<std::uint64_t>(settings.integer("seed", 1));
+  const TrainOptions opts = train_options(args, settings, config, synthetic);
   const data::LabelMode labels = config.labels;
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
 
   // Data and vocabulary (from the training split, or the one saved with the checkpoint).
-  Splits splits = load_splits(args, seed, labels);
+  Splits splits = load_splits(args, settings, seed, labels);
   if (config.lowercase)
     for (auto* split : {&splits.train, &splits.dev, &splits.test})
       for (data::Tree& tree : *split) data::lowercase_words(tree);
@@ -796,6 +809,7 @@ int run_train(int argc, char** argv) {
     if (checkpoint.empty()) return;
     Optimizer<float>::StateDict state = optimizer->state_dict();
     write_config(config, state);
+    examples::write_settings(settings.values(), "settings/", state);
     state["config/optimizer"] = scalar(opts.adam ? 1 : 0);
     state["trainer/epoch"] = scalar(epochs_done);
     state["trainer/bad_epochs"] = scalar(bad_epochs);
