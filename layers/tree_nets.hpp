@@ -210,19 +210,26 @@ struct L2Options {
   double classifier = 1e-4;
   double word_vectors = 1e-4;
   double bias = 0;
+  // λ only on the vectors of the words in the minibatch, once each (CoreNLP regularises
+  // the word vectors with activeMatricesOnly). Applied to the whole table every minibatch,
+  // AdaGrad's normalised step turns the tiny λ·θ of an absent rare word into a steady decay.
+  bool word_vectors_in_batch = false;
 
   L2Options& with_composition(double v) { composition = v; return *this; }
   L2Options& with_classifier(double v) { classifier = v; return *this; }
   L2Options& with_word_vectors(double v) { word_vectors = v; return *this; }
   L2Options& with_bias(double v) { bias = v; return *this; }
+  L2Options& with_word_vectors_in_batch(bool on = true) { word_vectors_in_batch = on; return *this; }
   double lambda(ParamClass c) const;
 };
 
 // add_l2 for every class of the net with its λ; returns the total penalty. Call it after
 // backward() and before the optimizer's step(). CoreNLP scales the data gradient by
 // 1/batch size before adding λ·θ: when the batch loss is a sum, scale the gradients first
-// (or scale the λ by the batch size) to match it.
+// (or scale the λ by the batch size) to match it. `batch_words`: the word ids of the
+// minibatch, for options.word_vectors_in_batch (repeats count once; std::out_of_range for
+// an id outside the vocabulary).
 template <class T>
-T add_l2(TreeNet<T>& net, const L2Options& options = {});
+T add_l2(TreeNet<T>& net, const L2Options& options = {}, const std::vector<std::int64_t>& batch_words = {});
 
 }  // namespace tapenet

@@ -693,6 +693,36 @@ BOOST_AUTO_TEST_CASE(l2_adds_lambda_times_parameter_per_class) {
   BOOST_TEST(corenlp.lambda(ParamClass::Bias) == 0.0);
 }
 
+// word_vectors_in_batch: λ·θ on the rows of the batch's words only, once per word however
+// often it occurs; every other class as before; an id outside the table is an error.
+BOOST_AUTO_TEST_CASE(l2_on_the_word_vectors_of_the_batch_only) {
+  std::mt19937_64 rng(25);
+  TreeNet<double> net(6, 3, 5, TreeModel::RNTN, rng);
+  randomise(net, 26);
+  for (auto* p : net.parameters()) p->grad.fill(1.0);
+  const L2Options options = L2Options().with_word_vectors(0.5).with_word_vectors_in_batch();
+  const double penalty = add_l2(net, options, {4, 1, 4, 4});
+  const Parameter<double>& table = net.embedding.table;
+  double expected = 0;
+  for (std::size_t row = 0; row < 6; ++row)
+    for (std::size_t j = 0; j < 3; ++j) {
+      const bool active = row == 1 || row == 4;
+      const double v = table.value(row, j);
+      BOOST_TEST(table.grad(row, j) == (active ? 1.0 + 0.5 * v : 1.0), boost::test_tools::tolerance(1e-15));
+      if (active) expected += 0.25 * v * v;
+    }
+  for (auto* p : net.parameters_of(ParamClass::Composition))
+    for (std::size_t i = 0; i < p->size(); ++i)
+      BOOST_TEST(p->grad.data()[i] == 1.0 + 1e-3 * p->value.data()[i], boost::test_tools::tolerance(1e-15));
+  for (auto* p : net.parameters_of(ParamClass::Composition))
+    for (double v : p->value) expected += 1e-3 / 2 * v * v;
+  for (auto* p : net.parameters_of(ParamClass::Classifier))
+    for (double v : p->value) expected += 1e-4 / 2 * v * v;
+  BOOST_TEST(penalty == expected, boost::test_tools::tolerance(1e-12));
+  BOOST_CHECK_THROW(add_l2(net, options, {6}), std::out_of_range);
+  BOOST_CHECK_THROW(add_l2(net, options, {-1}), std::out_of_range);
+}
+
 // ---- labels, prediction, errors --------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(node_targets_per_label_mode) {

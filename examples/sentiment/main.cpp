@@ -98,6 +98,8 @@ from the checkpoint):
   --embed-sgd LR    * the word vectors take plain SGD steps of rate LR instead of the
                       optimizer's (Tai et al.'s code: 0.1); default 0 = the optimizer's
   --l2-words X      * L2 λ of the word vectors (default 1e-4)
+  --l2-words-in-batch * λ only on the vectors of the minibatch's words, as CoreNLP (default:
+                      on the whole table every minibatch)
   --clip X          * clip the global gradient norm of each minibatch to X (default 0: off)
   --average B      *= evaluate dev and test with an exponential moving average of the
                       parameters, decay B per minibatch (e.g. 0.998; default 0: off)
@@ -565,6 +567,7 @@ struct TrainOptions {
   int adagrad_reset = 0;
   double average_decay = 0;
   double root_weight = 1;
+  bool l2_words_in_batch = false;  // CoreNLP: only the minibatch's word vectors are regularised
   bool identity_init = false;  // rnn/rntn: CoreNLP's W initialisation
 };
 
@@ -603,6 +606,7 @@ TrainOptions train_options(const examples::Args& args, examples::Settings& setti
     throw std::invalid_argument("--unk-replace must be in [0, 1], --word-dropout in [0, 1)");
   o.embed_lr_scale = settings.number("embed-lr-scale", 1.0);
   o.l2_words = settings.number("l2-words", 1e-4);
+  o.l2_words_in_batch = settings.number("l2-words-in-batch", 0) != 0;
   o.clip = settings.number("clip", 0.0);
   if (o.embed_lr_scale < 0 || o.l2_words < 0 || o.clip < 0)
     throw std::invalid_argument("--embed-lr-scale, --l2-words and --clip must not be negative");
@@ -667,6 +671,7 @@ void add_option_metrics(examples::Metrics& metrics, const NetConfig& config, con
   metrics.set("embed_lr_scale", opts.embed_lr_scale);
   metrics.set("embed_sgd", opts.embed_sgd);
   metrics.set("l2_words", opts.l2_words);
+  metrics.set("l2_words_in_batch", opts.l2_words_in_batch ? 1.0 : 0.0);
   metrics.set("clip", opts.clip);
   metrics.set("average", opts.average_decay);
 }
@@ -675,9 +680,10 @@ void add_option_metrics(examples::Metrics& metrics, const NetConfig& config, con
 // g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ (CoreNLP's batch gradient), then the optimizer's
 // step, the word vectors' variants (--embed-lr-scale, --embed-sgd) and the average.
 void update_parameters(TreeNet<float>& net, Optimizer<float>& optimizer, ParameterAverage<float>* average,
-                       const TrainOptions& opts, const L2Options& l2, std::size_t n) {
+                       const TrainOptions& opts, const L2Options& l2, std::size_t n,
+                       const std::vector<std::int64_t>& batch_words) {
   for (auto* p : net.parameters()) p->grad *= 1.0f / static_cast<float>(n);
-  add_l2(net, l2);
+  add_l2(net, l2, batch_words);
   Parameter<float>& words = net.embedding.table;
   if (opts.embed_lr_scale != 1.0) {  // θ_words ← θ_words + S·(optimizer's step)
     const Tensor<float> before = words.value;
@@ -701,7 +707,8 @@ void print_header(const NetConfig& config, std::size_t parameters, const Splits&
             << opts.batch << ", dropout " << opts.dropout << " (input " << opts.input_dropout << ", cell "
             << opts.cell_dropout << ", composition " << opts.composition_dropout << ")"
             << ", unk-replace " << opts.unk_replace << ", word-dropout " << opts.word_dropout << ", embed-lr-scale "
-            << opts.embed_lr_scale << ", embed-sgd " << opts.embed_sgd << ", l2-words " << opts.l2_words << ", clip "
+            << opts.embed_lr_scale << ", embed-sgd " << opts.embed_sgd << ", l2-words " << opts.l2_words
+            << (opts.l2_words_in_batch ? " (batch words)" : "") << ", clip "
             << opts.clip << ", average " << opts.average_decay << ", " << opts.used_threads << " thread(s)\n";
 }
 
@@ -709,9 +716,9 @@ int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "root-weight", "cell-dropout", "composition-dropout", "min-count",
                        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
-                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "clip", "labels",
+                       "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "l2-words-in-batch", "clip", "labels",
                        "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average", "lowercase"},
-                      {"resume", "identity-init", "leaf-tanh", "lowercase"}, kUsage);
+                      {"resume", "identity-init", "leaf-tanh", "lowercase", "l2-words-in-batch"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
   const bool tty = ::isatty(2);
@@ -760,7 +767,9 @@ int run_train(int argc, char** argv) {
                          .with_root_weight(opts.root_weight)
                          .with_word_init_std(opts.word_init_std));
   if (opts.identity_init && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
-  const L2Options l2 = (is_lstm ? L2Options().with_composition(1e-4) : L2Options()).with_word_vectors(opts.l2_words);
+  const L2Options l2 = (is_lstm ? L2Options().with_composition(1e-4) : L2Options())
+                           .with_word_vectors(opts.l2_words)
+                           .with_word_vectors_in_batch(opts.l2_words_in_batch);
   const ParameterList<float> params = net.parameters();
   Parameter<float>& words = net.embedding.table;
   ParameterList<float> optimized;  // all, or all but the word vectors with --embed-sgd
@@ -857,7 +866,12 @@ int run_train(int argc, char** argv) {
             return net.forward(tape, ex.tree, ids, labels, &drop_rng).loss;
           },
           popt);
-      update_parameters(net, *optimizer, average.get(), opts, l2, n);
+      std::vector<std::int64_t> batch_words;  // for --l2-words-in-batch
+      for (std::size_t i = 0; opts.l2_words_in_batch && i < n; ++i) {
+        const auto ids = replace_words(train[order[b0 + i]], static_cast<std::uint64_t>(epoch), b0 + i);
+        batch_words.insert(batch_words.end(), ids.begin(), ids.end());
+      }
+      update_parameters(net, *optimizer, average.get(), opts, l2, n, batch_words);
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
