@@ -698,6 +698,60 @@ void update_parameters(TreeNet<float>& net, Optimizer<float>& optimizer, Paramet
   if (average) average->update();
 }
 
+// One training epoch: a fresh shuffle (a function of seed and epoch), then minibatches, each
+// through parallel_batch (one tape per chunk) and update_parameters.
+struct EpochTrainer {
+  TreeNet<float>& net;
+  Optimizer<float>& optimizer;
+  ParameterAverage<float>* average;
+  const TrainOptions& opts;
+  const L2Options& l2;
+  const WordReplacement& replace_words;
+  std::uint64_t seed;
+  data::LabelMode labels;
+
+  // Returns the summed training loss; the progress line shows `best_dev` (< 0: none yet).
+  double epoch(const std::vector<Example>& train, int epoch, double best_dev, examples::Progress& progress) const {
+    std::vector<std::size_t> order(train.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 shuffle_rng(mix(seed, static_cast<std::uint64_t>(epoch)));
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    ParallelOptions parallel;
+    parallel.threads = opts.threads;
+    const bool tty = ::isatty(2);
+    double loss_sum = 0;
+    for (std::size_t b0 = 0; b0 < order.size(); b0 += opts.batch) {
+      const std::size_t n = std::min(opts.batch, order.size() - b0);
+      optimizer.zero_grad();
+      if (opts.embed_sgd > 0) net.embedding.table.grad.fill(0.0f);
+      // Σ over the batch's trees of Σ over their nodes of the cross-entropy; one tape per chunk.
+      const float loss = parallel_batch<float>(
+          n,
+          [&](Tape<float>& tape, std::size_t i) {
+            const Example& ex = train[order[b0 + i]];
+            std::mt19937_64 drop_rng(mix(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
+            const std::vector<std::int64_t> ids = replace_words(ex, static_cast<std::uint64_t>(epoch), b0 + i);
+            return net.forward(tape, ex.tree, ids, labels, &drop_rng).loss;
+          },
+          parallel);
+      std::vector<std::int64_t> batch_words;  // for --l2-words-in-batch
+      for (std::size_t i = 0; opts.l2_words_in_batch && i < n; ++i) {
+        const auto ids = replace_words(train[order[b0 + i]], static_cast<std::uint64_t>(epoch), b0 + i);
+        batch_words.insert(batch_words.end(), ids.begin(), ids.end());
+      }
+      update_parameters(net, optimizer, average, opts, l2, n, batch_words);
+      loss_sum += loss;
+      std::ostringstream status;
+      status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
+             << loss_sum / double(b0 + n) << "  best dev " << (best_dev < 0 ? std::string("-") : pct(best_dev));
+      // On a terminal the bar redraws in place; in a log, ten lines per epoch are enough.
+      const std::size_t done = b0 + n, tenth = std::max<std::size_t>(1, train.size() / 10);
+      if (tty || done == train.size() || done / tenth != b0 / tenth) progress.update(done, status.str());
+    }
+    return loss_sum;
+  }
+};
+
 // One line: the net, the data and every training option.
 void print_header(const NetConfig& config, std::size_t parameters, const Splits& splits, std::size_t vocab_size,
                   const TrainOptions& opts) {
@@ -721,7 +775,6 @@ int run_train(int argc, char** argv) {
                       {"resume", "identity-init", "leaf-tanh", "lowercase", "l2-words-in-batch"}, kUsage);
   const auto wall_start = std::chrono::steady_clock::now();
   auto wall_seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
-  const bool tty = ::isatty(2);
   const bool synthetic = !args.has("data");
   const std::string checkpoint = args.str("checkpoint");
   const bool resume = args.has("resume");
@@ -831,8 +884,7 @@ int run_train(int argc, char** argv) {
 
   print_header(config, net.parameter_count(), splits, vocab.size(), opts);
 
-  ParallelOptions popt;
-  popt.threads = opts.threads;
+  const EpochTrainer step{net, *optimizer, average.get(), opts, l2, replace_words, seed, labels};
   if (!resume) {
     net.eval();
     const Scores s = sentiment::evaluate(net, dev, opts.threads);
@@ -843,43 +895,10 @@ int run_train(int argc, char** argv) {
   std::size_t trees_trained = 0;
   int epoch = start_epoch;
   for (; epoch < opts.epochs && bad_epochs < opts.patience; ++epoch) {
-    // One epoch: a fresh shuffle (a function of seed and epoch), then minibatches.
-    std::vector<std::size_t> order(train.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 shuffle_rng(mix(seed, static_cast<std::uint64_t>(epoch)));
-    std::shuffle(order.begin(), order.end(), shuffle_rng);
     if (opts.adagrad_reset > 0 && epoch > 0 && epoch % opts.adagrad_reset == 0) reset_adagrad(*optimizer);
     net.train();
     examples::Progress progress(train.size(), "trees");
-    double loss_sum = 0;
-    for (std::size_t b0 = 0; b0 < order.size(); b0 += opts.batch) {
-      const std::size_t n = std::min(opts.batch, order.size() - b0);
-      optimizer->zero_grad();
-      if (opts.embed_sgd > 0) words.grad.fill(0.0f);
-      // Σ over the batch's trees of Σ over their nodes of the cross-entropy; one tape per chunk.
-      const float loss = parallel_batch<float>(
-          n,
-          [&](Tape<float>& tape, std::size_t i) {
-            const Example& ex = train[order[b0 + i]];
-            std::mt19937_64 drop_rng(mix(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
-            const std::vector<std::int64_t> ids = replace_words(ex, static_cast<std::uint64_t>(epoch), b0 + i);
-            return net.forward(tape, ex.tree, ids, labels, &drop_rng).loss;
-          },
-          popt);
-      std::vector<std::int64_t> batch_words;  // for --l2-words-in-batch
-      for (std::size_t i = 0; opts.l2_words_in_batch && i < n; ++i) {
-        const auto ids = replace_words(train[order[b0 + i]], static_cast<std::uint64_t>(epoch), b0 + i);
-        batch_words.insert(batch_words.end(), ids.begin(), ids.end());
-      }
-      update_parameters(net, *optimizer, average.get(), opts, l2, n, batch_words);
-      loss_sum += loss;
-      std::ostringstream status;
-      status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
-             << loss_sum / double(b0 + n) << "  best dev " << (best.dev < 0 ? std::string("-") : pct(best.dev));
-      // On a terminal the bar redraws in place; in a log, ten lines per epoch are enough.
-      const std::size_t done = b0 + n, tenth = std::max<std::size_t>(1, train.size() / 10);
-      if (tty || done == train.size() || done / tenth != b0 / tenth) progress.update(done, status.str());
-    }
+    const double loss_sum = step.epoch(train, epoch, best.dev, progress);
     train_seconds += progress.seconds_since_start();
     trees_trained += train.size();
 
