@@ -12,11 +12,12 @@
 #                              fine-grained ones), --resume taking the label mode from the
 #                              checkpoint, predict printing negative/positive, --labels foo,
 #                              --word-init-std 0, --root-weight 0
-#   example_sentiment_average  --average 0.99 with dropout: 2 epochs + --resume for a 3rd,
-#                              given none of the training options (they come from the
-#                              checkpoint), give the same figures as 3 epochs straight;
-#                              --resume with another --average and --average 1 fail with a
-#                              clear message
+#   example_sentiment_average  --average 0.99 with dropout and --l2-words-in-batch: 2 epochs
+#                              + --resume for a 3rd, given none of the training options (they
+#                              come from the checkpoint), give the same figures as 3 epochs
+#                              straight, and a given --lr overrides the checkpoint's; --resume
+#                              with another --average or with --data, --average 1 and
+#                              --epochs 2.5 fail with a clear message
 # The examples are only built with TAPENET_BUILD_EXAMPLES (the ASan build turns them off).
 # tests/ is configured before examples/, so the guard is the option, not if(TARGET):
 # $<TARGET_FILE:sentiment> is resolved at generate time, when the target exists.
@@ -183,12 +184,15 @@ elseif(MODE STREQUAL "binary")
 elseif(MODE STREQUAL "average")
   file(REMOVE_RECURSE ${DIR})
   file(MAKE_DIRECTORY ${DIR})
-  set(_avg --average 0.99 --dropout 0.3 --input-dropout 0.1 --batch 20 --seed 3 --train-size 300)
+  set(_avg --average 0.99 --dropout 0.3 --input-dropout 0.1 --batch 20 --seed 3 --train-size 300 --l2-words-in-batch)
   run_sentiment(${_avg} --threads 2 --epochs 3 --metrics-out ${DIR}/straight.json)
   if(NOT rc EQUAL 0 OR NOT out MATCHES ", average 0.99,")
     message(FATAL_ERROR "sentiment --average 0.99 exited with ${rc}:\n${err}")
   endif()
   run_sentiment(${_avg} --threads 2 --epochs 2 --checkpoint ${DIR}/checkpoint.npz)
+  foreach(file checkpoint.npz checkpoint.npz.vocab)  # a second copy, resumed with another --lr below
+    file(COPY_FILE ${DIR}/${file} ${DIR}/other_lr_${file})
+  endforeach()
   run_sentiment(--threads 1 --epochs 3 --checkpoint ${DIR}/checkpoint.npz --resume --metrics-out ${DIR}/resumed.json)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "--average --resume exited with ${rc}:\n${err}")
@@ -200,6 +204,22 @@ elseif(MODE STREQUAL "average")
       message(FATAL_ERROR "${key}: ${straight} in 3 epochs straight but ${resumed} after --resume")
     endif()
   endforeach()
+  run_sentiment(--lr 0.05 --epochs 3 --checkpoint ${DIR}/other_lr_checkpoint.npz --resume --metrics-out ${DIR}/other_lr.json)
+  metric(straight.json test_all_fine straight_test)
+  metric(straight.json dev_all_fine straight_dev)
+  metric(other_lr.json test_all_fine other_test)
+  metric(other_lr.json dev_all_fine other_dev)
+  if(NOT rc EQUAL 0 OR (straight_test STREQUAL other_test AND straight_dev STREQUAL other_dev))
+    message(FATAL_ERROR "--resume --lr 0.05 should train the 3rd epoch at lr 0.05 (rc ${rc}):\n${err}")
+  endif()
+  run_sentiment(--data ${DIR} --epochs 4 --checkpoint ${DIR}/checkpoint.npz --resume)
+  if(rc EQUAL 0 OR NOT err MATCHES "trained on the synthetic treebank: resume without --data")
+    message(FATAL_ERROR "--resume with --data on a synthetic checkpoint must fail, got ${rc}:\n${err}")
+  endif()
+  run_sentiment(--epochs 2.5 --train-size 300)
+  if(rc EQUAL 0 OR NOT err MATCHES "--epochs must be a whole number, got 2.5")
+    message(FATAL_ERROR "--epochs 2.5: expected a clear error, got ${rc}:\n${err}")
+  endif()
   run_sentiment(--average 0.5 --epochs 4 --checkpoint ${DIR}/checkpoint.npz --resume)
   if(rc EQUAL 0 OR NOT err MATCHES "--average 0.5 contradicts the checkpoint, trained with --average 0.99")
     message(FATAL_ERROR "--resume with another --average must fail, got ${rc}:\n${err}")

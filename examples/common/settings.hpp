@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -65,13 +66,14 @@ class Settings {
   // `saved`: the checkpoint's settings when resuming, else null.
   Settings(const Args& args, const std::map<std::string, double>* saved) : args_(args), saved_(saved) {}
 
-  // Options that must match the checkpoint when given on resume.
-  std::size_t count(const std::string& key, std::size_t fallback) {  // a positive integer
+  // Must-match options (given on resume, they must equal the checkpoint's): count, a
+  // positive integer; fixed_number; choice (unless must_match = false).
+  std::size_t count(const std::string& key, std::size_t fallback) {
     const long v = args_.integer(key, static_cast<long>(fallback));
     if (v <= 0) throw std::invalid_argument("--" + key + " must be positive, got " + std::to_string(v));
     return static_cast<std::size_t>(resolve(key, double(v), std::to_string(v)));
   }
-  double fixed(const std::string& key, double fallback) {
+  double fixed_number(const std::string& key, double fallback) {
     const double v = args_.num(key, fallback);
     return resolve(key, v, show_number(v));
   }
@@ -95,13 +97,18 @@ class Settings {
       throw std::invalid_argument("the checkpoint's setting '" + key + "' is out of range: " + show_number(index));
     return options[static_cast<std::size_t>(index)];
   }
-  // An overridable option.
+  // Overridable options (given on resume, they replace the checkpoint's): number, integer.
   double number(const std::string& key, double fallback) {
     if (!args_.has(key))
       if (auto v = saved(key)) return values_[key] = *v;
     return values_[key] = args_.num(key, fallback);
   }
-  long integer(const std::string& key, long fallback) { return static_cast<long>(number(key, double(fallback))); }
+  long integer(const std::string& key, long fallback) {
+    const double v = number(key, double(fallback));
+    if (!(std::abs(v) < 1e15) || v != std::floor(v))
+      throw std::invalid_argument("--" + key + " must be a whole number, got " + show_number(v));
+    return static_cast<long>(v);
+  }
   // The checkpoint's value of `key`, when resuming from one that has it.
   std::optional<double> saved(const std::string& key) const {
     if (!saved_) return std::nullopt;

@@ -95,16 +95,16 @@ from the checkpoint):
                       0 on the synthetic treebank)
   --word-dropout P  * training only: every token becomes <unk> with probability P (default 0)
   --embed-lr-scale S * the word vectors' update is S times the optimizer's (default 1)
-  --embed-sgd LR    * the word vectors take plain SGD steps of rate LR instead of the
+  --embed-sgd LR   *= the word vectors take plain SGD steps of rate LR instead of the
                       optimizer's (Tai et al.'s code: 0.1); default 0 = the optimizer's
   --l2-words X      * L2 λ of the word vectors (default 1e-4)
-  --l2-words-in-batch * λ only on the vectors of the minibatch's words, as CoreNLP (default:
-                      on the whole table every minibatch)
+  --l2-words-in-batch *= λ only on the vectors of the minibatch's words, as CoreNLP
+                      (default: on the whole table every minibatch)
   --clip X          * clip the global gradient norm of each minibatch to X (default 0: off)
   --average B      *= evaluate dev and test with an exponential moving average of the
                       parameters, decay B per minibatch (e.g. 0.998; default 0: off)
   --threads N         threads for the minibatch chunks and evaluation (default: all cores)
-  --seed N          * initialisation, shuffling, dropout and synthetic data (default 1)
+  --seed N         *= initialisation, shuffling, dropout and synthetic data (default 1)
   --checkpoint FILE   save after every epoch (atomic .npz, plus FILE.vocab)
   --resume            continue from --checkpoint
   --metrics-out FILE  final figures as JSON
@@ -257,6 +257,14 @@ void write_config(const NetConfig& c, std::map<std::string, Tensor<float>>& stat
   state["config/leaf_cell"] = scalar(c.leaf_cell == LeafCell::Gated ? 0 : 1);
   state["config/word_dim"] = scalar(static_cast<double>(c.word_dim));
   state["config/lowercase"] = scalar(c.lowercase ? 1 : 0);
+}
+
+// A run resumes on the data it was trained on: SST (--data) or the synthetic treebank.
+void check_data_source(examples::Settings& settings, bool synthetic) {
+  if (auto saved = settings.saved("synthetic"); saved && (*saved != 0) != synthetic)
+    throw std::invalid_argument(synthetic ? "the checkpoint was trained with --data: give --data DIR again"
+                                          : "the checkpoint was trained on the synthetic treebank: resume without --data");
+  settings.set("synthetic", synthetic ? 1 : 0);
 }
 
 // The training options a checkpoint stores (empty for one from before they were stored).
@@ -449,15 +457,14 @@ Splits load_splits(const examples::Args& args, examples::Settings& settings, std
                    data::LabelMode labels) {
   Splits s;
   if (args.has("data")) {
+    if (args.has("train-size")) throw std::invalid_argument("--train-size is for the synthetic treebank (no --data)");
     const std::string dir = args.str("data");
     s.train = data::read_trees(dir + "/train.txt");
     s.dev = data::read_trees(dir + "/dev.txt");
     s.test = data::read_trees(dir + "/test.txt");
     s.source = dir;
   } else {
-    const double n_arg = settings.fixed("train-size", 2000);
-    if (n_arg < 1) throw std::invalid_argument("--train-size must be positive");
-    const auto n = static_cast<std::size_t>(n_arg);
+    const std::size_t n = settings.count("train-size", 2000);
     const std::size_t held_out = std::clamp<std::size_t>(n / 6, 50, 500);  // dev and test each
     sentiment::SyntheticTreebank bank = sentiment::make_synthetic_treebank(n, held_out, held_out, seed);
     s.train = std::move(bank.train);
@@ -606,19 +613,19 @@ TrainOptions train_options(const examples::Args& args, examples::Settings& setti
     throw std::invalid_argument("--unk-replace must be in [0, 1], --word-dropout in [0, 1)");
   o.embed_lr_scale = settings.number("embed-lr-scale", 1.0);
   o.l2_words = settings.number("l2-words", 1e-4);
-  o.l2_words_in_batch = settings.number("l2-words-in-batch", 0) != 0;
+  o.l2_words_in_batch = settings.fixed_number("l2-words-in-batch", 0) != 0;
   o.clip = settings.number("clip", 0.0);
   if (o.embed_lr_scale < 0 || o.l2_words < 0 || o.clip < 0)
     throw std::invalid_argument("--embed-lr-scale, --l2-words and --clip must not be negative");
   // Tai et al.'s Tree-LSTM code updates the word vectors by plain SGD (θ -= 0.1·g) and the
   // rest by AdaGrad. AdaGrad gives a word seen once as large a first step as a frequent
   // one; under SGD a word moves in proportion to how often it is used.
-  o.embed_sgd = settings.number("embed-sgd", 0.0);
+  o.embed_sgd = settings.fixed_number("embed-sgd", 0.0);  // decides what the optimizer holds
   if (o.embed_sgd < 0) throw std::invalid_argument("--embed-sgd must not be negative");
   if (o.embed_sgd > 0 && o.embed_lr_scale != 1.0) throw std::invalid_argument("--embed-sgd and --embed-lr-scale exclude each other");
   o.adagrad_reset = static_cast<int>(settings.integer("adagrad-reset", 0));
   if (o.adagrad_reset < 0 || (o.adagrad_reset > 0 && o.adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
-  o.average_decay = settings.fixed("average", 0.0);
+  o.average_decay = settings.fixed_number("average", 0.0);
   if (!(o.average_decay >= 0 && o.average_decay < 1)) throw std::invalid_argument("--average must be in [0, 1)");
   return o;
 }
@@ -698,6 +705,12 @@ void update_parameters(TreeNet<float>& net, Optimizer<float>& optimizer, Paramet
   if (average) average->update();
 }
 
+std::vector<std::int64_t> concatenated(const std::vector<std::vector<std::int64_t>>& lists) {
+  std::vector<std::int64_t> all;
+  for (const auto& list : lists) all.insert(all.end(), list.begin(), list.end());
+  return all;
+}
+
 // One training epoch: a fresh shuffle (a function of seed and epoch), then minibatches, each
 // through parallel_batch (one tape per chunk) and update_parameters.
 struct EpochTrainer {
@@ -711,7 +724,7 @@ struct EpochTrainer {
   data::LabelMode labels;
 
   // Returns the summed training loss; the progress line shows `best_dev` (< 0: none yet).
-  double epoch(const std::vector<Example>& train, int epoch, double best_dev, examples::Progress& progress) const {
+  double run_epoch(const std::vector<Example>& train, int epoch, double best_dev, examples::Progress& progress) const {
     std::vector<std::size_t> order(train.size());
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 shuffle_rng(mix(seed, static_cast<std::uint64_t>(epoch)));
@@ -725,21 +738,17 @@ struct EpochTrainer {
       optimizer.zero_grad();
       if (opts.embed_sgd > 0) net.embedding.table.grad.fill(0.0f);
       // Σ over the batch's trees of Σ over their nodes of the cross-entropy; one tape per chunk.
+      std::vector<std::vector<std::int64_t>> tree_words(n);  // each task writes its own entry
       const float loss = parallel_batch<float>(
           n,
           [&](Tape<float>& tape, std::size_t i) {
             const Example& ex = train[order[b0 + i]];
             std::mt19937_64 drop_rng(mix(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
-            const std::vector<std::int64_t> ids = replace_words(ex, static_cast<std::uint64_t>(epoch), b0 + i);
-            return net.forward(tape, ex.tree, ids, labels, &drop_rng).loss;
+            tree_words[i] = replace_words(ex, static_cast<std::uint64_t>(epoch), b0 + i);
+            return net.forward(tape, ex.tree, tree_words[i], labels, &drop_rng).loss;
           },
           parallel);
-      std::vector<std::int64_t> batch_words;  // for --l2-words-in-batch
-      for (std::size_t i = 0; opts.l2_words_in_batch && i < n; ++i) {
-        const auto ids = replace_words(train[order[b0 + i]], static_cast<std::uint64_t>(epoch), b0 + i);
-        batch_words.insert(batch_words.end(), ids.begin(), ids.end());
-      }
-      update_parameters(net, optimizer, average, opts, l2, n, batch_words);
+      update_parameters(net, optimizer, average, opts, l2, n, concatenated(tree_words));
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
@@ -782,8 +791,14 @@ int run_train(int argc, char** argv) {
 
   const NetConfig config = net_config(args, resume ? checkpoint : std::string());
   const std::map<std::string, double> saved_settings = resume ? read_saved_settings(checkpoint) : std::map<std::string, double>{};
+  if (resume && saved_settings.empty())
+    std::cout << checkpoint << " stores no training options (an older checkpoint): they come from the command line\n";
   examples::Settings settings(args, saved_settings.empty() ? nullptr : &saved_settings);
-  const auto seed = static_cast<std::uint64_t>(settings.integer("seed", 1));
+  check_data_source(settings, synthetic);
+  const double seed_arg = settings.fixed_number("seed", 1);  // it also makes the synthetic treebank
+  if (!(seed_arg >= 0 && seed_arg < 1e15 && seed_arg == std::floor(seed_arg)))
+    throw std::invalid_argument("--seed must be a whole number >= 0");
+  const auto seed = static_cast<std::uint64_t>(seed_arg);
   const TrainOptions opts = train_options(args, settings, config, synthetic);
   const data::LabelMode labels = config.labels;
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
@@ -860,6 +875,7 @@ int run_train(int argc, char** argv) {
     for (auto& [k, v] : state)
       if (!is_trainer_key(k)) opt_state[k] = v;
     optimizer->load_state_dict(opt_state);
+    optimizer->set_lr(static_cast<float>(opts.lr));  // the checkpoint's, or a given --lr that overrides it
     load_average_state(state, average.get(), checkpoint);
     std::cout << "resumed from " << checkpoint << " after epoch " << start_epoch << " (best dev root "
               << pct(best.dev) << " at epoch " << best.epoch << ")\n";
@@ -884,7 +900,7 @@ int run_train(int argc, char** argv) {
 
   print_header(config, net.parameter_count(), splits, vocab.size(), opts);
 
-  const EpochTrainer step{net, *optimizer, average.get(), opts, l2, replace_words, seed, labels};
+  const EpochTrainer trainer{net, *optimizer, average.get(), opts, l2, replace_words, seed, labels};
   if (!resume) {
     net.eval();
     const Scores s = sentiment::evaluate(net, dev, opts.threads);
@@ -898,7 +914,7 @@ int run_train(int argc, char** argv) {
     if (opts.adagrad_reset > 0 && epoch > 0 && epoch % opts.adagrad_reset == 0) reset_adagrad(*optimizer);
     net.train();
     examples::Progress progress(train.size(), "trees");
-    const double loss_sum = step.epoch(train, epoch, best.dev, progress);
+    const double loss_sum = trainer.run_epoch(train, epoch, best.dev, progress);
     train_seconds += progress.seconds_since_start();
     trees_trained += train.size();
 
