@@ -67,7 +67,7 @@ class Settings {
   Settings(const Args& args, const std::map<std::string, double>* saved) : args_(args), saved_(saved) {}
 
   // Must-match options (given on resume, they must equal the checkpoint's): count, a
-  // positive integer; fixed_number; choice (unless must_match = false).
+  // positive integer; fixed_number, fixed_integer; choice (unless must_match = false).
   std::size_t count(const std::string& key, std::size_t fallback) {
     const long v = args_.integer(key, static_cast<long>(fallback));
     if (v <= 0) throw std::invalid_argument("--" + key + " must be positive, got " + std::to_string(v));
@@ -77,6 +77,7 @@ class Settings {
     const double v = args_.num(key, fallback);
     return resolve(key, v, show_number(v));
   }
+  long fixed_integer(const std::string& key, long fallback) { return whole(key, fixed_number(key, double(fallback))); }
   // One of `options`; with must_match = false a given value overrides the checkpoint's.
   std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& options,
                      bool must_match = true) {
@@ -103,12 +104,7 @@ class Settings {
       if (auto v = saved(key)) return values_[key] = *v;
     return values_[key] = args_.num(key, fallback);
   }
-  long integer(const std::string& key, long fallback) {
-    const double v = number(key, double(fallback));
-    if (!(std::abs(v) < 1e15) || v != std::floor(v))
-      throw std::invalid_argument("--" + key + " must be a whole number, got " + show_number(v));
-    return static_cast<long>(v);
-  }
+  long integer(const std::string& key, long fallback) { return whole(key, number(key, double(fallback))); }
   // The checkpoint's value of `key`, when resuming from one that has it.
   std::optional<double> saved(const std::string& key) const {
     if (!saved_) return std::nullopt;
@@ -122,6 +118,12 @@ class Settings {
   const std::map<std::string, double>& values() const { return values_; }
 
  private:
+  static long whole(const std::string& key, double v) {
+    if (!(std::abs(v) < 1e15) || v != std::floor(v))
+      throw std::invalid_argument("--" + key + " must be a whole number, got " + show_number(v));
+    return static_cast<long>(v);
+  }
+
   // The checkpoint's value when resuming, else the command line's; `names` shows choices.
   double resolve(const std::string& key, double from_args, const std::string& shown,
                  const std::vector<std::string>* names = nullptr) {

@@ -748,7 +748,8 @@ struct EpochTrainer {
             return net.forward(tape, ex.tree, tree_words[i], labels, &drop_rng).loss;
           },
           parallel);
-      update_parameters(net, optimizer, average, opts, l2, n, concatenated(tree_words));
+      update_parameters(net, optimizer, average, opts, l2, n,
+                        opts.l2_words_in_batch ? concatenated(tree_words) : std::vector<std::int64_t>{});
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
@@ -795,9 +796,8 @@ int run_train(int argc, char** argv) {
     std::cout << checkpoint << " stores no training options (an older checkpoint): they come from the command line\n";
   examples::Settings settings(args, saved_settings.empty() ? nullptr : &saved_settings);
   check_data_source(settings, synthetic);
-  const double seed_arg = settings.fixed_number("seed", 1);  // it also makes the synthetic treebank
-  if (!(seed_arg >= 0 && seed_arg < 1e15 && seed_arg == std::floor(seed_arg)))
-    throw std::invalid_argument("--seed must be a whole number >= 0");
+  const long seed_arg = settings.fixed_integer("seed", 1);  // it also makes the synthetic treebank
+  if (seed_arg < 0) throw std::invalid_argument("--seed must be a whole number >= 0");
   const auto seed = static_cast<std::uint64_t>(seed_arg);
   const TrainOptions opts = train_options(args, settings, config, synthetic);
   const data::LabelMode labels = config.labels;
