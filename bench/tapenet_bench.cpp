@@ -10,6 +10,13 @@
 //            cross-entropy summed over all 39 nodes (the peer's "stacked" variant);
 //            one tree per fwd / fwd+bwd / train step, and parallel_batch minibatches
 //   gemm   sgemm 1024³ (the machine's measured GEMM peak, the denominator of "fraction of peak")
+//   custom:lstm    the medium LSTM written by hand from generic ops (matmul, slice, sigmoid, tanh,
+//                    +, *, sum) in a plain loop, as a user would: how far the generic ops are from
+//                    the fused cell of medium:lstm (twin: bench/peer_extra.py)
+//   seq2seq:gru    examples/translate's model (layers/seq2seq.hpp): BiGRU encoder 2 × 256, additive
+//                    attention, GRU decoder 512, embeddings 256, vocabularies 7653 / 5872, batch 64,
+//                    14 source and 15 target tokens; train = mean CE + clip 5 + Adam (peer_extra.py)
+//   tree:treelstm  binary constituency Tree-LSTM d = 150 on the RNTN's trees (bench/peer_treelstm.py)
 //
 // Modes: fwd (no gradients), fwdgraph (recorded, no backward), fwdbwd (zero_grad + forward +
 // backward), train (fwdbwd + SGD step). Each timed block: --warmup untimed iterations, then
@@ -17,8 +24,10 @@
 // RNN configs) or the TBB thread count of parallel_batch (tree_batch); everything else is
 // single-threaded. GRU uses reset_after = true, the semantics (and FLOPs) of torch.nn.GRU.
 //
-// Usage: tapenet_bench [--only small:lstm,medium:gru,lm:lstm,tree:rntn,gemm:peak]
+// Usage: tapenet_bench [--only small:lstm,medium:gru,lm:lstm,tree:rntn,gemm:peak,custom:lstm,
+//                             seq2seq:gru,tree:treelstm]
 //                      [--threads 1,2] [--iters 30] [--warmup 5] [--trees 300] [--out FILE]
+//        tapenet_bench --packed-isa      prints the packed kernel's ISA (avx512, avx2, blas)
 #include <cblas.h>
 #include <sys/resource.h>
 
@@ -26,6 +35,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -42,6 +52,7 @@
 #include "autograd/packed_gemm.hpp"
 #include "autograd/parallel_batch.hpp"
 #include "layers/cells.hpp"
+#include "layers/seq2seq.hpp"
 #include "layers/sequence.hpp"
 #include "layers/tree_nets.hpp"
 #include "tapenet.hpp"
@@ -270,7 +281,8 @@ std::unique_ptr<RecurrentCell<float>> make_cell(const std::string& cell, std::si
 // Runs the four modes of one model. forward(tape) records the loss.
 void bench_modes(const Args& a, const std::string& cfg, const std::string& cell, int threads,
                  const ParameterList<float>& params, const std::function<Var<float>(Tape<float>&)>& forward,
-                 const std::function<void()>& update, double ffl, std::size_t tokens) {
+                 const std::function<void()>& update, double ffl, std::size_t tokens,
+                 const std::map<std::string, double>& extra = {}) {
   Tape<float> tape;
   float last_loss = 0;
   auto fwd = [&] {
@@ -304,6 +316,7 @@ void bench_modes(const Args& a, const std::string& cfg, const std::string& cell,
     r.num["gflops_per_s"] = flops / 1e9 / (t.s.median / 1e3);
     r.num["tokens_per_s"] = double(tokens) / (t.s.median / 1e3);
     r.num["loss"] = last_loss;
+    for (const auto& [k, v] : extra) r.num[k] = v;
     print_record(r);
     g_records.push_back(r);
   }
@@ -378,9 +391,113 @@ void bench_lm(const Args& a, int threads) {
   g_records.push_back(r);
 }
 
-// ---- RNTN tree net ----------------------------------------------------------------------
+// ---- custom:lstm: the LSTM a user writes from generic ops -----------------------------------
 
-constexpr std::size_t kTreeDim = 30, kTreeVocab = 1000, kTreeClasses = 5, kTreeLeaves = 20;
+// The medium LSTM (B 64, T 50, D 256, H 512) as ~13 generic ops per step instead of the fused
+// lstm_sequence: the gap to medium:lstm is what a user pays for not using the library's cell.
+// Init U(±1/√H) as torch.nn.LSTM (and the twin); b = b_ih + b_hh as one [1, 4H] row.
+void bench_custom_lstm(const Args& a, int threads) {
+  const RnnConfig& c = kConfigs.at("medium");
+  const std::size_t B = c.batch, T = c.seq, H = c.hid;
+  std::mt19937_64 rng(1234);
+  const double k = 1 / std::sqrt(double(H));
+  Parameter<float> W_ih("W_ih", init::uniform<float>({4 * H, c.inp}, k, rng));
+  Parameter<float> W_hh("W_hh", init::uniform<float>({4 * H, H}, k, rng));
+  Parameter<float> b("b", init::uniform<float>({1, 4 * H}, k, rng));
+  ParameterList<float> params{&W_ih, &W_hh, &b};
+  SGD<float> sgd(params, SGDOptions().with_lr(1e-4));
+  Tensor<float> x = init::normal<float>({T * B, c.inp}, 1.0, rng);  // time-major [T·B, D]
+  const Tensor<float> zero = zeros<float>({B, H});
+  auto forward = [&](Tape<float>& tape) {
+    Var<float> xs = tape.constant(x), Wi = tape.param(W_ih), Wh = tape.param(W_hh), bias = tape.param(b);
+    Var<float> h = tape.constant(zero), cell = tape.constant(zero), loss;
+    for (std::size_t t = 0; t < T; ++t) {
+      Var<float> x_t = slice(xs, 0, t * B, (t + 1) * B);
+      // a = x_t W_ihᵀ + h W_hhᵀ + b   [B, 4H], gate blocks i, f, g, o
+      Var<float> pre = matmul(x_t, Wi, false, true) + matmul(h, Wh, false, true) + bias;
+      Var<float> i = sigmoid(slice(pre, 1, 0, H)), f = sigmoid(slice(pre, 1, H, 2 * H));
+      Var<float> g = tanh(slice(pre, 1, 2 * H, 3 * H)), o = sigmoid(slice(pre, 1, 3 * H, 4 * H));
+      cell = f * cell + i * g;  // c_t = f⊙c_{t-1} + i⊙g
+      h = o * tanh(cell);       // h_t = o⊙tanh(c_t)
+      loss = t == 0 ? sum(h) : loss + sum(h);  // torch: out.sum()
+    }
+    return loss;
+  };
+  bench_modes(a, "custom", "lstm", threads, params, forward, [&] { sgd.step(); }, fwd_matmul_flops("medium", "lstm"),
+              B * T);
+}
+
+// ---- seq2seq:gru: examples/translate's model --------------------------------------------------
+
+// The translate example's architecture at the size of a real fra-eng run (the tutorial's
+// vocabularies after filtering): layers/seq2seq.hpp's Seq2Seq with its defaults (GRU with the
+// reset gate before the recurrent product, bridge, Bahdanau additive attention with A = 512).
+struct Seq2SeqShape {
+  std::size_t src_vocab = 7653, tgt_vocab = 5872, emb = 256, hid = 256, batch = 64, src_len = 14, tgt_len = 15;
+};
+
+// Nominal matmul FLOPs of one forward (backward = 2x): encoder GRUs, bridge, attention keys,
+// and per decoder step the query projection, the score vector v, the weighted sum, the GRU
+// cell and the readout.
+double seq2seq_fwd_flops(const Seq2SeqShape& s) {
+  const double B = double(s.batch), S = double(s.src_len), E = double(s.emb), He = double(s.hid);
+  const double Hd = 2 * He, C = 2 * He, A = Hd, V = double(s.tgt_vocab);
+  const double enc = 2 * (2 * S * B * (E * 3 * He + He * 3 * He));
+  const double once = 2 * B * C * Hd + 2 * S * B * C * A;
+  const double step = 2 * B * Hd * A + 2 * S * B * A + 2 * S * B * C + 2 * B * ((E + C) * 3 * Hd + Hd * 3 * Hd) +
+                      2 * B * (Hd + C) * V;
+  return enc + once + double(s.tgt_len) * step;
+}
+
+void bench_seq2seq(const Args& a, int threads) {
+  const Seq2SeqShape s;
+  Seq2SeqOptions o;  // as examples/translate/main.cpp's model_options, with dropout 0
+  o.source_vocab = s.src_vocab;
+  o.target_vocab = s.tgt_vocab;
+  o.embedding = s.emb;
+  o.hidden = s.hid;
+  o.bidirectional = true;
+  o.cell = CellKind::GRU;
+  o.dropout = 0;
+  std::mt19937_64 rng(1);
+  Seq2Seq<float> model(o, rng);
+  ParameterList<float> params = model.parameters();
+  Adam<float> opt(params, AdamOptions().with_lr(1e-3));
+  opt.set_clip_norm(5.0f);  // the global norm, clipped inside step() (examples/translate's --clip 5)
+  // Random full-length sentences (no padding); ids from 4 on, past the specials of data/pairs.hpp.
+  std::uniform_int_distribution<std::int64_t> src_word(4, std::int64_t(s.src_vocab) - 1),
+      tgt_word(4, std::int64_t(s.tgt_vocab) - 1);
+  SourceBatch src;
+  src.batch = s.batch;
+  src.lengths.assign(s.batch, s.src_len);
+  for (std::size_t i = 0; i < s.src_len * s.batch; ++i) src.ids.push_back(src_word(rng));
+  std::vector<std::int64_t> targets(s.tgt_len * s.batch);  // time-major
+  for (auto& y : targets) y = tgt_word(rng);
+  auto forward = [&](Tape<float>& tape) {
+    Seq2SeqLoss<float> l = model.loss(tape, src, targets, rng);  // teacher forcing
+    return l.loss / float(l.tokens);                             // mean cross-entropy
+  };
+  const double n_params = double(model.parameter_count());
+  std::fprintf(stderr, "seq2seq: %.0f parameters\n", n_params);
+  bench_modes(a, "seq2seq", "gru", threads, params, forward, [&] { opt.step(); }, seq2seq_fwd_flops(s),
+              s.batch * s.tgt_len, {{"parameters", n_params}, {"sentences", double(s.batch)}});
+}
+
+// ---- tree nets: RNTN d 30 and Tree-LSTM d 150 ------------------------------------------------
+
+constexpr std::size_t kTreeVocab = 1000, kTreeClasses = 5, kTreeLeaves = 20;
+
+// The tree models: tree:rntn (the peer's RNTN, d 30) and tree:treelstm (Tai et al.'s binary
+// Tree-LSTM at their d = 150; bench/peer_treelstm.py mirrors layers/tree_nets.cpp's equations).
+struct TreeJob {
+  std::string cell;
+  TreeModel model;
+  std::size_t dim;
+};
+const std::map<std::string, TreeJob> kTreeJobs = {
+    {"rntn", {"rntn", TreeModel::RNTN, 30}},
+    {"treelstm", {"treelstm", TreeModel::TreeLSTM, 150}},
+};
 
 struct BenchTree {
   data::Tree tree;
@@ -418,9 +535,9 @@ std::vector<BenchTree> make_trees(int n, std::uint64_t seed = 1234) {
 }
 
 template <class T>
-void bench_tree_dtype(const Args& a, const std::vector<BenchTree>& trees, const std::string& dtype) {
+void bench_tree_dtype(const Args& a, const TreeJob& job, const std::vector<BenchTree>& trees, const std::string& dtype) {
   std::mt19937_64 rng(42);
-  TreeNet<T> net(kTreeVocab, kTreeDim, kTreeClasses, TreeModel::RNTN, rng);
+  TreeNet<T> net(kTreeVocab, job.dim, kTreeClasses, job.model, rng);
   ParameterList<T> params = net.parameters();
   SGD<T> sgd(params, SGDOptions().with_lr(0.01));
   set_blas_threads(1);
@@ -450,7 +567,7 @@ void bench_tree_dtype(const Args& a, const std::vector<BenchTree>& trees, const 
     next = 0;
     const int n = std::max<int>(a.trees, a.iters);
     Timed t = time_it(std::min(10, n), n, fn);  // warm-up on the first trees, then every tree once
-    Record r = base_record("tree", "rntn", mode, dtype, 1, t);
+    Record r = base_record("tree", job.cell, mode, dtype, 1, t);
     r.num["trees_per_s"] = n / t.total_s;
     r.num["trees_per_s_from_median"] = 1e3 / t.s.median;
     print_record(r);
@@ -475,7 +592,7 @@ void bench_tree_dtype(const Args& a, const std::vector<BenchTree>& trees, const 
       sgd.step();
       offset += batch;
     });
-    Record r = base_record("tree", "rntn", "batch_train", dtype, th, t);
+    Record r = base_record("tree", job.cell, "batch_train", dtype, th, t);
     r.num["trees_per_s"] = batch / (t.s.median / 1e3);
     r.num["batch"] = double(batch);
     print_record(r);
@@ -484,10 +601,10 @@ void bench_tree_dtype(const Args& a, const std::vector<BenchTree>& trees, const 
   }
 }
 
-void bench_tree(const Args& a) {
+void bench_tree(const Args& a, const TreeJob& job) {
   const std::vector<BenchTree> trees = make_trees(a.trees);
-  bench_tree_dtype<float>(a, trees, "float32");
-  bench_tree_dtype<double>(a, trees, "float64");
+  bench_tree_dtype<float>(a, job, trees, "float32");
+  bench_tree_dtype<double>(a, job, trees, "float64");
 }
 
 // ---- GEMM peak ----------------------------------------------------------------------------
@@ -542,9 +659,15 @@ Args parse(int argc, char** argv) {
     else if (k == "--warmup") a.warmup = std::stoi(val());
     else if (k == "--trees") a.trees = std::stoi(val());
     else if (k == "--out") a.out = val();
+    else if (k == "--packed-isa") {  // for bench/compare: which kernel will run, before it picks OpenBLAS's core
+      std::cout << detail::packed_isa_name(detail::best_packed_isa()) << "\n";
+      std::exit(0);
+    }
     else if (k == "-h" || k == "--help") {
-      std::cout << "tapenet_bench [--only small:lstm,medium:gru,lm:lstm,tree:rntn,gemm:peak] [--threads 1,2]\n"
-                   "              [--iters 30] [--warmup 5] [--trees 300] [--out FILE]\n";
+      std::cout << "tapenet_bench [--only small:lstm,medium:gru,lm:lstm,tree:rntn,gemm:peak,custom:lstm,\n"
+                   "                      seq2seq:gru,tree:treelstm] [--threads 1,2]\n"
+                   "              [--iters 30] [--warmup 5] [--trees 300] [--out FILE]\n"
+                   "tapenet_bench --packed-isa\n";
       std::exit(0);
     } else throw std::invalid_argument("unknown argument " + k);
   }
@@ -558,12 +681,23 @@ int main(int argc, char** argv) {
   std::vector<std::string> jobs = a.only;
   if (jobs.empty())
     jobs = {"gemm:peak",  "small:rnn",   "small:lstm", "small:gru", "medium:rnn",
-            "medium:lstm", "medium:gru", "lm:lstm",    "tree:rntn"};
+            "medium:lstm", "medium:gru", "lm:lstm",    "tree:rntn", "custom:lstm", "seq2seq:gru", "tree:treelstm"};
   for (const std::string& job : jobs) {
     const auto colon = job.find(':');
     const std::string cfg = job.substr(0, colon), cell = colon == std::string::npos ? "" : job.substr(colon + 1);
     if (cfg == "gemm") bench_gemm(a);
-    else if (cfg == "tree") bench_tree(a);
+    else if (cfg == "tree" && kTreeJobs.count(cell)) bench_tree(a, kTreeJobs.at(cell));
+    else if (cfg == "seq2seq" && cell == "gru") {
+      for (int th : a.threads) {
+        set_blas_threads(th);
+        bench_seq2seq(a, th);
+      }
+    } else if (cfg == "custom" && cell == "lstm") {
+      for (int th : a.threads) {
+        set_blas_threads(th);
+        bench_custom_lstm(a, th);
+      }
+    }
     else if (cfg == "lm") {
       for (int th : a.threads) {
         set_blas_threads(th);
