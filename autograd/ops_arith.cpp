@@ -46,6 +46,17 @@ Tensor<T> broadcast_apply(const char* op, const Tensor<T>& a, const Tensor<T>& b
   return f(a, b);
 }
 
+// grad(id) += g, summed over the axes the input was broadcast along (none: no copy of g).
+template <class T>
+void accumulate_reduced(Tape<T>& t, std::uint32_t id, const Tensor<T>& g) {
+  if (!t.requires_grad(id)) return;
+  const auto& shape = t.value(id).shape();
+  if (shapes_equal(g.shape(), shape))
+    t.accumulate(id, g);
+  else
+    t.accumulate(id, sum_to_shape(g, shape));
+}
+
 }  // namespace
 
 // c = a + b;  da = g, db = g (each summed to its own shape)
@@ -55,8 +66,8 @@ Var<T> add(Var<T> a, Var<T> b) {
                                 [](T x, T y) { return x + y; });
   auto ia = a.id(), ib = b.id();
   return a.tape().record("add", std::move(c), {a, b}, [ia, ib](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
-    if (t.requires_grad(ia)) t.accumulate(ia, sum_to_shape(g, t.value(ia).shape()));
-    if (t.requires_grad(ib)) t.accumulate(ib, sum_to_shape(g, t.value(ib).shape()));
+    accumulate_reduced(t, ia, g);
+    accumulate_reduced(t, ib, g);
   });
 }
 
@@ -67,8 +78,12 @@ Var<T> sub(Var<T> a, Var<T> b) {
                                 [](T x, T y) { return x - y; });
   auto ia = a.id(), ib = b.id();
   return a.tape().record("sub", std::move(c), {a, b}, [ia, ib](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
-    if (t.requires_grad(ia)) t.accumulate(ia, sum_to_shape(g, t.value(ia).shape()));
-    if (t.requires_grad(ib)) t.accumulate(ib, Tensor<T>(-sum_to_shape(g, t.value(ib).shape())));
+    accumulate_reduced(t, ia, g);
+    if (!t.requires_grad(ib)) return;
+    if (shapes_equal(g.shape(), t.value(ib).shape()))
+      t.accumulate(ib, -g);
+    else
+      t.accumulate(ib, Tensor<T>(-sum_to_shape(g, t.value(ib).shape())));
   });
 }
 
@@ -81,6 +96,11 @@ Var<T> mul(Var<T> a, Var<T> b) {
   return a.tape().record("mul", std::move(c), {a, b}, [ia, ib](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     const Tensor<T>& av = t.value(ia);
     const Tensor<T>& bv = t.value(ib);
+    if (shapes_equal(av.shape(), bv.shape())) {  // the common case: one pass, no temporary
+      t.accumulate(ia, g * bv);
+      t.accumulate(ib, g * av);
+      return;
+    }
     if (t.requires_grad(ia)) t.accumulate(ia, sum_to_shape(Tensor<T>(g * bv), av.shape()));
     if (t.requires_grad(ib)) t.accumulate(ib, sum_to_shape(Tensor<T>(g * av), bv.shape()));
   });

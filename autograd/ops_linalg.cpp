@@ -1,6 +1,7 @@
 // Matrix products through BLAS gemm. Transposes are gemm flags, never copies, and the
 // backward gemms accumulate straight into the gradient buffers (beta = 1).
 #include "autograd/detail.hpp"
+#include "autograd/node_products.hpp"
 #include "autograd/ops.hpp"
 
 #include <vector>
@@ -92,19 +93,31 @@ Var<T> matmul(Var<T> a, Var<T> b, bool ta, bool tb) {
       }
     });
   }
-  gemm(ta, tb, A, B, T(0), C);
-  return a.tape().record("matmul", std::move(C), {a, b}, [ia, ib, ta, tb](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
+  Tape<T>& tape = a.tape();
+  if (detail::node_is_packed_parameter(tape, ib, m)) {  // a weight: packed once per tape
+    C.fill(T(0));
+    detail::multiply_add_node(tape, ib, tb, ta, m, A.data(), A.shape()[1], C.data(), n);
+  } else {
+    gemm(ta, tb, A, B, T(0), C);
+  }
+  return tape.record("matmul", std::move(C), {a, b}, [ia, ib, ta, tb, m, k, n](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
     const Tensor<T>& A = t.value(ia);
     const Tensor<T>& B = t.value(ib);
     if (t.requires_grad(ia)) {
       Tensor<T>& dA = t.grad_buffer(ia);
-      if (ta) gemm(tb, true, B, G, T(1), dA);    // dA = B̄ Gᵀ
-      else gemm(false, !tb, G, B, T(1), dA);      // dA = G B̄ᵀ
+      if (ta) gemm(tb, true, B, G, T(1), dA);                                          // dA = B̄ Gᵀ
+      else detail::multiply_add_node(t, ib, !tb, false, m, G.data(), n, dA.data(), k);  // dA = G B̄ᵀ
     }
     if (t.requires_grad(ib)) {
-      Tensor<T>& dB = t.grad_buffer(ib);
-      if (tb) gemm(true, ta, G, A, T(1), dB);     // dB = Gᵀ Ā
-      else gemm(!ta, false, A, G, T(1), dB);      // dB = Āᵀ G
+      if (ta) {
+        Tensor<T>& dB = t.grad_buffer(ib);
+        if (tb) gemm(true, ta, G, A, T(1), dB);   // dB = Gᵀ Ā
+        else gemm(!ta, false, A, G, T(1), dB);    // dB = Āᵀ G
+      } else if (tb) {
+        t.add_product_grad(ib, G.data(), n, n, A.data(), k, k, m);  // dB [n,k] += Gᵀ A, one GEMM for a leaf
+      } else {
+        t.add_product_grad(ib, A.data(), k, k, G.data(), n, n, m);  // dB [k,n] += Aᵀ G
+      }
     }
   });
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "autograd/detail.hpp"
+#include "autograd/node_products.hpp"
 #include "autograd/packed_gemm.hpp"
 #include "autograd/row_blocks.hpp"
 
@@ -491,7 +492,8 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
 
 // ---- linear --------------------------------------------------------------------------------
 // y = x Wᵀ + b;  dx += g W,  dW += gᵀ x,  db += Σ_rows g
-// The products go through gemm_accumulate: W packed once, rows split over the BLAS threads.
+// A parameter W is packed once per tape for all the calls that use it (a decoder's readout at
+// every step), and its gradient is one GEMM over the rows of every call (Tape::add_product_grad).
 template <class T>
 Var<T> linear(Var<T> x, Var<T> W, Var<T> b) {
   if (x.ndim() != 2 || W.ndim() != 2 || x.dim(1) != W.dim(1) || b.size() != W.dim(0))
@@ -499,14 +501,12 @@ Var<T> linear(Var<T> x, Var<T> W, Var<T> b) {
   const std::size_t N = x.dim(0), D = x.dim(1), M = W.dim(0);
   Tensor<T> y = Tensor<T>::from_shape({N, M});
   rows_plus_bias(y.data(), static_cast<const T*>(nullptr), b.value().data(), N, M);
-  gemm_accumulate(false, true, N, M, D, x.value().data(), D, W.value().data(), D, y.data(), M);
+  detail::multiply_add_node(x.tape(), W.id(), true, false, N, x.value().data(), D, y.data(), M);
   auto ix = x.id(), iW = W.id(), ib = b.id();
   return x.tape().record("linear", std::move(y), {x, W, b}, [ix, iW, ib, N, D, M](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
     if (!N || !M) return;
-    if (D && t.requires_grad(ix))
-      gemm_accumulate(false, false, N, D, M, g.data(), M, t.value(iW).data(), D, t.grad_buffer(ix).data(), D);
-    if (D && t.requires_grad(iW))
-      gemm_accumulate(true, false, M, D, N, g.data(), M, t.value(ix).data(), D, t.grad_buffer(iW).data(), D);
+    if (D && t.requires_grad(ix)) detail::multiply_add_node(t, iW, false, false, N, g.data(), M, t.grad_buffer(ix).data(), D);
+    if (D && t.requires_grad(iW)) t.add_product_grad(iW, g.data(), M, M, t.value(ix).data(), D, D, N);
     if (t.requires_grad(ib)) add_column_sums(t.grad_buffer(ib).data(), g.data(), N, M);
   });
 }

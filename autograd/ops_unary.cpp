@@ -1,7 +1,10 @@
 // Elementwise functions. Each is one line of forward f(x) and one line of derivative
 // f'(x, y) (in terms of the input x and/or the output y) handed to `unary`.
+#include <algorithm>
 #include <cmath>
 #include <string>
+
+#include <xsimd/xsimd.hpp>
 
 #include "autograd/detail.hpp"
 #include "autograd/ops.hpp"
@@ -11,13 +14,24 @@ namespace tapenet {
 namespace {
 
 // y = f(x) elementwise;  dx += g * dfdx(x, y)
+// f is written once for SIMD batches (xsimd's exp, tanh, ... vectorise what libm does one value
+// at a time); the tail is padded into one more batch, so every element takes the same code.
 template <class T, class F, class D>
 Var<T> unary(const char* op, Var<T> x, F f, D dfdx) {
+  using Batch = xsimd::batch<T>;
+  constexpr std::size_t W = Batch::size;
   const Tensor<T>& xv = x.value();
   Tensor<T> y = Tensor<T>::from_shape(xv.shape());
   const T* xp = xv.data();
   T* yp = y.data();
-  for (std::size_t i = 0, n = xv.size(); i < n; ++i) yp[i] = f(xp[i]);
+  const std::size_t n = xv.size(), body = n - n % W;
+  for (std::size_t i = 0; i < body; i += W) f(Batch::load_unaligned(xp + i)).store_unaligned(yp + i);
+  if (body < n) {
+    alignas(64) T tail[W] = {};
+    std::copy(xp + body, xp + n, tail);
+    f(Batch::load_aligned(tail)).store_aligned(tail);
+    std::copy(tail, tail + (n - body), yp + body);
+  }
   auto ix = x.id();
   return x.tape().record(op, std::move(y), {x}, [ix, dfdx](Tape<T>& t, const Tensor<T>& g, const Tensor<T>& y) {
     const T* xp = t.value(ix).data();
@@ -32,53 +46,56 @@ Var<T> unary(const char* op, Var<T> x, F f, D dfdx) {
 
 template <class T>
 Var<T> exp(Var<T> x) {  // (eˣ)' = eˣ = y
-  return unary("exp", x, [](T v) { return std::exp(v); }, [](T, T y) { return y; });
+  return unary("exp", x, [](auto v) { return xsimd::exp(v); }, [](T, T y) { return y; });
 }
 
 template <class T>
 Var<T> log(Var<T> x) {  // (ln x)' = 1/x
-  return unary("log", x, [](T v) { return std::log(v); }, [](T v, T) { return T(1) / v; });
+  return unary("log", x, [](auto v) { return xsimd::log(v); }, [](T v, T) { return T(1) / v; });
 }
 
 template <class T>
 Var<T> tanh(Var<T> x) {  // tanh' = 1 - y²
-  return unary("tanh", x, [](T v) { return std::tanh(v); }, [](T, T y) { return T(1) - y * y; });
+  return unary("tanh", x, [](auto v) { return xsimd::tanh(v); }, [](T, T y) { return T(1) - y * y; });
 }
 
 template <class T>
-Var<T> sigmoid(Var<T> x) {  // σ' = y (1 - y); the two branches avoid overflow of e^{-x}
-  auto f = [](T v) {
-    if (v >= 0) return T(1) / (T(1) + std::exp(-v));
-    T e = std::exp(v);
-    return e / (T(1) + e);
-  };
-  return unary("sigmoid", x, f, [](T, T y) { return y * (T(1) - y); });
+Var<T> sigmoid(Var<T> x) {  // σ' = y (1 - y); for x → -∞, e^{-x} = inf gives 1/inf = 0
+  using Batch = xsimd::batch<T>;
+  return unary("sigmoid", x, [](Batch v) { return Batch(T(1)) / (Batch(T(1)) + xsimd::exp(-v)); },
+               [](T, T y) { return y * (T(1) - y); });
 }
 
 template <class T>
 Var<T> relu(Var<T> x) {  // relu' = [x > 0]
-  return unary("relu", x, [](T v) { return v > 0 ? v : T(0); }, [](T v, T) { return v > 0 ? T(1) : T(0); });
+  return unary("relu", x, [](auto v) { return xsimd::max(v, decltype(v)(T(0))); }, [](T v, T) { return v > 0 ? T(1) : T(0); });
 }
 
 template <class T>
 Var<T> square(Var<T> x) {  // (x²)' = 2x
-  return unary("square", x, [](T v) { return v * v; }, [](T v, T) { return T(2) * v; });
+  return unary("square", x, [](auto v) { return v * v; }, [](T v, T) { return T(2) * v; });
 }
 
 template <class T>
 Var<T> pow(Var<T> x, T p) {  // (xᵖ)' = p xᵖ⁻¹
-  return unary("pow", x, [p](T v) { return std::pow(v, p); }, [p](T v, T) { return p * std::pow(v, p - T(1)); });
+  auto f = [p](auto v) {  // std::pow per element: a negative base with an integer exponent is defined
+    alignas(64) T values[decltype(v)::size];
+    v.store_aligned(values);
+    for (T& value : values) value = std::pow(value, p);
+    return decltype(v)::load_aligned(values);
+  };
+  return unary("pow", x, f, [p](T v, T) { return p * std::pow(v, p - T(1)); });
 }
 
 template <class T>
 Var<T> sqrt(Var<T> x) {  // (√x)' = 1 / (2y)
-  return unary("sqrt", x, [](T v) { return std::sqrt(v); }, [](T, T y) { return T(0.5) / y; });
+  return unary("sqrt", x, [](auto v) { return xsimd::sqrt(v); }, [](T, T y) { return T(0.5) / y; });
 }
 
 template <class T>
 Var<T> clamp(Var<T> x, T lo, T hi) {  // clamp' = [lo <= x <= hi]
   if (lo > hi) throw std::invalid_argument("clamp: lo " + std::to_string(lo) + " > hi " + std::to_string(hi));
-  return unary("clamp", x, [lo, hi](T v) { return v < lo ? lo : (v > hi ? hi : v); },
+  return unary("clamp", x, [lo, hi](auto v) { return xsimd::min(xsimd::max(v, decltype(v)(lo)), decltype(v)(hi)); },
                [lo, hi](T v, T) { return (v >= lo && v <= hi) ? T(1) : T(0); });
 }
 

@@ -132,9 +132,14 @@ void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t
     gemm(ta, tb, int(M), int(N), int(K), T(1), A, int(lda), B, int(ldb), T(1), C, int(ldc));
     return;
   }
-  const PackedWeight<T> packed(B, ldb, K, N, tb, isa);
+  packed_multiply_add(PackedWeight<T>(B, ldb, K, N, tb, isa), ta, M, A, lda, C, ldc);
+}
+
+template <class T>
+void packed_multiply_add(const PackedWeight<T>& B, bool ta, std::size_t M, const T* A, std::size_t lda, T* C,
+                         std::size_t ldc) {
   for_row_blocks(M, kMinPackedRows, [&](std::size_t r0, std::size_t r1) {
-    packed.multiply_add(r1 - r0, ta ? A + r0 : A + r0 * lda, lda, C + r0 * ldc, ldc, ta);
+    B.multiply_add(r1 - r0, ta ? A + r0 : A + r0 * lda, lda, C + r0 * ldc, ldc, ta);
   });
 }
 
@@ -144,5 +149,9 @@ template void gemm_accumulate(bool, bool, std::size_t, std::size_t, std::size_t,
                               const float*, std::size_t, float*, std::size_t);
 template void gemm_accumulate(bool, bool, std::size_t, std::size_t, std::size_t, const double*, std::size_t,
                               const double*, std::size_t, double*, std::size_t);
+template void packed_multiply_add(const PackedWeight<float>&, bool, std::size_t, const float*, std::size_t, float*,
+                                  std::size_t);
+template void packed_multiply_add(const PackedWeight<double>&, bool, std::size_t, const double*, std::size_t,
+                                  double*, std::size_t);
 
 }  // namespace tapenet::detail

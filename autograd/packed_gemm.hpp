@@ -43,6 +43,8 @@ class PackedWeight {
                     bool a_transposed = false) const;
 
   PackedIsa isa() const { return isa_; }
+  std::size_t K() const { return K_; }
+  std::size_t N() const { return N_; }
 
  private:
   void pack();
@@ -67,5 +69,11 @@ bool packing_repays(std::size_t rows, bool transposed);
 template <class T>
 void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda,
                      const T* B, std::size_t ldb, T* C, std::size_t ldc);
+
+// C[M, N] += op(A) · B for a B packed beforehand (e.g. a parameter, Tape::packed_parameter),
+// the rows of C split over OpenBLAS's thread count as in gemm_accumulate.
+template <class T>
+void packed_multiply_add(const PackedWeight<T>& B, bool ta, std::size_t M, const T* A, std::size_t lda, T* C,
+                         std::size_t ldc);
 
 }  // namespace tapenet::detail

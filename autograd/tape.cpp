@@ -1,6 +1,7 @@
 #include "autograd/tape.hpp"
 
 #include "autograd/detail.hpp"
+#include "autograd/packed_gemm.hpp"
 
 #include <malloc.h>
 
@@ -205,23 +206,32 @@ Tensor<T>& Tape<T>::grad_buffer(std::uint32_t id) {
 }
 
 template <class T>
-void Tape<T>::add_outer_product_grad(std::uint32_t id, const T* a, std::size_t M, const T* b, std::size_t N) {
+Tape<T>::Tape() = default;
+template <class T>
+Tape<T>::~Tape() = default;
+
+template <class T>
+void Tape<T>::add_product_grad(std::uint32_t id, const T* A, std::size_t lda, std::size_t M, const T* B,
+                               std::size_t ldb, std::size_t N, std::size_t rows) {
   Node& n = nodes_[id];
-  if (!n.requires_grad || M == 0 || N == 0) return;
+  if (!n.requires_grad || M == 0 || N == 0 || rows == 0) return;
   if (n.val().size() != M * N)
-    throw ShapeError("add_outer_product_grad", std::to_string(M) + " x " + std::to_string(N) + " for a node of shape " +
-                                                   shape_str(n.val().shape()));
+    throw ShapeError("add_product_grad", std::to_string(M) + " x " + std::to_string(N) + " for a node of shape " +
+                                             shape_str(n.val().shape()));
   if (n.backward || anomaly_detection()) {  // not a leaf (or anomaly checks want it now): at once
-    detail::gemm(true, false, int(M), int(N), 1, T(1), a, int(M), b, int(N), T(1), grad_buffer(id).data(), int(N));
+    detail::gemm_accumulate(true, false, M, N, rows, A, lda, B, ldb, grad_buffer(id).data(), N);
     return;
   }
   auto it = std::find_if(outer_.begin(), outer_.end(), [&](const Outer& o) { return o.id == id && o.M == M && o.N == N; });
   if (it == outer_.end()) it = outer_.insert(outer_.end(), Outer{id, M, N, 0, {}, {}});
-  if (it->A.size() < (it->count + 1) * M) it->A.resize(std::max(2 * it->A.size(), (it->count + 1) * M));
-  if (it->B.size() < (it->count + 1) * N) it->B.resize(std::max(2 * it->B.size(), (it->count + 1) * N));
-  std::copy(a, a + M, it->A.data() + it->count * M);
-  std::copy(b, b + N, it->B.data() + it->count * N);
-  ++it->count;
+  const std::size_t count = it->count + rows;
+  if (it->A.size() < count * M) it->A.resize(std::max(2 * it->A.size(), count * M));
+  if (it->B.size() < count * N) it->B.resize(std::max(2 * it->B.size(), count * N));
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::copy_n(A + r * lda, M, it->A.data() + (it->count + r) * M);
+    std::copy_n(B + r * ldb, N, it->B.data() + (it->count + r) * N);
+  }
+  it->count = count;
 }
 
 // grad(id) += Aᵀ B: every pending product of a leaf in one GEMM.
@@ -229,10 +239,23 @@ template <class T>
 void Tape<T>::flush_outer_products() {
   for (Outer& o : outer_) {
     if (o.count == 0) continue;
-    detail::gemm(true, false, int(o.M), int(o.N), int(o.count), T(1), o.A.data(), int(o.M), o.B.data(), int(o.N), T(1),
-                 grad_buffer(o.id).data(), int(o.N));
+    detail::gemm_accumulate(true, false, o.M, o.N, o.count, o.A.data(), o.M, o.B.data(), o.N,
+                            grad_buffer(o.id).data(), o.N);
     o.count = 0;
   }
+}
+
+template <class T>
+const detail::PackedWeight<T>* Tape<T>::packed_parameter(std::uint32_t id, bool transposed) {
+  const Node& n = node(id);
+  if (!n.param || n.val().dimension() != 2 || detail::best_packed_isa() == detail::PackedIsa::None) return nullptr;
+  for (const PackedEntry& e : packed_)
+    if (e.id == id && e.transposed == transposed) return e.packed.get();
+  const Tensor<T>& W = n.val();
+  const std::size_t rows = W.shape()[0], cols = W.shape()[1];
+  const std::size_t K = transposed ? cols : rows, N = transposed ? rows : cols;
+  packed_.push_back({id, transposed, std::make_unique<detail::PackedWeight<T>>(W.data(), cols, K, N, transposed)});
+  return packed_.back().packed.get();
 }
 
 template <class T>
@@ -310,6 +333,7 @@ void Tape<T>::clear() {
   }
   size_ = 0;
   param_nodes_.clear();
+  packed_.clear();
   for (Outer& o : outer_) o.count = 0;
   freed_ = false;
 }

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 #include <unordered_map>
@@ -22,6 +23,11 @@ namespace tapenet {
 
 template <class T>
 class Tape;
+
+namespace detail {
+template <class T>
+class PackedWeight;
+}
 
 // A cheap handle to one node of a tape: (tape, index). Copying a Var copies 16 bytes.
 template <class T>
@@ -115,7 +121,8 @@ class Tape {
     const Tensor<T>& val() const { return borrowed ? *borrowed : value; }
   };
 
-  Tape() = default;
+  Tape();
+  ~Tape();
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
 
@@ -162,11 +169,24 @@ class Tape {
     }
   }
 
-  // grad(id) += a ⊗ b, with a of M values and b of N values (grad viewed as [M, N]). For a
-  // leaf (a parameter or an input) the products are collected and summed with one GEMM
-  // (K = the number of products) at the end of the reverse sweep — the RNTN's tensor
-  // gradient is one such product per tree node. Other nodes are updated at once.
-  void add_outer_product_grad(std::uint32_t id, const T* a, std::size_t M, const T* b, std::size_t N);
+  // grad(id) += Aᵀ B for A [rows, M] and B [rows, N] (row strides lda, ldb), grad viewed as
+  // [M, N]: the weight gradient of a product (dW += Gᵀ X) or, with one row, an outer
+  // product. For a leaf (a parameter or an input) the rows are collected and summed with one
+  // GEMM (K = every row of every call) at the end of the reverse sweep, so a weight used at
+  // each of T steps gets one large product instead of T thin ones that each read and write
+  // the whole gradient. Other nodes are updated at once.
+  void add_product_grad(std::uint32_t id, const T* A, std::size_t lda, std::size_t M, const T* B, std::size_t ldb,
+                        std::size_t N, std::size_t rows);
+  void add_outer_product_grad(std::uint32_t id, const T* a, std::size_t M, const T* b, std::size_t N) {
+    add_product_grad(id, a, M, M, b, N, N, 1);
+  }
+
+  // A parameter's value packed as the right-hand operand of products (B = Wᵀ when
+  // `transposed`, else B = W; autograd/packed_gemm.hpp), or nullptr when the node is no
+  // parameter or no packed kernel runs. Packed at the first request and kept until clear():
+  // a weight used at every step of a user's loop is packed once per recording, not once per
+  // product. Parameters must not change while a tape holds its graph (backward reads them).
+  const detail::PackedWeight<T>* packed_parameter(std::uint32_t id, bool transposed);
 
   const Node& node(std::uint32_t id) const {
     if (id >= size_) throw TapeError("node: id " + std::to_string(id) + " is not on this tape");
@@ -182,16 +202,22 @@ class Tape {
   void check_finite_output(const Node& n) const;
   Node& append();  // a fresh node: a recycled one when clear() left some, else a new one
 
-  // Outer products a ⊗ b waiting for the end of the sweep: rows of A [count, M], B [count, N].
+  // Products Aᵀ B waiting for the end of the sweep: rows of A [count, M], B [count, N].
   struct Outer {
     std::uint32_t id;
     std::size_t M, N, count;
     std::vector<T> A, B;
   };
+  struct PackedEntry {
+    std::uint32_t id;
+    bool transposed;
+    std::unique_ptr<detail::PackedWeight<T>> packed;
+  };
 
   std::deque<Node> nodes_;  // deque: references to nodes stay valid while appending
   std::size_t size_ = 0;    // live nodes; nodes_[size_..] are kept for reuse
   std::vector<Outer> outer_;
+  std::vector<PackedEntry> packed_;
   std::unordered_map<const Parameter<T>*, std::uint32_t> param_nodes_;
   GradientBuffer<T>* sink_ = nullptr;
   bool freed_ = false;
