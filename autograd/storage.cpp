@@ -1,5 +1,6 @@
 #include "autograd/storage.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -18,6 +19,24 @@ constexpr std::size_t kDefaultLimit = std::size_t(256) << 20;
 
 std::atomic<std::size_t> g_limit{kDefaultLimit};
 std::atomic<std::size_t> g_system_allocations{0};
+// Bytes of blocks held by tensors now, and the most ever held at once.
+std::atomic<std::size_t> g_live_bytes{0};
+std::atomic<std::size_t> g_peak_live_bytes{0};
+
+void note_taken(std::size_t size) {
+  const std::size_t live = g_live_bytes.fetch_add(size, std::memory_order_relaxed) + size;
+  std::size_t peak = g_peak_live_bytes.load(std::memory_order_relaxed);
+  while (live > peak && !g_peak_live_bytes.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+}
+
+// What the shared pool may keep: the set limit, or as much as the program ever held at once
+// when that is more. A step whose tape outgrows the limit (a long unroll of a hand-written
+// cell) would otherwise hand part of its blocks back to the system and fault fresh pages
+// in on every step; keeping them costs no peak memory, since the step held them all anyway.
+std::size_t pool_limit(std::size_t limit) {
+  return limit == 0 ? 0 : std::max(limit, g_peak_live_bytes.load(std::memory_order_relaxed));
+}
 
 std::size_t block_size(std::size_t bytes) {
   const std::size_t a = detail::kStorageAlignment;
@@ -128,24 +147,28 @@ namespace detail {
 
 void* storage_allocate(std::size_t bytes) {
   const std::size_t size = block_size(bytes);
-  if (BlockCache* cache = t_cache)
-    if (void* p = cache->take(size)) return p;
-  if (tensor_cache_limit() > 0) {
+  void* p = nullptr;
+  if (BlockCache* cache = t_cache) p = cache->take(size);
+  if (!p && tensor_cache_limit() > 0) {
     SharedPool& pool = shared_pool();
     std::lock_guard<std::mutex> lock(pool.mutex);
-    if (void* p = pool.cache.take(size)) return p;
+    p = pool.cache.take(size);
   }
-  void* p = std::aligned_alloc(kStorageAlignment, size);
-  if (!p) throw std::bad_alloc();
-  g_system_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (!p) {
+    p = std::aligned_alloc(kStorageAlignment, size);
+    if (!p) throw std::bad_alloc();
+    g_system_allocations.fetch_add(1, std::memory_order_relaxed);
+  }
+  note_taken(size);
   return p;
 }
 
 void storage_deallocate(void* p, std::size_t bytes) noexcept {
   if (!p) return;
   const std::size_t size = block_size(bytes);
-  const std::size_t limit = tensor_cache_limit();
-  if (size > limit) {
+  g_live_bytes.fetch_sub(size, std::memory_order_relaxed);
+  const std::size_t limit = tensor_cache_limit(), shared_limit = pool_limit(limit);
+  if (size > shared_limit) {
     std::free(p);
     return;
   }
@@ -153,7 +176,7 @@ void storage_deallocate(void* p, std::size_t bytes) noexcept {
   if (!t_cache_closed) {
     SharedPool& pool = shared_pool();
     std::lock_guard<std::mutex> lock(pool.mutex);
-    if (pool.cache.put(p, size, limit)) return;
+    if (pool.cache.put(p, size, shared_limit)) return;
   }
   std::free(p);
 }

@@ -5,7 +5,8 @@
 // cache every large activation and gradient cost page faults on every step).
 //
 // Each thread keeps up to tensor_cache_limit()/8 bytes of freed blocks without locking; the
-// rest go to one shared pool of up to tensor_cache_limit() bytes (256 MB by default), from
+// rest go to one shared pool of up to tensor_cache_limit() bytes (256 MB by default; more, up
+// to the most tensor storage the program ever held at once, when a step needs it), from
 // which any thread takes (so a block freed on one thread serves another: parallel_batch frees
 // its workers' gradients on the calling thread). Beyond that, freed blocks go back to the
 // system. Sanitizer builds (TAPENET_SANITIZE) do not cache, so AddressSanitizer still sees
@@ -23,7 +24,8 @@ namespace tapenet {
 std::size_t tensor_cache_bytes();
 // Gives the calling thread's and the shared pool's cached blocks back to the system.
 void release_tensor_cache();
-// The cap of the shared pool (each thread keeps a further limit/8); 0 caches nothing.
+// The cap of the shared pool (each thread keeps a further limit/8); 0 caches nothing. The
+// pool also keeps up to the peak of live tensor storage when that is larger.
 std::size_t tensor_cache_limit();
 void set_tensor_cache_limit(std::size_t bytes);
 // Blocks taken from the system so far (cache misses), all threads: the steady-state check.
