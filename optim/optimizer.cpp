@@ -1,5 +1,7 @@
 #include "optim/optimizer.hpp"
 
+#include "autograd/row_blocks.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +11,9 @@
 namespace tapenet {
 
 namespace {
+
+// Parameters below this many elements are updated on the calling thread alone.
+constexpr std::size_t kMinParallelElements = std::size_t(1) << 17;
 
 std::string num(double v) {
   char buf[32];
@@ -295,17 +300,23 @@ void Adam<T>::update(Parameter<T>& p, std::size_t index) {
   const T* grad = p.grad.data();
   T* m = this->buffer(exp_avg_, index);
   T* v = this->buffer(exp_avg_sq_, index);
-  for (std::size_t k = 0, n = p.size(); k < n; ++k) {
-    // AdamW: p *= 1 - lr·wd, g = grad;   Adam: g = grad + wd·p
-    T g = grad[k];
-    if (decoupled_) w[k] *= T(1) - lr * wd;
-    else g += wd * w[k];
-    // m = b1·m + (1 - b1)·g;   v = b2·v + (1 - b2)·g²
-    m[k] = b1 * m[k] + (T(1) - b1) * g;
-    v[k] = b2 * v[k] + (T(1) - b2) * g * g;
-    // p -= lr/(1 - b1^t) · m / (sqrt(v)/sqrt(1 - b2^t) + eps)
-    w[k] -= step_size * (m[k] / (std::sqrt(v[k]) / bc2_sqrt + eps));
-  }
+  const bool decoupled = decoupled_;
+  // Elementwise, so any split of the range gives the same bits; a large parameter (an
+  // embedding, a readout) is split over OpenBLAS's thread count like the row-parallel ops.
+  auto range = [=](std::size_t first, std::size_t last) {
+    for (std::size_t k = first; k < last; ++k) {
+      // AdamW: p *= 1 - lr·wd, g = grad;   Adam: g = grad + wd·p
+      T g = grad[k];
+      if (decoupled) w[k] *= T(1) - lr * wd;
+      else g += wd * w[k];
+      // m = b1·m + (1 - b1)·g;   v = b2·v + (1 - b2)·g²
+      m[k] = b1 * m[k] + (T(1) - b1) * g;
+      v[k] = b2 * v[k] + (T(1) - b2) * g * g;
+      // p -= lr/(1 - b1^t) · m / (sqrt(v)/sqrt(1 - b2^t) + eps)
+      w[k] -= step_size * (m[k] / (std::sqrt(v[k]) / bc2_sqrt + eps));
+    }
+  };
+  detail::for_row_blocks(p.size(), kMinParallelElements, range);
 }
 
 template class Optimizer<float>;
