@@ -40,6 +40,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -158,6 +159,7 @@ std::string json_escape(const std::string& s) {
 
 void write_json(const Args& a, const std::string& path) {
   std::ofstream f(path);
+  f << std::setprecision(10);  // parameter counts and timings without rounding
   f << "{\n \"benchmark\": \"tapenet_bench\",\n \"iters\": " << a.iters << ", \"warmup\": " << a.warmup
     << ",\n \"openblas_core\": \"" << openblas_get_corename() << "\", \"packed_gemm\": \""
     << detail::packed_isa_name(detail::best_packed_isa()) << "\",\n \"peak_rss_mb\": " << peak_rss_mb()
