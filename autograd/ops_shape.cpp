@@ -147,12 +147,7 @@ Var<T> gather_rows(Var<T> table, const std::vector<std::int64_t>& rows) {
   for (std::size_t r = 0; r < rows.size(); ++r) std::copy_n(W.data() + rows[r] * D, D, y.data() + r * D);
   auto it = table.id();
   return table.tape().record("gather_rows", std::move(y), {table}, [it, rows, D](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
-    T* dW = t.grad_buffer(it).data();
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      T* d = dW + rows[r] * D;
-      const T* s = g.data() + r * D;
-      for (std::size_t j = 0; j < D; ++j) d[j] += s[j];
-    }
+    t.add_rows_grad(it, rows, g.data(), D);  // a parameter's rows stay sparse
   });
 }
 

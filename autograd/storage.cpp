@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -19,13 +20,22 @@ constexpr std::size_t kDefaultLimit = std::size_t(256) << 20;
 
 std::atomic<std::size_t> g_limit{kDefaultLimit};
 std::atomic<std::size_t> g_system_allocations{0};
-// Bytes of blocks held by tensors now, and the most ever held at once.
-std::atomic<std::size_t> g_live_bytes{0};
-std::atomic<std::size_t> g_peak_live_bytes{0};
+// Bytes of blocks held by tensors now, and the most ever held at once. Each thread counts
+// its own changes and publishes them in steps of kLiveStep bytes, so that small tensors
+// allocated on two threads do not contend for one cache line; the peak is exact to within
+// kLiveStep per thread.
+std::atomic<std::int64_t> g_live_bytes{0};
+std::atomic<std::int64_t> g_peak_live_bytes{0};
+constexpr std::int64_t kLiveStep = std::int64_t(1) << 20;
+thread_local std::int64_t t_unpublished_bytes = 0;
 
-void note_taken(std::size_t size) {
-  const std::size_t live = g_live_bytes.fetch_add(size, std::memory_order_relaxed) + size;
-  std::size_t peak = g_peak_live_bytes.load(std::memory_order_relaxed);
+void note_live_change(std::int64_t delta) {
+  t_unpublished_bytes += delta;
+  if (t_unpublished_bytes < kLiveStep && t_unpublished_bytes > -kLiveStep) return;
+  const std::int64_t change = t_unpublished_bytes;
+  t_unpublished_bytes = 0;
+  const std::int64_t live = g_live_bytes.fetch_add(change, std::memory_order_relaxed) + change;
+  std::int64_t peak = g_peak_live_bytes.load(std::memory_order_relaxed);
   while (live > peak && !g_peak_live_bytes.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
   }
 }
@@ -35,7 +45,8 @@ void note_taken(std::size_t size) {
 // cell) would otherwise hand part of its blocks back to the system and fault fresh pages
 // in on every step; keeping them costs no peak memory, since the step held them all anyway.
 std::size_t pool_limit(std::size_t limit) {
-  return limit == 0 ? 0 : std::max(limit, g_peak_live_bytes.load(std::memory_order_relaxed));
+  const auto peak = std::size_t(std::max<std::int64_t>(0, g_peak_live_bytes.load(std::memory_order_relaxed)));
+  return limit == 0 ? 0 : std::max(limit, peak);
 }
 
 std::size_t block_size(std::size_t bytes) {
@@ -159,14 +170,14 @@ void* storage_allocate(std::size_t bytes) {
     if (!p) throw std::bad_alloc();
     g_system_allocations.fetch_add(1, std::memory_order_relaxed);
   }
-  note_taken(size);
+  note_live_change(std::int64_t(size));
   return p;
 }
 
 void storage_deallocate(void* p, std::size_t bytes) noexcept {
   if (!p) return;
   const std::size_t size = block_size(bytes);
-  g_live_bytes.fetch_sub(size, std::memory_order_relaxed);
+  note_live_change(-std::int64_t(size));
   const std::size_t limit = tensor_cache_limit(), shared_limit = pool_limit(limit);
   if (size > shared_limit) {
     std::free(p);

@@ -75,19 +75,74 @@ T Var<T>::item() const {
   return v.data()[0];
 }
 
+// ---- SparseRows ----------------------------------------------------------------
+
+template <class T>
+void SparseRows<T>::add(std::int64_t row, const T* g, std::size_t width) {
+  width_ = width;
+  auto [it, inserted] = slot_.emplace(row, rows_.size());
+  if (inserted) {
+    rows_.push_back(row);
+    values_.resize(rows_.size() * width, T(0));
+  }
+  T* v = values_.data() + it->second * width;
+  for (std::size_t j = 0; j < width; ++j) v[j] += g[j];
+}
+
+template <class T>
+void SparseRows<T>::add(const SparseRows& other) {
+  for (std::size_t i = 0; i < other.rows_.size(); ++i)
+    add(other.rows_[i], other.values_.data() + i * other.width_, other.width_);
+}
+
+template <class T>
+void SparseRows<T>::add_into(T* dense) const {
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    T* d = dense + rows_[i] * width_;
+    const T* v = values_.data() + i * width_;
+    for (std::size_t j = 0; j < width_; ++j) d[j] += v[j];
+  }
+}
+
+template <class T>
+void SparseRows<T>::clear() {
+  rows_.clear();
+  values_.clear();
+  slot_.clear();
+}
+
 // ---- GradientBuffer ----------------------------------------------------------
 
 template <class T>
 void GradientBuffer<T>::add(const Parameter<T>* p, const Tensor<T>& g) {
   auto it = grads_.find(p);
-  if (it == grads_.end())
-    grads_.emplace(p, g);
-  else
+  if (it == grads_.end()) {
+    it = grads_.emplace(p, g).first;
+    if (auto r = rows_.find(p); r != rows_.end()) {  // rows buffered before: now dense
+      r->second.add_into(it->second.data());
+      rows_.erase(r);
+    }
+  } else {
     it->second += g;
+  }
+}
+
+template <class T>
+void GradientBuffer<T>::add_rows(const Parameter<T>* p, const SparseRows<T>& rows) {
+  if (auto it = grads_.find(p); it != grads_.end())
+    rows.add_into(it->second.data());
+  else
+    rows_[p].add(rows);
 }
 
 template <class T>
 const Tensor<T>* GradientBuffer<T>::find(const Parameter<T>* p) const {
+  if (auto r = rows_.find(p); r != rows_.end()) {  // expand: from now on p is dense here
+    Tensor<T> dense = zeros<T>(to_shape(p->value.shape()));
+    r->second.add_into(dense.data());
+    rows_.erase(r);
+    return &grads_.emplace(p, std::move(dense)).first->second;
+  }
   auto it = grads_.find(p);
   return it == grads_.end() ? nullptr : &it->second;
 }
@@ -95,11 +150,13 @@ const Tensor<T>* GradientBuffer<T>::find(const Parameter<T>* p) const {
 template <class T>
 void GradientBuffer<T>::add_into_parameters() const {
   for (const auto& [p, g] : grads_) const_cast<Parameter<T>*>(p)->grad += g;
+  for (const auto& [p, r] : rows_) r.add_into(const_cast<Parameter<T>*>(p)->grad.data());
 }
 
 template <class T>
 void GradientBuffer<T>::add_into(GradientBuffer& other) const {
   for (const auto& [p, g] : grads_) other.add(p, g);
+  for (const auto& [p, r] : rows_) other.add_rows(p, r);
 }
 
 // ---- Tape ----------------------------------------------------------------------
@@ -246,6 +303,21 @@ void Tape<T>::flush_outer_products() {
 }
 
 template <class T>
+void Tape<T>::add_rows_grad(std::uint32_t id, const std::vector<std::int64_t>& rows, const T* g, std::size_t width) {
+  Node& n = nodes_[id];
+  if (!n.requires_grad || width == 0) return;
+  if (!n.param || anomaly_detection()) {
+    T* d = grad_buffer(id).data();
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      for (std::size_t j = 0; j < width; ++j) d[rows[r] * width + j] += g[r * width + j];
+    return;
+  }
+  auto it = std::find_if(sparse_.begin(), sparse_.end(), [&](const auto& e) { return e.first == id; });
+  if (it == sparse_.end()) it = sparse_.insert(sparse_.end(), {id, SparseRows<T>()});
+  for (std::size_t r = 0; r < rows.size(); ++r) it->second.add(rows[r], g + r * width, width);
+}
+
+template <class T>
 const detail::PackedWeight<T>* Tape<T>::packed_parameter(std::uint32_t id, bool transposed) {
   const Node& n = node(id);
   if (!n.param || n.val().dimension() != 2 || detail::best_packed_isa() == detail::PackedIsa::None) return nullptr;
@@ -313,6 +385,18 @@ void Tape<T>::run_backward(std::uint32_t root, bool retain_graph) {
 
 template <class T>
 void Tape<T>::flush_parameter_grads() {
+  // Row-sparse gradients join a dense one where the parameter has one too, else go as rows.
+  for (auto& [id, rows] : sparse_) {
+    Node& n = nodes_[id];
+    if (rows.empty()) continue;
+    if (n.has_grad)
+      rows.add_into(n.grad.data());
+    else if (sink_)
+      sink_->add_rows(n.param, rows);
+    else
+      rows.add_into(n.param->grad.data());
+    rows.clear();
+  }
   // Visit parameters in creation order so the sum order never depends on hashing.
   for (std::size_t i = 0; i < size_; ++i) {
     Node& n = nodes_[i];
@@ -334,10 +418,13 @@ void Tape<T>::clear() {
   size_ = 0;
   param_nodes_.clear();
   packed_.clear();
+  sparse_.clear();
   for (Outer& o : outer_) o.count = 0;
   freed_ = false;
 }
 
+template class SparseRows<float>;
+template class SparseRows<double>;
 template class Var<float>;
 template class Var<double>;
 template class GradientBuffer<float>;

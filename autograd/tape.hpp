@@ -55,22 +55,50 @@ class Var {
   std::uint32_t id_ = 0;
 };
 
+// Some rows of a [V, width] gradient, the others zero (an embedding table's gradient from
+// one minibatch): the row ids in first-seen order and their sums, each summed from zero in the
+// order of the calls, so that adding them into a dense tensor gives the dense path's bits.
+template <class T>
+class SparseRows {
+ public:
+  void add(std::int64_t row, const T* g, std::size_t width);  // row += g[0 .. width)
+  void add(const SparseRows& other);
+  void add_into(T* dense) const;                              // dense[row, :] += row's sum
+  void clear();
+  bool empty() const { return rows_.empty(); }
+  const std::vector<std::int64_t>& rows() const { return rows_; }
+
+ private:
+  std::size_t width_ = 0;
+  std::vector<std::int64_t> rows_;
+  std::vector<T> values_;  // rows_.size() × width_
+  std::unordered_map<std::int64_t, std::size_t> slot_;
+};
+
 // Per-parameter gradient buffers. A tape flushes its parameter gradients here instead of
 // into Parameter::grad when set as its sink: parallel minibatches give each chunk one
 // buffer and reduce the buffers in a fixed order, so results do not depend on threads.
+// A gradient that reached only some rows of a table (gather_rows) stays row-sparse: a
+// chunk that touches a few hundred words of a large vocabulary moves only those rows.
 template <class T>
 class GradientBuffer {
  public:
   void add(const Parameter<T>* p, const Tensor<T>& g);
+  void add_rows(const Parameter<T>* p, const SparseRows<T>& rows);
+  // The buffered gradient of p as a dense tensor (row-sparse ones are expanded), or nullptr.
   const Tensor<T>* find(const Parameter<T>* p) const;
   // Adds every buffered gradient into its parameter's grad (p->grad += buffer).
   void add_into_parameters() const;
   void add_into(GradientBuffer& other) const;
-  void clear() { grads_.clear(); }
-  bool empty() const { return grads_.empty(); }
+  void clear() {
+    grads_.clear();
+    rows_.clear();
+  }
+  bool empty() const { return grads_.empty() && rows_.empty(); }
 
  private:
-  std::unordered_map<const Parameter<T>*, Tensor<T>> grads_;
+  mutable std::unordered_map<const Parameter<T>*, Tensor<T>> grads_;
+  mutable std::unordered_map<const Parameter<T>*, SparseRows<T>> rows_;
 };
 
 // Gradient mode: inside a NoGradGuard ops still compute values but record no closures.
@@ -181,6 +209,11 @@ class Tape {
     add_product_grad(id, a, M, M, b, N, N, 1);
   }
 
+  // grad(id)[rows[r], :] += g[r, :] for a [V, width] node (an embedding lookup). A
+  // parameter's rows stay sparse until the end of the sweep and are flushed as rows (see
+  // GradientBuffer); anything else, and every node in anomaly mode, is updated at once.
+  void add_rows_grad(std::uint32_t id, const std::vector<std::int64_t>& rows, const T* g, std::size_t width);
+
   // A parameter's value packed as the right-hand operand of products (B = Wᵀ when
   // `transposed`, else B = W; autograd/packed_gemm.hpp), or nullptr when the node is no
   // parameter or no packed kernel runs. Packed at the first request and kept until clear():
@@ -218,6 +251,7 @@ class Tape {
   std::size_t size_ = 0;    // live nodes; nodes_[size_..] are kept for reuse
   std::vector<Outer> outer_;
   std::vector<PackedEntry> packed_;
+  std::vector<std::pair<std::uint32_t, SparseRows<T>>> sparse_;  // parameter node -> its rows
   std::unordered_map<const Parameter<T>*, std::uint32_t> param_nodes_;
   GradientBuffer<T>* sink_ = nullptr;
   bool freed_ = false;
