@@ -73,9 +73,12 @@ void add_into(T* dst, const T* src, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
-// The checked geometry of one fused recurrence.
+// The checked geometry of one fused recurrence, and each row's length: row r runs steps
+// [0, len[r]) and is padding after them (no lengths: every row runs all T steps).
 struct Geometry {
   std::size_t T, B, H, G;
+  std::vector<std::size_t> len;
+  bool live(std::size_t r, std::size_t s) const { return len.empty() || s < len[r]; }
 };
 
 // W_hh (or a block of its rows, row-major) as the right-hand side of every step's product:
@@ -103,7 +106,7 @@ void for_batch_blocks(std::size_t B, const PackedWeight<T>& weight, const Body& 
 
 template <class T>
 Geometry check_sequence(const char* op, std::size_t gates, Var<T> xp, Var<T> h0, const Var<T>* c0, Var<T> W,
-                        Var<T> b) {
+                        Var<T> b, const std::vector<std::size_t>& lengths) {
   auto bad = [&](const std::string& what) {
     std::string s = "xp " + shape_str(xp.shape()) + ", h0 " + shape_str(h0.shape());
     if (c0) s += ", c0 " + shape_str(c0->shape());
@@ -116,7 +119,14 @@ Geometry check_sequence(const char* op, std::size_t gates, Var<T> xp, Var<T> h0,
   if (W.dim(0) != G || W.dim(1) != H) bad("W_hh must be [" + std::to_string(G) + ", " + std::to_string(H) + "]");
   if (b.size() != G) bad("b_hh must hold " + std::to_string(G) + " values");
   if (c0 && (c0->ndim() != 2 || c0->dim(0) != B || c0->dim(1) != H)) bad("c0 must be shaped like h0");
-  return {xp.dim(0) / B, B, H, G};
+  const std::size_t steps = xp.dim(0) / B;
+  if (!lengths.empty()) {
+    if (lengths.size() != B) bad(std::to_string(lengths.size()) + " lengths for " + std::to_string(B) + " rows");
+    for (std::size_t len : lengths)
+      if (len == 0 || len > steps) bad("length " + std::to_string(len) + " outside 1.." + std::to_string(steps));
+  }
+  const bool full = std::all_of(lengths.begin(), lengths.end(), [&](std::size_t len) { return len == steps; });
+  return {steps, B, H, G, full ? std::vector<std::size_t>{} : lengths};
 }
 
 // dW_hh += dAᵀ [h_0; h_1 .. h_{T-1}] as two GEMMs (h_0 is separate from the output rows);
@@ -138,8 +148,8 @@ void recurrent_weight_grads(Tape<T>& t, std::uint32_t iW, std::uint32_t ib, cons
 // h_t = tanh(a_t),  a_t = xp_t + b_hh + h_{t-1} W_hhᵀ
 // da_t = (dh_t) ⊙ (1 - h_t²),  dh_{t-1} += da_t W_hh,  dW_hh += Σ da_tᵀ h_{t-1}
 template <class T>
-Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
-  const Geometry g = check_sequence<T>("elman_tanh_sequence", 1, xp, h0, nullptr, W, b);
+Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b, const std::vector<std::size_t>& lengths) {
+  const Geometry g = check_sequence<T>("elman_tanh_sequence", 1, xp, h0, nullptr, W, b, lengths);
   const std::size_t B = g.B, H = g.H, steps = g.T, BH = B * H;
   Tensor<T> out = Tensor<T>::from_shape({steps * B, H});
   T* Y = out.data();
@@ -153,7 +163,10 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
       Wt.multiply_add(rows, (s ? Y + (s - 1) * BH : h0p) + off, H, y, H);
       // Row by row, as the other cells: which values take tanh_inplace's scalar tail must
       // not depend on the row split.
-      for (std::size_t r = 0; r < rows; ++r) tanh_inplace(y + r * H, H);
+      for (std::size_t r = 0; r < rows; ++r) {
+        if (g.live(r0 + r, s)) tanh_inplace(y + r * H, H);
+        else std::fill_n(y + r * H, H, T(0));  // padding: zero output
+      }
     }
   });
   auto ix = xp.id(), ih = h0.id(), iW = W.id(), ib = b.id();
@@ -174,6 +187,8 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
         const T* y = Y + s * BH + off;
         T* da = dA.data() + s * BH + off;
         for (std::size_t k = 0; k < n; ++k) da[k] = d[k] * (T(1) - y[k] * y[k]);
+        for (std::size_t r = 0; r < rows; ++r)  // padding carries no gradient
+          if (!g.live(r0 + r, s)) std::fill_n(da + r * H, H, T(0));
         if (s > 0) {
           std::copy_n(dY + (s - 1) * BH + off, n, d);
           Wn.multiply_add(rows, da, H, d, H);
@@ -193,8 +208,8 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
 //   di = dc ⊙ g,  df = dc ⊙ c_{t-1},  dg = dc ⊙ i,  dc_{t-1} = dc ⊙ f
 //   da_{i,f,o} = d{i,f,o} ⊙ σ(1 - σ),  da_g = dg ⊙ (1 - g²)
 template <class T>
-Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
-  const Geometry g = check_sequence("lstm_sequence", 4, xp, h0, &c0, W, b);
+Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b, const std::vector<std::size_t>& lengths) {
+  const Geometry g = check_sequence("lstm_sequence", 4, xp, h0, &c0, W, b, lengths);
   const std::size_t B = g.B, H = g.H, G = g.G, steps = g.T, BH = B * H;
   Tensor<T> A = Tensor<T>::from_shape({steps * B, G});
   Tensor<T> C = Tensor<T>::from_shape({steps * B, H});
@@ -211,6 +226,11 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
       T* a = A.data() + s * B * G;
       Wt.multiply_add(r1 - r0, hp + r0 * H, H, a + r0 * G, G);
       for (std::size_t r = r0; r < r1; ++r) {
+        if (!g.live(r, s)) {  // padding: zero output, the cell carried (c_T holds each row's last c)
+          std::fill_n(Y + s * BH + r * H, H, T(0));
+          std::copy_n(cp + r * H, H, C.data() + s * BH + r * H);
+          continue;
+        }
         T* ar = a + r * G;
         sigmoid_inplace(ar, 2 * H);  // i, f
         tanh_inplace(ar + 2 * H, H);  // g
@@ -247,8 +267,12 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
           for (std::size_t s = g.T; s-- > 0;) {
             const T* cp = s ? C.data() + (s - 1) * BH : c0p;
             for (std::size_t r = r0; r < r1; ++r) {
-              const T* ar = A.data() + (s * B + r) * G;
               T* dar = dA.data() + (s * B + r) * G;
+              if (!g.live(r, s)) {  // padding: no gate gradient; dc passes on unchanged
+                std::fill_n(dar, G, T(0));
+                continue;
+              }
+              const T* ar = A.data() + (s * B + r) * G;
               const T *i = ar, *f = ar + H, *gg = ar + 2 * H, *o = ar + 3 * H;
               const T* tc = TC.data() + s * BH + r * H;
               const T* cpr = cp + r * H;
@@ -285,8 +309,8 @@ Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W, Var<T> b) {
 //   da_n = dn ⊙ (1 - n²),  dr = da_n ⊙ hh_n,  dhh_n = da_n ⊙ r
 //   dxp = [dr ⊙ r(1-r), dz ⊙ z(1-z), da_n];  dHH = [same r, z blocks, dhh_n]
 template <class T>
-Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
-  const Geometry g = check_sequence<T>("gru_sequence", 3, xp, h0, nullptr, W, b);
+Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b, const std::vector<std::size_t>& lengths) {
+  const Geometry g = check_sequence<T>("gru_sequence", 3, xp, h0, nullptr, W, b, lengths);
   const std::size_t B = g.B, H = g.H, G = g.G, steps = g.T, BH = B * H;
   Tensor<T> HH = Tensor<T>::from_shape({steps * B, G});
   Tensor<T> N = Tensor<T>::from_shape({steps * B, H});
@@ -302,6 +326,10 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
       T* hh = HH.data() + s * B * G;
       Wt.multiply_add(r1 - r0, hp + r0 * H, H, hh + r0 * G, G);
       for (std::size_t r = r0; r < r1; ++r) {
+        if (!g.live(r, s)) {  // padding: zero output
+          std::fill_n(Y + s * BH + r * H, H, T(0));
+          continue;
+        }
         T* hr = hh + r * G;
         const T* xr = X + (s * B + r) * G;
         for (std::size_t j = 0; j < 2 * H; ++j) hr[j] += xr[j];
@@ -343,6 +371,12 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
               T* dhh = dHH.data() + (s * B + r) * G;
               T* dhr = dh.data() + r * H;
               const T* dprev = s ? dY + (s - 1) * BH + r * H : nullptr;
+              if (!g.live(r, s)) {  // padding: no gradient through this step
+                std::fill_n(dx, G, T(0));
+                std::fill_n(dhh, G, T(0));
+                for (std::size_t j = 0; j < H; ++j) dhr[j] = dprev ? dprev[j] : T(0);
+                continue;
+              }
               for (std::size_t j = 0; j < H; ++j) {
                 const T dhv = dhr[j];
                 const T dz = dhv * (hpr[j] - n[j]);
@@ -379,8 +413,8 @@ Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
 //   dh_{t-1} = dh ⊙ z + dRH ⊙ r + [da_r da_z] U_{r,z}
 //   dU_{r,z} += Σ [da_r da_z]ᵀ h_{t-1},  dU_n += Σ da_nᵀ RH,  db_hh += Σ [da_r da_z da_n] = Σ dxp
 template <class T>
-Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
-  const Geometry g = check_sequence<T>("gru_sequence_reset_before", 3, xp, h0, nullptr, W, b);
+Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b, const std::vector<std::size_t>& lengths) {
+  const Geometry g = check_sequence<T>("gru_sequence_reset_before", 3, xp, h0, nullptr, W, b, lengths);
   const std::size_t B = g.B, H = g.H, G = g.G, steps = g.T, BH = B * H, H2 = 2 * H;
   Tensor<T> RZ = Tensor<T>::from_shape({steps * B, H2});
   Tensor<T> RH = Tensor<T>::from_shape({steps * B, H});
@@ -411,6 +445,10 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
       rows_plus_bias(n + r0 * H, static_cast<const T*>(nullptr), bp + H2, rows, H);
       Un_t.multiply_add(rows, rh + r0 * H, H, n + r0 * H, H);
       for (std::size_t r = r0; r < r1; ++r) {
+        if (!g.live(r, s)) {  // padding: zero output
+          std::fill_n(Y + s * BH + r * H, H, T(0));
+          continue;
+        }
         T* nr = n + r * H;
         const T* xr = X + (s * B + r) * G + H2;
         for (std::size_t j = 0; j < H; ++j) nr[j] += xr[j];
@@ -448,6 +486,10 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
               const T* hpr = hp + r * H;
               const T* dhr = dh.data() + r * H;
               T* dxr = dx + r * G;
+              if (!g.live(r, s)) {  // padding: no gradient through this step
+                std::fill_n(dxr, G, T(0));
+                continue;
+              }
               for (std::size_t j = 0; j < H; ++j) {
                 dxr[H + j] = dhr[j] * (hpr[j] - n[j]) * z[j] * (T(1) - z[j]);   // da_z
                 dxr[H2 + j] = dhr[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);   // da_n
@@ -464,6 +506,10 @@ Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b) {
               T* dhr = dh.data() + r * H;
               T* dxr = dx + r * G;
               const T* dprev = s ? dY + (s - 1) * BH + r * H : nullptr;
+              if (!g.live(r, s)) {
+                for (std::size_t j = 0; j < H; ++j) dhr[j] = dprev ? dprev[j] : T(0);
+                continue;
+              }
               for (std::size_t j = 0; j < H; ++j) {
                 dxr[j] = drh[j] * hpr[j] * rr[j] * (T(1) - rr[j]);  // da_r
                 dhr[j] = dhr[j] * z[j] + drh[j] * rr[j] + (dprev ? dprev[j] : T(0));
@@ -511,11 +557,11 @@ Var<T> linear(Var<T> x, Var<T> W, Var<T> b) {
   });
 }
 
-#define TAPENET_INSTANTIATE_RNN(T)                                              \
-  template Var<T> elman_tanh_sequence(Var<T>, Var<T>, Var<T>, Var<T>);          \
-  template Var<T> lstm_sequence(Var<T>, Var<T>, Var<T>, Var<T>, Var<T>);        \
-  template Var<T> gru_sequence(Var<T>, Var<T>, Var<T>, Var<T>);                 \
-  template Var<T> gru_sequence_reset_before(Var<T>, Var<T>, Var<T>, Var<T>);    \
+#define TAPENET_INSTANTIATE_RNN(T)                                                                     \
+  template Var<T> elman_tanh_sequence(Var<T>, Var<T>, Var<T>, Var<T>, const std::vector<std::size_t>&);       \
+  template Var<T> lstm_sequence(Var<T>, Var<T>, Var<T>, Var<T>, Var<T>, const std::vector<std::size_t>&);     \
+  template Var<T> gru_sequence(Var<T>, Var<T>, Var<T>, Var<T>, const std::vector<std::size_t>&);              \
+  template Var<T> gru_sequence_reset_before(Var<T>, Var<T>, Var<T>, Var<T>, const std::vector<std::size_t>&); \
   template Var<T> linear(Var<T>, Var<T>, Var<T>);
 TAPENET_INSTANTIATE_RNN(float)
 TAPENET_INSTANTIATE_RNN(double)

@@ -20,16 +20,30 @@
 // Shapes: xp [T·B, G·H], h0 and c0 [B, H], W_hh [G·H, H], b_hh [1, G·H]. The result holds
 // h_1 .. h_T in rows 0 .. T·B-1 ([T·B, H]); lstm_sequence appends c_T as B more rows
 // ([(T+1)·B, H]). Every input may require a gradient. Instantiated for float and double.
+//
+// Padded batches: with `lengths` (one per row b, each in 1..T; empty: all T), row b runs
+// steps 0 .. len_b-1 only. Its outputs after them are zero and pass no gradient, and its state
+// stays that of step len_b-1: h_{len_b} is output row (len_b-1)·B + b, and lstm_sequence's
+// appended rows hold each row's last c — what unrolling the cell with a step mask gives.
 #pragma once
+
+#include <cstddef>
+#include <vector>
 
 #include "autograd/tape.hpp"
 
 namespace tapenet {
 
-template <class T> Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
-template <class T> Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W_hh, Var<T> b_hh);
-template <class T> Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
-template <class T> Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh);
+template <class T>
+Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh, const std::vector<std::size_t>& lengths = {});
+template <class T>
+Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W_hh, Var<T> b_hh,
+                     const std::vector<std::size_t>& lengths = {});
+template <class T>
+Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh, const std::vector<std::size_t>& lengths = {});
+template <class T>
+Var<T> gru_sequence_reset_before(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh,
+                                 const std::vector<std::size_t>& lengths = {});
 
 // linear(x, W, b), the affine map these sequences are fed by, is declared in autograd/ops.hpp.
 

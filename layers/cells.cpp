@@ -3,7 +3,9 @@
 #include "autograd/ops_rnn.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
+#include <vector>
 
 namespace tapenet {
 
@@ -74,6 +76,23 @@ void FusedGateCell<T>::check_step(Var<T> x_projected, const RecurrentState<T>& s
   if (this->has_cell_state()) expect(state.c, "c", units_);
 }
 
+// packed: h_1 .. h_T in rows [0, rows), then (LSTM) each sequence's last c in B more rows.
+template <class T>
+FusedRun<T> FusedGateCell<T>::fused_result(Var<T> packed, std::size_t rows, const std::vector<std::size_t>& lengths) const {
+  const std::size_t B = lengths.size(), steps = rows / B;
+  FusedRun<T> run;
+  run.outputs = packed.dim(0) == rows ? packed : slice(packed, 0, 0, rows);
+  if (std::all_of(lengths.begin(), lengths.end(), [&](std::size_t len) { return len == steps; })) {
+    run.final.h = slice(packed, 0, rows - B, rows);
+  } else {  // h after each sequence's last real step: row (len_b - 1)·B + b
+    std::vector<std::int64_t> last(B);
+    for (std::size_t b = 0; b < B; ++b) last[b] = static_cast<std::int64_t>((lengths[b] - 1) * B + b);
+    run.final.h = gather_rows(packed, last);
+  }
+  if (packed.dim(0) > rows) run.final.c = slice(packed, 0, rows, rows + B);
+  return run;
+}
+
 // ---- Elman --------------------------------------------------------------------------------
 
 template <class T>
@@ -87,6 +106,15 @@ RecurrentState<T> ElmanCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected
   if (options_.activation == Activation::Tanh)
     return {elman_tanh_sequence(x_projected, state.h, tape.param(this->W_hh), tape.param(this->b_hh)), Var<T>()};
   return {apply_activation(x_projected + this->project_recurrent(tape, state.h), options_.activation), Var<T>()};
+}
+
+template <class T>
+std::optional<FusedRun<T>> ElmanCell<T>::run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
+                                                   const RecurrentState<T>& initial) const {
+  if (options_.activation != Activation::Tanh) return std::nullopt;
+  return this->fused_result(
+      elman_tanh_sequence(projected, initial.h, tape.param(this->W_hh), tape.param(this->b_hh), lengths),
+      projected.dim(0), lengths);
 }
 
 // ---- Jordan -------------------------------------------------------------------------------
@@ -168,6 +196,15 @@ RecurrentState<T> LSTMCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected,
   return {o * tanh(c), c};
 }
 
+template <class T>
+std::optional<FusedRun<T>> LSTMCell<T>::run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
+                                                  const RecurrentState<T>& initial) const {
+  if (options_.peephole || options_.coupled) return std::nullopt;
+  return this->fused_result(
+      lstm_sequence(projected, initial.h, initial.c, tape.param(this->W_hh), tape.param(this->b_hh), lengths),
+      projected.dim(0), lengths);
+}
+
 // ---- GRU ----------------------------------------------------------------------------------
 
 template <class T>
@@ -182,6 +219,15 @@ RecurrentState<T> GRUCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, 
   const Var<T> h = options_.reset_after ? gru_sequence(x_projected, state.h, U, b)
                                         : gru_sequence_reset_before(x_projected, state.h, U, b);
   return {h, Var<T>()};
+}
+
+template <class T>
+std::optional<FusedRun<T>> GRUCell<T>::run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
+                                                 const RecurrentState<T>& initial) const {
+  const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
+  const Var<T> packed = options_.reset_after ? gru_sequence(projected, initial.h, U, b, lengths)
+                                             : gru_sequence_reset_before(projected, initial.h, U, b, lengths);
+  return this->fused_result(packed, projected.dim(0), lengths);
 }
 
 template <class T>

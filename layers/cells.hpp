@@ -80,6 +80,8 @@ class FusedGateCell : public RecurrentCell<T> {
 
   // h [B, R] -> h W_hhᵀ + b_hh [B, G·H]: one GEMM for all gates.
   Var<T> project_recurrent(Tape<T>& tape, Var<T> h) const;
+  // The outputs and final states of a fused sequence op's result (autograd/ops_rnn.hpp).
+  FusedRun<T> fused_result(Var<T> packed, std::size_t rows, const std::vector<std::size_t>& lengths) const;
   // Gate block k of a [B, G·H] pre-activation -> [B, H].
   Var<T> gate(Var<T> pre, std::size_t k) const { return slice(pre, 1, k * units_, (k + 1) * units_); }
   // Throws ShapeError unless x_projected is [B, G·H], h is [B, R] and, for cells with a
@@ -110,6 +112,8 @@ class ElmanCell : public FusedGateCell<T> {
 
   std::size_t hidden_size() const override { return this->units(); }
   RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
+  std::optional<FusedRun<T>> run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
+                                       const RecurrentState<T>& initial) const override;
   const ElmanOptions& options() const { return options_; }
 
  private:
@@ -188,6 +192,8 @@ class LSTMCell : public FusedGateCell<T> {
   std::size_t hidden_size() const override { return this->units(); }
   bool has_cell_state() const override { return true; }
   RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
+  std::optional<FusedRun<T>> run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
+                                       const RecurrentState<T>& initial) const override;
   const LSTMOptions& options() const { return options_; }
 
   // Block index of each gate in the fused weights; input_gate is -1 when coupled.
@@ -237,6 +243,8 @@ class GRUCell : public FusedGateCell<T> {
 
   std::size_t hidden_size() const override { return this->units(); }
   RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
+  std::optional<FusedRun<T>> run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
+                                       const RecurrentState<T>& initial) const override;
   const GRUOptions& options() const { return options_; }
 
  private:

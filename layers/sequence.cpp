@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <string>
-#include <typeinfo>
 
 #include "autograd/ops_rnn.hpp"
 #include "layers/cells.hpp"
@@ -89,35 +88,18 @@ struct Pass {
   std::vector<Var<T>> as_steps(std::size_t batch) const { return steps.empty() ? split_steps(matrix, batch) : steps; }
 };
 
-// The whole layer as one fused op (autograd/ops_rnn.hpp) when no example is padded and the
-// cell is exactly a plain Elman-tanh, LSTM (no peephole, not coupled) or GRU cell: the same equations as step_projected, with one node instead of ~15 per step and
-// one weight-gradient GEMM over all T·B rows. Returns false when it does not apply.
+// The whole layer as one fused op when the cell has one (RecurrentCell::run_fused: the plain
+// Elman-tanh, LSTM and GRU cells, padded batches included): the same equations as
+// step_projected, with one node instead of ~15 per step and one weight-gradient GEMM over all
+// T·B rows. Returns false when it does not apply.
 template <class T>
 bool run_fused(Tape<T>& tape, const RecurrentCell<T>& cell, Var<T> projected, const Batch& b,
                const RecurrentState<T>& state, Pass<T>& pass) {
-  if (b.min_len != b.steps) return false;
-  const std::type_info& type = typeid(cell);
-  const auto* fused = dynamic_cast<const FusedGateCell<T>*>(&cell);
-  if (!fused) return false;
-  Var<T> packed;
-  if (type == typeid(LSTMCell<T>)) {
-    const auto& lstm = static_cast<const LSTMCell<T>&>(cell);
-    if (lstm.options().peephole || lstm.options().coupled) return false;
-    packed = lstm_sequence(projected, state.h, state.c, tape.param(fused->W_hh), tape.param(fused->b_hh));
-  } else if (type == typeid(GRUCell<T>)) {
-    packed = static_cast<const GRUCell<T>&>(cell).options().reset_after
-                 ? gru_sequence(projected, state.h, tape.param(fused->W_hh), tape.param(fused->b_hh))
-                 : gru_sequence_reset_before(projected, state.h, tape.param(fused->W_hh), tape.param(fused->b_hh));
-  } else if (type == typeid(ElmanCell<T>)) {
-    if (static_cast<const ElmanCell<T>&>(cell).options().activation != Activation::Tanh) return false;
-    packed = elman_tanh_sequence(projected, state.h, tape.param(fused->W_hh), tape.param(fused->b_hh));
-  } else {
-    return false;
-  }
-  const std::size_t rows = b.steps * b.batch;
-  pass.matrix = packed.dim(0) == rows ? packed : slice(packed, 0, 0, rows);
-  pass.final.h = slice(packed, 0, rows - b.batch, rows);
-  if (packed.dim(0) > rows) pass.final.c = slice(packed, 0, rows, rows + b.batch);
+  if (b.min_len == 0) return false;  // an empty sequence keeps its initial state: unrolled
+  std::optional<FusedRun<T>> run = cell.run_fused(tape, projected, b.lengths, state);
+  if (!run) return false;
+  pass.matrix = run->outputs;
+  pass.final = run->final;
   return true;
 }
 

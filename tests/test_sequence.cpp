@@ -274,6 +274,9 @@ BOOST_AUTO_TEST_CASE(masked_batch_equals_each_sequence_alone) {
   check_against_alone(uni_runner(lstm), lstm.parameters(), "LSTM");
   check_against_alone(uni_runner(gru), gru.parameters(), "GRU");
   check_against_alone(uni_runner(elman), elman.parameters(), "Elman");
+  GRUCell<double> gru_after(kD, kH, rng, GRUOptions().with_reset_after());
+  randomize(gru_after, 25);
+  check_against_alone(uni_runner(gru_after), gru_after.parameters(), "GRU (reset after)");
 
   BidirectionalRNN<double> bi(kD, kH, factory<GRUCell<double>>(rng));
   randomize(bi, 40);
@@ -287,6 +290,35 @@ BOOST_AUTO_TEST_CASE(masked_batch_equals_each_sequence_alone) {
                                 StackedOptions<double>().with_layers(2).with_bidirectional());
   randomize(stacked_bi, 60);
   check_against_alone(stacked_runner(stacked_bi), stacked_bi.parameters(), "2-layer bidirectional LSTM");
+}
+
+// A cell that owns no fused form: its subclass of the LSTM turns it off.
+template <class T>
+struct UnfusedLSTM : LSTMCell<T> {
+  using LSTMCell<T>::LSTMCell;
+  std::optional<FusedRun<T>> run_fused(Tape<T>&, Var<T>, const std::vector<std::size_t>&,
+                                       const RecurrentState<T>&) const override {
+    return std::nullopt;
+  }
+};
+
+BOOST_AUTO_TEST_CASE(padded_batches_take_the_cells_fused_path_unless_it_has_none) {
+  std::mt19937_64 rng(3);
+  LSTMCell<double> fused(kD, kH, rng);
+  UnfusedLSTM<double> unfused(kD, kH, rng);
+  unfused.W_ih.value = fused.W_ih.value, unfused.W_hh.value = fused.W_hh.value;
+  unfused.b_ih.value = fused.b_ih.value, unfused.b_hh.value = fused.b_hh.value;
+  const std::size_t steps = *std::max_element(kLengths.begin(), kLengths.end());
+  const Tn x = rnd({steps * kLengths.size(), kD}, 7);
+  Tape<double> a, b;
+  const SequenceOutput<double> ra = run_sequence(a, fused, a.constant(x), kLengths.size(), kLengths);
+  const SequenceOutput<double> rb = run_sequence(b, unfused, b.constant(x), kLengths.size(), kLengths);
+  // One node for the whole recurrence against ~15 per step.
+  BOOST_TEST(2 * a.size() < b.size(), "fused " << a.size() << " nodes, unrolled " << b.size());
+  const double diff = xt::amax(xt::abs(ra.final.h.value() - rb.final.h.value()))() +
+                      xt::amax(xt::abs(ra.final.c.value() - rb.final.c.value()))() +
+                      xt::amax(xt::abs(concat_outputs(ra.outputs).value() - concat_outputs(rb.outputs).value()))();
+  BOOST_TEST(diff < 1e-12);
 }
 
 BOOST_AUTO_TEST_CASE(padded_inputs_get_exactly_zero_gradient) {
