@@ -15,6 +15,14 @@ namespace {
 // Parameters below this many elements are updated on the calling thread alone.
 constexpr std::size_t kMinParallelElements = std::size_t(1) << 17;
 
+// body(first, last) over the n elements of a parameter. The updates are elementwise, so any
+// split gives the same bits; a large parameter (an embedding table, a readout) is split over
+// OpenBLAS's thread count, as the row-parallel ops are.
+template <class Body>
+void for_each_element(std::size_t n, const Body& body) {
+  detail::for_row_blocks(n, kMinParallelElements, body);
+}
+
 std::string num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -180,19 +188,23 @@ void SGD<T>::update(Parameter<T>& p, std::size_t index) {
   const std::size_t n = p.size();
   if (mu == T(0)) {
     // p -= lr·(g + wd·p)
-    for (std::size_t k = 0; k < n; ++k) w[k] -= lr * (grad[k] + wd * w[k]);
+    for_each_element(n, [&](std::size_t first, std::size_t last) {
+      for (std::size_t k = first; k < last; ++k) w[k] -= lr * (grad[k] + wd * w[k]);
+    });
     return;
   }
   T* buf = this->buffer(momentum_buffer_, index);
   const bool first = this->step_count() == 1;  // PyTorch starts the buffer at g, undamped
-  for (std::size_t k = 0; k < n; ++k) {
-    // g = grad + wd·p
-    const T g = grad[k] + wd * w[k];
-    // buf = mu·buf + (1 - dampening)·g
-    buf[k] = first ? g : mu * buf[k] + (T(1) - damp) * g;
-    // p -= lr·(nesterov ? g + mu·buf : buf)
-    w[k] -= lr * (nesterov ? g + mu * buf[k] : buf[k]);
-  }
+  for_each_element(n, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t k = begin; k < end; ++k) {
+      // g = grad + wd·p
+      const T g = grad[k] + wd * w[k];
+      // buf = mu·buf + (1 - dampening)·g
+      buf[k] = first ? g : mu * buf[k] + (T(1) - damp) * g;
+      // p -= lr·(nesterov ? g + mu·buf : buf)
+      w[k] -= lr * (nesterov ? g + mu * buf[k] : buf[k]);
+    }
+  });
 }
 
 // ---- AdaGrad ------------------------------------------------------------------------------
@@ -215,14 +227,16 @@ void AdaGrad<T>::update(Parameter<T>& p, std::size_t index) {
   T* w = p.value.data();
   const T* grad = p.grad.data();
   T* sum = this->buffer(sum_, index);
-  for (std::size_t k = 0, n = p.size(); k < n; ++k) {
-    // g = grad + wd·p
-    const T g = grad[k] + wd * w[k];
-    // sum += g²
-    sum[k] += g * g;
-    // p -= lr_t·g / (sqrt(sum) + eps)
-    w[k] -= lr * (g / (std::sqrt(sum[k]) + eps));
-  }
+  for_each_element(p.size(), [&](std::size_t first, std::size_t last) {
+    for (std::size_t k = first; k < last; ++k) {
+      // g = grad + wd·p
+      const T g = grad[k] + wd * w[k];
+      // sum += g²
+      sum[k] += g * g;
+      // p -= lr_t·g / (sqrt(sum) + eps)
+      w[k] -= lr * (g / (std::sqrt(sum[k]) + eps));
+    }
+  });
 }
 
 // ---- RMSProp ------------------------------------------------------------------------------
@@ -249,26 +263,28 @@ void RMSProp<T>::update(Parameter<T>& p, std::size_t index) {
   T* sq = this->buffer(square_avg_, index);
   T* buf = momentum ? this->buffer(momentum_buffer_, index) : nullptr;
   T* avg_g = centered ? this->buffer(grad_avg_, index) : nullptr;
-  for (std::size_t k = 0, n = p.size(); k < n; ++k) {
-    // g = grad + wd·p
-    const T g = grad[k] + wd * w[k];
-    // E[g²] = alpha·E[g²] + (1 - alpha)·g²
-    sq[k] = alpha * sq[k] + (T(1) - alpha) * g * g;
-    // denom = sqrt(E[g²] - E[g]²) + eps  (centered),  sqrt(E[g²]) + eps  (plain)
-    T var = sq[k];
-    if (centered) {
-      avg_g[k] = alpha * avg_g[k] + (T(1) - alpha) * g;
-      var -= avg_g[k] * avg_g[k];
+  for_each_element(p.size(), [&](std::size_t first, std::size_t last) {
+    for (std::size_t k = first; k < last; ++k) {
+      // g = grad + wd·p
+      const T g = grad[k] + wd * w[k];
+      // E[g²] = alpha·E[g²] + (1 - alpha)·g²
+      sq[k] = alpha * sq[k] + (T(1) - alpha) * g * g;
+      // denom = sqrt(E[g²] - E[g]²) + eps  (centered),  sqrt(E[g²]) + eps  (plain)
+      T var = sq[k];
+      if (centered) {
+        avg_g[k] = alpha * avg_g[k] + (T(1) - alpha) * g;
+        var -= avg_g[k] * avg_g[k];
+      }
+      const T denom = std::sqrt(var) + eps;
+      // buf = mu·buf + g/denom;  p -= lr·buf    (p -= lr·g/denom without momentum)
+      if (momentum) {
+        buf[k] = mu * buf[k] + g / denom;
+        w[k] -= lr * buf[k];
+      } else {
+        w[k] -= lr * (g / denom);
+      }
     }
-    const T denom = std::sqrt(var) + eps;
-    // buf = mu·buf + g/denom;  p -= lr·buf    (p -= lr·g/denom without momentum)
-    if (momentum) {
-      buf[k] = mu * buf[k] + g / denom;
-      w[k] -= lr * buf[k];
-    } else {
-      w[k] -= lr * (g / denom);
-    }
-  }
+  });
 }
 
 // ---- Adam / AdamW -------------------------------------------------------------------------
@@ -301,8 +317,6 @@ void Adam<T>::update(Parameter<T>& p, std::size_t index) {
   T* m = this->buffer(exp_avg_, index);
   T* v = this->buffer(exp_avg_sq_, index);
   const bool decoupled = decoupled_;
-  // Elementwise, so any split of the range gives the same bits; a large parameter (an
-  // embedding, a readout) is split over OpenBLAS's thread count like the row-parallel ops.
   auto range = [=](std::size_t first, std::size_t last) {
     for (std::size_t k = first; k < last; ++k) {
       // AdamW: p *= 1 - lr·wd, g = grad;   Adam: g = grad + wd·p
@@ -316,7 +330,7 @@ void Adam<T>::update(Parameter<T>& p, std::size_t index) {
       w[k] -= step_size * (m[k] / (std::sqrt(v[k]) / bc2_sqrt + eps));
     }
   };
-  detail::for_row_blocks(p.size(), kMinParallelElements, range);
+  for_each_element(p.size(), range);
 }
 
 template class Optimizer<float>;

@@ -15,6 +15,7 @@
 // fixed order, so a run gives the same numbers with 1 or N threads.
 //
 // Usage: see kUsage below and README.md in this folder.
+#include <cblas.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -103,7 +104,7 @@ from the checkpoint):
   --clip X          * clip the global gradient norm of each minibatch to X (default 0: off)
   --average B      *= evaluate dev and test with an exponential moving average of the
                       parameters, decay B per minibatch (e.g. 0.998; default 0: off)
-  --threads N         threads for the minibatch chunks and evaluation (default: all cores)
+  --threads N         threads for the minibatch chunks, evaluation and OpenBLAS (default: all cores)
   --seed N         *= initialisation, shuffling, dropout and synthetic data (default 1)
   --checkpoint FILE   save after every epoch (atomic .npz, plus FILE.vocab)
   --resume            continue from --checkpoint
@@ -800,6 +801,8 @@ int run_train(int argc, char** argv) {
   if (seed_arg < 0) throw std::invalid_argument("--seed must be a whole number >= 0");
   const auto seed = static_cast<std::uint64_t>(seed_arg);
   const TrainOptions opts = train_options(args, settings, config, synthetic);
+  // --threads bounds OpenBLAS too: the optimizer's update of a large table runs on its threads.
+  openblas_set_num_threads(opts.used_threads);
   const data::LabelMode labels = config.labels;
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
 
