@@ -20,6 +20,8 @@ constexpr std::size_t register_bytes(PackedIsa isa) { return isa == PackedIsa::A
 // beats sgemm from 32 rows with Bᵀ (279 vs 320 µs; 16 rows: 213 vs 197) and from 8 rows with B.
 constexpr std::size_t kMinPackedRows = 8;
 constexpr std::size_t kMinPackedRowsTransposedB = 32;
+// Below this many rows per thread, packed_multiply_add splits B's columns instead of C's rows.
+constexpr std::size_t kMinRowsPerThread = 64;
 
 // The kernel TAPENET_PACKED_GEMM asks for: "0", "off" or "blas" (none), "avx2", or the default
 // (unset, "avx512"): AVX-512 where the CPU has it, else none. The AVX2 kernel is opt-in because
@@ -116,11 +118,17 @@ void PackedWeight<T>::multiply_add(std::size_t M, const T* A, std::size_t lda, T
     gemm(a_transposed, transposed_, int(M), int(N_), int(K_), T(1), A, int(lda), W_, int(ldw_), T(1), C, int(ldc));
     return;
   }
-  const std::size_t count = (N_ + panel_width_ - 1) / panel_width_;
+  multiply_add_panels(0, panel_count(), M, A, lda, C, ldc, a_transposed);
+}
+
+template <class T>
+void PackedWeight<T>::multiply_add_panels(std::size_t first, std::size_t last, std::size_t M, const T* A,
+                                          std::size_t lda, T* C, std::size_t ldc, bool a_transposed) const {
+  if (M == 0 || first >= last) return;
   if (isa_ == PackedIsa::Avx512)
-    packed_panels_avx512(A, lda, a_transposed, M, panels_.data(), K_, N_, 0, count, C, ldc);
+    packed_panels_avx512(A, lda, a_transposed, M, panels_.data(), K_, N_, first, last, C, ldc);
   else
-    packed_panels_avx2(A, lda, a_transposed, M, panels_.data(), K_, N_, 0, count, C, ldc);
+    packed_panels_avx2(A, lda, a_transposed, M, panels_.data(), K_, N_, first, last, C, ldc);
 }
 
 template <class T>
@@ -138,6 +146,11 @@ void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t
 template <class T>
 void packed_multiply_add(const PackedWeight<T>& B, bool ta, std::size_t M, const T* A, std::size_t lda, T* C,
                          std::size_t ldc) {
+  const std::size_t threads = blas_threads(), panels = B.panel_count();
+  if (B.isa() != PackedIsa::None && threads > 1 && M < kMinRowsPerThread * threads && panels >= 4 * threads) {
+    for_row_blocks(panels, 4, [&](std::size_t p0, std::size_t p1) { B.multiply_add_panels(p0, p1, M, A, lda, C, ldc, ta); });
+    return;
+  }
   for_row_blocks(M, kMinPackedRows, [&](std::size_t r0, std::size_t r1) {
     B.multiply_add(r1 - r0, ta ? A + r0 : A + r0 * lda, lda, C + r0 * ldc, ldc, ta);
   });

@@ -41,6 +41,11 @@ class PackedWeight {
   // a_transposed, A is stored as Aᵀ [K, M] (element (m, k) at A[k·lda + m]).
   void multiply_add(std::size_t M, const T* A, std::size_t lda, T* C, std::size_t ldc,
                     bool a_transposed = false) const;
+  // The same for the columns of panels [first, last) only (panel_width() columns each); the
+  // packed kernel must be in use. Each element of C is summed in the same order either way.
+  void multiply_add_panels(std::size_t first, std::size_t last, std::size_t M, const T* A, std::size_t lda, T* C,
+                           std::size_t ldc, bool a_transposed) const;
+  std::size_t panel_count() const { return panel_width_ ? (N_ + panel_width_ - 1) / panel_width_ : 0; }
 
   PackedIsa isa() const { return isa_; }
   std::size_t K() const { return K_; }
@@ -71,7 +76,9 @@ void gemm_accumulate(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t
                      const T* B, std::size_t ldb, T* C, std::size_t ldc);
 
 // C[M, N] += op(A) · B for a B packed beforehand (e.g. a parameter, Tape::packed_parameter),
-// the rows of C split over OpenBLAS's thread count as in gemm_accumulate.
+// split over OpenBLAS's thread count: by rows of C as in gemm_accumulate, or, for few rows
+// (a decoder step's batch against a large readout), by column panels, so that each thread
+// streams only its share of B. Any split gives the same bits.
 template <class T>
 void packed_multiply_add(const PackedWeight<T>& B, bool ta, std::size_t M, const T* A, std::size_t lda, T* C,
                          std::size_t ldc);
