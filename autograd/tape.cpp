@@ -209,8 +209,8 @@ Var<T> Tape<T>::param(Parameter<T>& p) {
 }
 
 template <class T>
-Var<T> Tape<T>::record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs,
-                       BackwardFn backward) {
+template <class Inputs>
+Var<T> Tape<T>::record_node(const char* op, Tensor<T> value, const Inputs& inputs, BackwardFn backward) {
   bool needs = false;
   if (g_grad_enabled)
     for (const auto& v : inputs) needs = needs || nodes_[v.id()].requires_grad;
@@ -224,18 +224,15 @@ Var<T> Tape<T>::record(const char* op, Tensor<T> value, std::initializer_list<Va
 }
 
 template <class T>
+Var<T> Tape<T>::record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs,
+                       BackwardFn backward) {
+  return record_node(op, std::move(value), inputs, std::move(backward));
+}
+
+template <class T>
 Var<T> Tape<T>::record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs,
                        BackwardFn backward) {
-  bool needs = false;
-  if (g_grad_enabled)
-    for (const auto& v : inputs) needs = needs || nodes_[v.id()].requires_grad;
-  Node& n = append();
-  n.value = std::move(value);
-  n.op = op;
-  n.requires_grad = needs;
-  if (needs) n.backward = std::move(backward);
-  if (anomaly_detection()) check_finite_output(n);
-  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1));
+  return record_node(op, std::move(value), inputs, std::move(backward));
 }
 
 template <class T>

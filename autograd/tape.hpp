@@ -229,6 +229,8 @@ class Tape {
   bool freed() const { return freed_; }
 
  private:
+  template <class Inputs>
+  Var<T> record_node(const char* op, Tensor<T> value, const Inputs& inputs, BackwardFn backward);
   void run_backward(std::uint32_t root, bool retain_graph);
   void flush_parameter_grads();
   void flush_outer_products();

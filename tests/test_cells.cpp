@@ -28,12 +28,7 @@ namespace {
 
 constexpr std::size_t kD = 3, kH = 4;
 
-double max_abs_diff(const Tensor<double>& a, const Tensor<double>& b) {
-  BOOST_REQUIRE(to_shape(a.shape()) == to_shape(b.shape()));
-  double m = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
-  return m;
-}
+using testing::max_abs_diff;
 
 // ---- gradcheck --------------------------------------------------------------------------
 

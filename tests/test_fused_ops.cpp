@@ -15,6 +15,7 @@
 #include "autograd/ops_rnn.hpp"
 #include "layers/cells.hpp"
 #include "layers/sequence.hpp"
+#include "tests/testing.hpp"
 
 using namespace tapenet;
 using Tn = Tensor<double>;
@@ -43,12 +44,7 @@ void check_op(std::size_t gates, bool with_c,
   BOOST_TEST(r.checked > 0u);
 }
 
-double max_abs_diff(const Tn& a, const Tn& b) {
-  BOOST_REQUIRE(a.size() == b.size());
-  double m = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
-  return m;
-}
+using testing::max_abs_diff;
 
 // run_sequence (fused path) vs an explicit step-by-step loop: loss = Σ_t ⟨R_t, h_t⟩ + ⟨R_c, c_T⟩.
 void check_against_unroll(RecurrentCell<double>& cell) {

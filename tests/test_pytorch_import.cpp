@@ -15,6 +15,7 @@
 #include "autograd/npy.hpp"
 #include "layers/cells.hpp"
 #include "layers/pytorch_import.hpp"
+#include "tests/testing.hpp"
 
 using namespace tapenet;
 namespace fs = std::filesystem;
@@ -49,12 +50,7 @@ std::vector<Tensor<double>> sequence(const Tensor<double>& a) {
   return xs;
 }
 
-double max_abs_diff(const Tensor<double>& a, const Tensor<double>& b) {
-  BOOST_REQUIRE(to_shape(a.shape()) == to_shape(b.shape()));
-  double m = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
-  return m;
-}
+using testing::max_abs_diff;
 
 struct Run {
   std::vector<Tensor<double>> h;  // h_t in time order (also when run backwards in time)

@@ -21,6 +21,7 @@
 #include "layers/cells.hpp"
 #include "layers/generate.hpp"
 #include "layers/sequence.hpp"
+#include "tests/testing.hpp"
 
 using namespace tapenet;
 using Tn = Tensor<double>;
@@ -68,12 +69,7 @@ Tn reversed(const Tn& x) {
   return out;
 }
 
-double max_abs_diff(const Tn& a, const Tn& b) {
-  BOOST_REQUIRE(to_shape(a.shape()) == to_shape(b.shape()));
-  double m = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a.data()[i] - b.data()[i]));
-  return m;
-}
+using testing::max_abs_diff;
 
 // Columns [from, to) of row r.
 std::vector<double> row_of(const Tn& x, std::size_t r, std::size_t from = 0, std::size_t to = SIZE_MAX) {
@@ -81,13 +77,6 @@ std::vector<double> row_of(const Tn& x, std::size_t r, std::size_t from = 0, std
   std::vector<double> out;
   for (std::size_t j = from; j < to; ++j) out.push_back(x(r, j));
   return out;
-}
-
-double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  BOOST_REQUIRE_EQUAL(a.size(), b.size());
-  double m = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
 }
 
 // What every runner under test returns: the per-step outputs and the final states.
