@@ -24,10 +24,11 @@ void multiply_add_node(Tape<T>& t, std::uint32_t W_id, bool transposed, bool a_t
   gemm_accumulate(a_transposed, transposed, M, N, K, A, lda, W.data(), cols, C, ldc);
 }
 
-// Whether multiply_add_node would take the tape's cached packing of W.
+// Whether multiply_add_node(t, W_id, transposed, ..., M, ...) takes the tape's cached packing
+// (asking packs W in that orientation, which that call then uses).
 template <class T>
-bool node_is_packed_parameter(Tape<T>& t, std::uint32_t W_id, std::size_t M) {
-  return packing_repays(M, false) && t.packed_parameter(W_id, false) != nullptr;
+bool node_is_packed_parameter(Tape<T>& t, std::uint32_t W_id, bool transposed, std::size_t M) {
+  return packing_repays(M, false) && t.packed_parameter(W_id, transposed) != nullptr;
 }
 
 }  // namespace tapenet::detail

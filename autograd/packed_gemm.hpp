@@ -48,8 +48,6 @@ class PackedWeight {
   std::size_t panel_count() const { return panel_width_ ? (N_ + panel_width_ - 1) / panel_width_ : 0; }
 
   PackedIsa isa() const { return isa_; }
-  std::size_t K() const { return K_; }
-  std::size_t N() const { return N_; }
 
  private:
   void pack();

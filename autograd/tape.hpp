@@ -66,7 +66,6 @@ class SparseRows {
   void add_into(T* dense) const;                              // dense[row, :] += row's sum
   void clear();
   bool empty() const { return rows_.empty(); }
-  const std::vector<std::int64_t>& rows() const { return rows_; }
 
  private:
   std::size_t width_ = 0;
