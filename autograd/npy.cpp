@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <set>
 #include <string_view>
@@ -190,6 +191,31 @@ std::size_t element_count(const Shape& shape, const std::string& what) {
     n *= d;
   }
   return n;
+}
+
+// A parsed .npy array whose dtype is one of `dtypes` and whose data bytes are exactly
+// what its shape needs.
+struct NpyArray {
+  NpyHeader header;
+  std::size_t count = 0;
+  const char* data = nullptr;
+};
+
+NpyArray checked_array(const std::string& bytes, const std::string& what, std::initializer_list<std::string_view> dtypes,
+                       const std::string& expected) {
+  NpyArray a{parse_npy_header(bytes, what)};
+  const NpyHeader& h = a.header;
+  if (h.fortran_order) fail(what, "fortran_order=True is not supported (save np.ascontiguousarray(a))");
+  if (std::find(dtypes.begin(), dtypes.end(), h.descr) == dtypes.end())
+    fail(what, "unsupported dtype '" + h.descr + "' (expected " + expected + ")");
+  const std::size_t item = static_cast<std::size_t>(h.descr.back() - '0');  // '<f4', '<i8', '|u1'
+  a.count = element_count(h.shape, what);
+  const std::size_t available = bytes.size() - h.data_offset;
+  if (a.count > available / item || a.count * item != available)
+    fail(what, "has " + std::to_string(available) + " data bytes but " + h.descr + " " + shape_str(h.shape) + " needs " +
+                   std::to_string(a.count) + " x " + std::to_string(item) + " (truncated or corrupt)");
+  a.data = bytes.data() + h.data_offset;
+  return a;
 }
 
 template <class From, class T>
@@ -473,21 +499,38 @@ std::string to_npy_bytes(const Tensor<T>& tensor) {
 
 template <class T>
 Tensor<T> from_npy_bytes(const std::string& bytes, const std::string& what) {
-  const NpyHeader h = parse_npy_header(bytes, what);
-  if (h.fortran_order) fail(what, "fortran_order=True is not supported (save np.ascontiguousarray(a))");
-  const bool f4 = h.descr == "<f4", f8 = h.descr == "<f8";
-  if (!f4 && !f8) fail(what, "unsupported dtype '" + h.descr + "' (expected '<f4' or '<f8')");
-  const std::size_t count = element_count(h.shape, what), item = f4 ? 4 : 8;
-  const std::size_t available = bytes.size() - h.data_offset;
-  if (count > available / item || count * item != available)
-    fail(what, "has " + std::to_string(available) + " data bytes but " + h.descr + " " + shape_str(h.shape) + " needs " +
-                   std::to_string(count) + " x " + std::to_string(item) + " (truncated or corrupt)");
-  Tensor<T> tensor(h.shape);
-  const char* src = bytes.data() + h.data_offset;
-  if (f4) copy_elements<float>(src, count, tensor.data());
-  else copy_elements<double>(src, count, tensor.data());
+  const NpyArray a = checked_array(bytes, what, {"<f4", "<f8"}, "'<f4' or '<f8'");
+  Tensor<T> tensor(a.header.shape);
+  if (a.header.descr == "<f4") copy_elements<float>(a.data, a.count, tensor.data());
+  else copy_elements<double>(a.data, a.count, tensor.data());
   return tensor;
 }
+
+std::string npy_text(const std::string& text) { return npy_header("|u1", {text.size()}) + text; }
+
+std::string text_from_npy(const std::string& bytes, const std::string& what) {
+  const std::string expected = "text, a 1-D '|u1' array";
+  const NpyArray a = checked_array(bytes, what, {"|u1", "<u1"}, expected);
+  if (a.header.shape.size() != 1) fail(what, "has shape " + shape_str(a.header.shape) + " (expected " + expected + ")");
+  return std::string(a.data, a.count);
+}
+
+std::string npy_int64(const std::vector<std::int64_t>& values) {
+  std::string bytes = npy_header("<i8", {values.size()});
+  if (!values.empty()) bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(std::int64_t));
+  return bytes;
+}
+
+std::vector<std::int64_t> int64_from_npy(const std::string& bytes, const std::string& what) {
+  const NpyArray a = checked_array(bytes, what, {"<i8"}, "int64, a 0-D or 1-D '<i8' array");
+  if (a.header.shape.size() > 1)
+    fail(what, "has shape " + shape_str(a.header.shape) + " (expected int64, a 0-D or 1-D '<i8' array)");
+  std::vector<std::int64_t> values(a.count);
+  copy_elements<std::int64_t>(a.data, a.count, values.data());
+  return values;
+}
+
+std::string npz_entry_what(const std::string& path, const std::string& name) { return entry_what(path, name); }
 
 std::map<std::string, std::string> read_npz_entries(const std::string& path) {
   const std::string file = read_file_bytes(path);
@@ -536,11 +579,31 @@ std::map<std::string, Tensor<T>> load_npz(const std::string& path) {
   return tensors;
 }
 
+NpzEntries::NpzEntries(std::string path) : path_(std::move(path)), entries_(read_npz_entries(path_)) {}
+
+const std::string& NpzEntries::bytes(const std::string& name) const {
+  const auto it = entries_.find(name);
+  if (it == entries_.end()) fail(entry_what(path_, name), "is missing");
+  return it->second;
+}
+
+template <class T>
+Tensor<T> NpzEntries::tensor(const std::string& name) const {
+  return from_npy_bytes<T>(bytes(name), entry_what(path_, name));
+}
+
+std::vector<std::int64_t> NpzEntries::int64s(const std::string& name) const {
+  return int64_from_npy(bytes(name), entry_what(path_, name));
+}
+
+std::string NpzEntries::text(const std::string& name) const { return text_from_npy(bytes(name), entry_what(path_, name)); }
+
 #define TAPENET_INSTANTIATE_NPY(T)                                                          \
   template std::string to_npy_bytes<T>(const Tensor<T>&);                                   \
   template Tensor<T> from_npy_bytes<T>(const std::string&, const std::string&);             \
   template void save_npz<T>(const std::string&, const std::map<std::string, Tensor<T>>&);   \
-  template std::map<std::string, Tensor<T>> load_npz<T>(const std::string&);
+  template std::map<std::string, Tensor<T>> load_npz<T>(const std::string&);               \
+  template Tensor<T> NpzEntries::tensor<T>(const std::string&) const;
 
 TAPENET_INSTANTIATE_NPY(float)
 TAPENET_INSTANTIATE_NPY(double)

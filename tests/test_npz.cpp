@@ -6,6 +6,8 @@
 #include <sys/resource.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +33,9 @@ namespace {
 //   np.savez("numpy_savez.npz", w32=w32, v64=v64, scalar=np.float64(1.0) / 3.0,
 //            empty=np.zeros((0, 3), dtype=np.float32), special=special, **{"param/W": cube})
 //   np.savez_compressed("numpy_savez_compressed.npz", w32=w32)
+//   np.savez("numpy_typed.npz", step=np.array([42, -7, 2**62], dtype=np.int64), count=np.int64(3),
+//            cell=np.frombuffer("lstm → gru".encode(), dtype=np.uint8), empty_text=np.zeros(0, dtype=np.uint8),
+//            int32=np.array([1, 2], dtype=np.int32), **{"config/w": np.arange(3, dtype=np.float32)})
 const fs::path kDataDir = fs::path(__FILE__).parent_path() / "data";
 
 Tensor<float> numpy_w32() {
@@ -377,4 +382,121 @@ BOOST_FIXTURE_TEST_CASE(failed_rename_removes_temp_file, TempDir) {
   BOOST_TEST(contains(msg, path));
   BOOST_TEST(contains(msg, "rename"));
   BOOST_TEST((listing() == std::set<std::string>{"taken"}));
+}
+
+// ---------------------------------------------------------------- typed entries
+
+const std::string kUtf8Cell = "lstm \xE2\x86\x92 gru";  // "lstm → gru"
+
+BOOST_AUTO_TEST_CASE(text_and_int64_round_trip_through_npy) {
+  for (const std::string& text : {std::string(), std::string("lstm"), kUtf8Cell, std::string("a\0b", 3)})
+    BOOST_TEST(text_from_npy(npy_text(text), "t") == text);
+  const std::vector<std::int64_t> ints = {0, -1, 42, std::numeric_limits<std::int64_t>::min(),
+                                          std::numeric_limits<std::int64_t>::max()};
+  BOOST_TEST(int64_from_npy(npy_int64(ints), "i") == ints);
+  BOOST_TEST(int64_from_npy(npy_int64({}), "i").empty());
+  BOOST_TEST(contains(npy_text("ab"), "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }"));
+  BOOST_TEST(contains(npy_int64({1}), "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_numpy_typed_entries) {
+  const std::string path = (kDataDir / "numpy_typed.npz").string();
+  const NpzEntries npz(path);
+  BOOST_TEST((npz.int64s("step") == std::vector<std::int64_t>{42, -7, std::int64_t(1) << 62}));
+  BOOST_TEST((npz.int64s("count") == std::vector<std::int64_t>{3}));  // a 0-D scalar
+  BOOST_TEST(npz.text("cell") == kUtf8Cell);
+  BOOST_TEST(npz.text("empty_text").empty());
+  BOOST_TEST(same_bits(npz.tensor<float>("config/w"), from_npy_bytes<float>(to_npy_bytes(Tensor<float>({0.f, 1.f, 2.f})), "")));
+  // Byte for byte what numpy wrote for the same arrays.
+  BOOST_TEST(npz.bytes("cell") == npy_text(kUtf8Cell));
+  BOOST_TEST(npz.bytes("step") == npy_int64({42, -7, std::int64_t(1) << 62}));
+}
+
+BOOST_FIXTURE_TEST_CASE(mixed_entries_round_trip_through_one_npz, TempDir) {
+  const std::string path = file("run.npz");
+  const Tensor<float> w = test_tensor<float>({3, 4}, 5);
+  const Tensor<double> v = test_tensor<double>({7}, 6);
+  write_npz_atomic(path, {{"param/W", to_npy_bytes(w)},
+                          {"param/v", to_npy_bytes(v)},
+                          {"config/hidden", npy_int64({128})},
+                          {"config/layers", npy_int64({2, 3})},
+                          {"config/cell", npy_text(kUtf8Cell)},
+                          {"config/empty", npy_text("")}});
+  BOOST_TEST((listing() == std::set<std::string>{"run.npz"}));  // no temp files left
+  const NpzEntries npz(path);
+  BOOST_TEST(npz.all().size() == 6u);
+  BOOST_TEST(npz.has("config/cell"));
+  BOOST_TEST(!npz.has("config/missing"));
+  BOOST_TEST(same_bits(npz.tensor<float>("param/W"), w));
+  BOOST_TEST(same_bits(npz.tensor<double>("param/v"), v));
+  BOOST_TEST((npz.int64s("config/hidden") == std::vector<std::int64_t>{128}));
+  BOOST_TEST((npz.int64s("config/layers") == std::vector<std::int64_t>{2, 3}));
+  BOOST_TEST(npz.text("config/cell") == kUtf8Cell);
+  BOOST_TEST(npz.text("config/empty").empty());
+}
+
+BOOST_AUTO_TEST_CASE(typed_entry_of_another_type_names_file_and_entry) {
+  const std::string path = (kDataDir / "numpy_typed.npz").string();
+  const NpzEntries npz(path);
+  const auto expect = [&](const std::function<void()>& read, const std::string& entry, const std::string& part) {
+    const std::string msg = error_of(read);
+    BOOST_TEST(contains(msg, "'" + path + "' entry '" + entry + "'"), msg);
+    BOOST_TEST(contains(msg, part), msg);
+  };
+  expect([&] { npz.text("step"); }, "step", "unsupported dtype '<i8' (expected text");
+  expect([&] { npz.text("config/w"); }, "config/w", "unsupported dtype '<f4'");
+  expect([&] { npz.int64s("cell"); }, "cell", "unsupported dtype '|u1' (expected int64");
+  expect([&] { npz.int64s("int32"); }, "int32", "unsupported dtype '<i4'");
+  expect([&] { npz.tensor<float>("step"); }, "step", "unsupported dtype '<i8' (expected '<f4' or '<f8')");
+  expect([&] { npz.tensor<double>("cell"); }, "cell", "unsupported dtype '|u1'");
+  expect([&] { npz.text("nope"); }, "nope", "is missing");
+  expect([&] { npz.int64s("nope"); }, "nope", "is missing");
+  expect([&] { npz.tensor<float>("nope"); }, "nope", "is missing");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_typed_entries_are_rejected) {
+  const std::string what = "'x.npz' entry 'e'";
+  const auto text_error = [&](const std::string& bytes) { return error_of([&] { text_from_npy(bytes, what); }); };
+  const auto int_error = [&](const std::string& bytes) { return error_of([&] { int64_from_npy(bytes, what); }); };
+  const std::string text = npy_text("hello"), ints = npy_int64({1, 2, 3});
+  auto patched = [](std::string b, const std::string& from, const std::string& to) {
+    return b.replace(b.find(from), from.size(), to);
+  };
+  BOOST_TEST(contains(text_error(text.substr(0, text.size() - 1)), "has 4 data bytes"));
+  BOOST_TEST(contains(text_error(text + "!"), "has 6 data bytes"));
+  BOOST_TEST(contains(text_error(patched(text, "(5,), }", "(5,1),}")), "has shape [5,1]"));
+  BOOST_TEST(contains(text_error(patched(npy_text("h"), "(1,)", "(), ")), "has shape []"));
+  BOOST_TEST(contains(text_error(patched(text, "False", "True ")), "fortran_order"));
+  BOOST_TEST(contains(int_error(ints.substr(0, ints.size() - 3)), "has 21 data bytes"));
+  BOOST_TEST(contains(int_error(patched(ints, "(3,), }", "(1,3),}")), "has shape [1,3]"));
+  BOOST_TEST(contains(int_error(patched(ints, "<i8", ">i8")), "unsupported dtype '>i8'"));
+  BOOST_TEST(contains(int_error(""), what));
+  BOOST_TEST(contains(text_error("\x93NUMPY"), "truncated"));
+}
+
+// When this machine's python3 has numpy: numpy reads what tapenet wrote, and tapenet reads
+// what numpy wrote from it (the fixture above covers the numpy -> tapenet half everywhere).
+BOOST_FIXTURE_TEST_CASE(numpy_reads_typed_entries, TempDir) {
+  std::string python;
+  for (const std::string candidate : {"python3", "/usr/bin/python3"})
+    if (python.empty() && std::system((candidate + " -c 'import numpy' >/dev/null 2>&1").c_str()) == 0) python = candidate;
+  if (python.empty()) {
+    BOOST_TEST_MESSAGE("no python3 with numpy: numpy round trip skipped");
+    return;
+  }
+  const std::string ours = file("ours.npz"), theirs = file("theirs.npz");
+  write_npz_atomic(ours, {{"cell", npy_text(kUtf8Cell)}, {"step", npy_int64({42, -7})}, {"w", to_npy_bytes(numpy_w32())}});
+  const std::string script =
+      "import numpy as np, sys\n"
+      "d = np.load(sys.argv[1])\n"
+      "assert bytes(d['cell']).decode() == 'lstm \\u2192 gru', bytes(d['cell'])\n"
+      "assert d['step'].dtype == np.int64 and list(d['step']) == [42, -7], d['step']\n"
+      "assert d['w'].dtype == np.float32 and d['w'].shape == (2, 3)\n"
+      "np.savez(sys.argv[2], cell=d['cell'], step=d['step'] * 2, w=d['w'])\n";
+  write_bytes(file("check.py"), script);
+  BOOST_REQUIRE(std::system((python + " " + file("check.py") + " " + ours + " " + theirs).c_str()) == 0);
+  const NpzEntries npz(theirs);
+  BOOST_TEST(npz.text("cell") == kUtf8Cell);
+  BOOST_TEST((npz.int64s("step") == std::vector<std::int64_t>{84, -14}));
+  BOOST_TEST(same_bits(npz.tensor<float>("w"), numpy_w32()));
 }
