@@ -36,11 +36,17 @@ std::string entry_what(const std::string& path, const std::string& entry) {
 
 template <class T>
 void save_checkpoint(const std::string& path, const ParameterList<T>& params,
-                     const std::map<std::string, Tensor<T>>& extra_state) {
+                     const std::map<std::string, Tensor<T>>& extra_state,
+                     const std::map<std::string, std::string>& text_entries) {
   check_parameter_names(path, params);
   std::vector<std::pair<std::string, std::string>> entries;
   for (const Parameter<T>* p : params) entries.emplace_back(kParamPrefix + p->name, to_npy_bytes(p->value));
   for (const auto& [key, tensor] : extra_state) entries.emplace_back(kStatePrefix + key, to_npy_bytes(tensor));
+  for (const auto& [name, text] : text_entries) {
+    if (starts_with(name, kParamPrefix) || starts_with(name, kStatePrefix))
+      fail(path, "text entry '" + name + "' must not use the param/ or state/ prefix");
+    entries.emplace_back(name, npy_text(text));
+  }
   write_npz_atomic(path, entries);
 }
 
@@ -75,7 +81,8 @@ std::map<std::string, Tensor<T>> load_checkpoint(const std::string& path, const 
 
 #define TAPENET_INSTANTIATE_CHECKPOINT(T)                                                                \
   template void save_checkpoint<T>(const std::string&, const ParameterList<T>&,                          \
-                                   const std::map<std::string, Tensor<T>>&);                             \
+                                   const std::map<std::string, Tensor<T>>&,                              \
+                                   const std::map<std::string, std::string>&);                           \
   template std::map<std::string, Tensor<T>> load_checkpoint<T>(const std::string&, const ParameterList<T>&);
 
 TAPENET_INSTANTIATE_CHECKPOINT(float)

@@ -5,7 +5,8 @@
 #                             its companions; runs `eval` and `translate --show-attention` on it
 #   example_translate_resume  trains 1 epoch, resumes to 2 epochs and checks the test perplexity
 #                             equals that of the uninterrupted 2-epoch run (exact resume:
-#                             parameters, optimizer state, data order and dropout masks)
+#                             parameters, optimizer state, data order and dropout masks), and
+#                             that a model option given again with another value is an error
 # This file is both the registration (included by tests/CMakeLists.txt) and the script the
 # tests run (cmake -P, with TRANSLATE_MODE set).
 #
@@ -40,7 +41,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
     if(NOT ppl LESS 8)  # the digit vocabulary has 14 entries: it must have learned something
       message(FATAL_ERROR "test perplexity ${ppl} after 2 epochs")
     endif()
-    foreach(f ckpt.npz ckpt.npz.cfg ckpt.npz.src.vocab ckpt.npz.tgt.vocab)
+    foreach(f ckpt.npz ckpt.npz.src.vocab ckpt.npz.tgt.vocab)
       if(NOT EXISTS ${WORK_DIR}/${f})
         message(FATAL_ERROR "training did not write ${f}")
       endif()
@@ -63,6 +64,10 @@ if(CMAKE_SCRIPT_MODE_FILE)
     run_translate(0 train --epochs 2 --resume --checkpoint resumed.npz --beam 2 --eval-limit 60 --metrics-out resumed.json)
     if(NOT err MATCHES "resumed from resumed.npz at epoch 2")
       message(FATAL_ERROR "no resume message in:\n${err}")
+    endif()
+    run_translate(1 train --epochs 2 --resume --checkpoint resumed.npz --hidden 64)
+    if(NOT err MATCHES "--hidden 64 contradicts the checkpoint, trained with --hidden 32")
+      message(FATAL_ERROR "a model option given again on --resume must match the checkpoint's; got:\n${err}")
     endif()
     run_translate(0 train ${common} --epochs 2 --checkpoint straight.npz --metrics-out straight.json)
     metric(resumed.json test_ppl resumed)

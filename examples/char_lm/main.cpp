@@ -23,8 +23,8 @@
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
-#include "../common/progress.hpp"
-#include "autograd/npy.hpp"
+#include "../common/run_config.hpp"
+#include "../common/train_loop.hpp"
 #include "corpus.hpp"
 #include "data/text.hpp"
 #include "model.hpp"
@@ -35,6 +35,7 @@
 
 using namespace tapenet;
 using namespace char_lm;
+using examples::Policy;
 
 namespace {
 
@@ -130,30 +131,18 @@ struct Stopwatch {
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
 };
 
-}  // namespace
+double non_negative(const examples::Args& args, const std::string& key, double fallback) {
+  const double v = args.num(key, fallback);
+  if (!(v >= 0)) throw std::invalid_argument("--" + key + " must not be negative");
+  return v;
+}
 
-int main(int argc, char** argv) try {
-  examples::Args args(argc, argv,
-                      {"data", "synthetic-chars", "cell", "layers", "hidden", "embed", "dropout", "seq", "batch",
-                       "optimizer", "lr", "lr-schedule", "min-lr", "clip", "steps", "epochs", "seed", "eval-every",
-                       "eval-tokens", "eval-batch", "sample", "temperature", "prime", "checkpoint", "resume",
-                       "metrics-out", "curve-out", "log-every", "time-limit"},
-                      {"resume"}, kUsage);
-  const Stopwatch wall;
-  auto non_negative = [&](const std::string& key, double fallback) {
-    const double v = args.num(key, fallback);
-    if (!(v >= 0)) throw std::invalid_argument("--" + key + " must not be negative");
-    return v;
-  };
-  const std::string checkpoint = args.str("checkpoint", "char_lm_checkpoint.npz");
-  const bool resume = args.has("resume");
-
-  // ---- data ----
+Corpus load_corpus(const examples::Args& args) {
   const std::string source = args.has("data") ? args.str("data") : "synthetic text";
-  const Corpus corpus = make_corpus(
-      args.has("data") ? read_file(args.str("data"))
-                       : synthetic_text(static_cast<std::size_t>(non_negative("synthetic-chars", 200000))),
-      source);
+  Corpus corpus = make_corpus(args.has("data") ? read_file(args.str("data"))
+                                               : synthetic_text(static_cast<std::size_t>(
+                                                     non_negative(args, "synthetic-chars", 200000))),
+                              source);
   std::cout << "data: " << source << ": " << corpus.train.size() << " training and " << corpus.valid.size()
             << " validation characters, vocabulary " << corpus.vocab.size()
             << (corpus.vocab.has_unk() ? " (with <unk>)" : "") << "\n";
@@ -164,221 +153,310 @@ int main(int argc, char** argv) try {
               << " validation characters never occur in the training text and are scored as <unk>: " << examples
               << "\n";
   }
+  return corpus;
+}
 
-  // ---- configuration (a resumed run takes the checkpoint's) ----
-  SavedRun saved;
-  if (resume) saved = read_saved_run(checkpoint);
-  Settings settings(args, resume ? &saved.settings : nullptr);
-  ModelConfig config;
-  config.cell = settings.choice("cell", "lstm", {"lstm", "gru"});
-  config.layers = settings.count("layers", 2);
-  config.hidden = settings.count("hidden", 256);
-  config.embed = settings.count("embed", 64);
-  config.dropout = static_cast<float>(settings.number("dropout", 0.0));
-  config.vocab = corpus.vocab.size();
-  const std::size_t seq = settings.count("seq", 64);
-  const std::size_t batch = settings.count("batch", 32);
-  const std::string optimizer_name = settings.choice("optimizer", "adam", {"adam", "rmsprop"});
-  if (resume) check_vocabulary(saved, corpus.vocab);
+// Every option; the ones a checkpoint remembers come through `config` (a resumed run takes
+// the checkpoint's values, examples/common/run_config.hpp).
+struct Options {
+  std::string source;
+  ModelConfig model;
+  std::size_t seq = 0, batch = 0, per_epoch = 0, total_steps = 0;
+  std::string optimizer, schedule;
+  double lr = 0, min_lr = 0, clip = 0, time_limit = 0, temperature = 0;
+  std::uint64_t seed = 0;
+  std::size_t eval_every = 0, log_every = 0, eval_tokens = 0, eval_batch = 0, sample_chars = 0;
+  std::vector<std::int64_t> prime;
 
-  const Lanes lanes(corpus.train, batch, seq);
-  const std::size_t per_epoch = lanes.full_chunks();
-  if (per_epoch == 0)
-    throw std::invalid_argument("the training text (" + std::to_string(corpus.train.size()) +
-                                " characters) is too short for --batch " + std::to_string(batch) + " x --seq " +
-                                std::to_string(seq));
-  // --steps, else --epochs, else (resuming) the checkpoint's plan, else one epoch.
-  const std::size_t total_steps =
-      args.has("steps")                          ? static_cast<std::size_t>(non_negative("steps", 0))
-      : !args.has("epochs") && settings.saved("steps") ? static_cast<std::size_t>(*settings.saved("steps"))
-      : static_cast<std::size_t>(std::llround(non_negative("epochs", 1.0) * double(per_epoch)));
-  settings.set("steps", double(total_steps));
-  const double lr = settings.number("lr", 2e-3), min_lr = settings.number("min-lr", lr / 10),
-               clip = settings.number("clip", 5.0);
-  const std::string schedule = settings.choice("lr-schedule", "cosine", {"constant", "cosine"}, false);
-  const auto seed = static_cast<std::uint64_t>(settings.number("seed", 1));
-  const auto eval_every = static_cast<std::size_t>(std::max(1L, args.integer("eval-every", 200)));
-  const auto log_every = static_cast<std::size_t>(std::max(1L, args.integer("log-every", 50)));
-  const auto eval_tokens = static_cast<std::size_t>(non_negative("eval-tokens", 0));
-  const auto eval_batch = static_cast<std::size_t>(std::max(1L, args.integer("eval-batch", 32)));
-  const auto sample_chars = static_cast<std::size_t>(non_negative("sample", 200));
-  const double temperature = args.num("temperature", 0.8);
-  const std::vector<std::int64_t> prime =
-      args.has("prime") ? corpus.vocab.encode_strict(data::decode_utf8(args.str("prime")), "--prime")
-                        : std::vector<std::int64_t>{corpus.vocab.contains(U'\n') ? corpus.vocab.id(U'\n', "")
-                                                                                 : corpus.train.front()};
-  if (prime.empty()) throw std::invalid_argument("--prime must not be empty");
-
-  // ---- model and optimizer ----
-  std::mt19937_64 init_rng(seed);
-  CharLM model(config, init_rng);
-  ParameterList<float> params = model.parameters();
-  std::unique_ptr<Optimizer<float>> optimizer;
-  if (optimizer_name == "adam")
-    optimizer = std::make_unique<Adam<float>>(params, AdamOptions().with_lr(lr));
-  else
-    optimizer = std::make_unique<RMSProp<float>>(params, RMSPropOptions().with_lr(lr));
-
-  TrainingState state;
-  if (resume) {
-    state = restore(checkpoint, params, *optimizer);
-    std::cout << "resumed from " << checkpoint << " at step " << state.step << "\n";
-  }
-  std::cout << "model: " << config.layers << "-layer " << config.cell << ", hidden " << config.hidden << ", embed "
-            << config.embed << ", " << model.parameter_count() << " parameters; " << optimizer_name << " lr " << lr
-            << " (" << schedule << "), clip " << clip << ", seq " << seq << ", batch " << batch << "\n"
-            << "training: " << total_steps << " steps (" << per_epoch << " per epoch, "
-            << fixed(double(total_steps) / double(per_epoch), 2) << " epochs); a uniform guess costs "
-            << fixed(std::log(double(corpus.vocab.size()))) << " nats/char" << std::endl;
-
-  auto lr_at = [&](std::size_t step) {
+  std::size_t tokens_per_step() const { return batch * seq; }
+  // lr_t = min + (peak - min)·(1 + cos(π t / (T-1))) / 2 for the cosine schedule.
+  double lr_at(std::size_t step) const {
     if (schedule == "constant" || total_steps <= 1) return lr;
-    // lr_t = min + (peak - min)·(1 + cos(π t / (T-1))) / 2
     const double progress = double(std::min(step, total_steps - 1)) / double(total_steps - 1);
     return min_lr + (lr - min_lr) * 0.5 * (1 + std::cos(M_PI * progress));
-  };
-  auto sample_text = [&](std::size_t step) {
-    std::mt19937_64 rng(seed * 7919 + step);  // a pure function of the step
-    return corpus.vocab.decode(prime) + corpus.vocab.decode(model.sample(prime, sample_chars, temperature, rng));
-  };
-  const bool tty = ::isatty(2);
-  auto say = [&](const std::string& text) {  // stdout, without tearing the progress bar
-    if (tty) std::fputs("\r\033[K", stderr);
-    std::cout << text << std::flush;
+  }
+};
+
+Options read_options(const examples::Args& args, examples::RunConfig& config, const Corpus& corpus) {
+  Options o;
+  o.source = args.has("data") ? args.str("data") : "synthetic text";
+  o.model.cell = config.choice("cell", "lstm", {"lstm", "gru"});
+  o.model.layers = config.count("layers", 2);
+  o.model.hidden = config.count("hidden", 256);
+  o.model.embed = config.count("embed", 64);
+  o.model.dropout = static_cast<float>(config.number("dropout", 0.0));
+  o.model.vocab = corpus.vocab.size();
+  o.seq = config.count("seq", 64);
+  o.batch = config.count("batch", 32);
+  o.optimizer = config.choice("optimizer", "adam", {"adam", "rmsprop"});
+  o.per_epoch = Lanes(corpus.train, o.batch, o.seq).full_chunks();
+  if (o.per_epoch == 0)
+    throw std::invalid_argument("the training text (" + std::to_string(corpus.train.size()) +
+                                " characters) is too short for --batch " + std::to_string(o.batch) + " x --seq " +
+                                std::to_string(o.seq));
+  // --steps, else --epochs, else (resuming) the checkpoint's plan, else one epoch.
+  const auto saved_steps = config.saved("steps");
+  o.total_steps = args.has("steps")                     ? static_cast<std::size_t>(non_negative(args, "steps", 0))
+                  : !args.has("epochs") && saved_steps ? static_cast<std::size_t>(saved_steps->as_integer())
+                  : static_cast<std::size_t>(std::llround(non_negative(args, "epochs", 1.0) * double(o.per_epoch)));
+  config.set("steps", examples::ConfigValue::integer(long(o.total_steps)));
+  config.set("unk", examples::ConfigValue::flag(corpus.vocab.has_unk()));
+  o.lr = config.number("lr", 2e-3);
+  o.min_lr = config.number("min-lr", o.lr / 10);
+  o.clip = config.number("clip", 5.0);
+  o.schedule = config.choice("lr-schedule", "cosine", {"constant", "cosine"}, Policy::Tunable);
+  o.seed = static_cast<std::uint64_t>(config.integer("seed", 1));
+  o.eval_every = static_cast<std::size_t>(std::max(1L, args.integer("eval-every", 200)));
+  o.log_every = static_cast<std::size_t>(std::max(1L, args.integer("log-every", 50)));
+  o.eval_tokens = static_cast<std::size_t>(non_negative(args, "eval-tokens", 0));
+  o.eval_batch = static_cast<std::size_t>(std::max(1L, args.integer("eval-batch", 32)));
+  o.sample_chars = static_cast<std::size_t>(non_negative(args, "sample", 200));
+  o.temperature = args.num("temperature", 0.8);
+  o.time_limit = args.num("time-limit", 0);
+  o.prime = args.has("prime") ? corpus.vocab.encode_strict(data::decode_utf8(args.str("prime")), "--prime")
+                              : std::vector<std::int64_t>{corpus.vocab.contains(U'\n') ? corpus.vocab.id(U'\n', "")
+                                                                                       : corpus.train.front()};
+  if (o.prime.empty()) throw std::invalid_argument("--prime must not be empty");
+  return o;
+}
+
+std::unique_ptr<Optimizer<float>> make_optimizer(const Options& o, const ParameterList<float>& params) {
+  if (o.optimizer == "adam") return std::make_unique<Adam<float>>(params, AdamOptions().with_lr(o.lr));
+  return std::make_unique<RMSProp<float>>(params, RMSPropOptions().with_lr(o.lr));
+}
+
+// stdout, without tearing the progress bar.
+void say(const std::string& text) {
+  if (::isatty(2)) std::fputs("\r\033[K", stderr);
+  std::cout << text << std::flush;
+}
+
+// One run: the model, its optimizer and the figures of the loop's hooks.
+class Run {
+ public:
+  Run(const Options& o, const Corpus& corpus, const std::string& checkpoint, examples::RunConfig& config)
+      : o_(o), corpus_(corpus), checkpoint_(checkpoint), config_(config), init_rng_(o.seed), model_(o.model, init_rng_),
+        params_(model_.parameters()), optimizer_(make_optimizer(o, params_)), lanes_(corpus.train, o.batch, o.seq) {}
+
+  void resume(const examples::LoopState& loop) {
+    state_ = loop;
+    carry_ = restore(checkpoint_, params_, *optimizer_);
+    start_step_ = loop.step;
+    resumed_train_seconds_ = loop.train_seconds;
+    std::cout << "resumed from " << checkpoint_ << " at step " << loop.step << "\n";
+  }
+  void describe() {
+    std::cout << "model: " << o_.model.layers << "-layer " << o_.model.cell << ", hidden " << o_.model.hidden
+              << ", embed " << o_.model.embed << ", " << model_.parameter_count() << " parameters; " << o_.optimizer
+              << " lr " << o_.lr << " (" << o_.schedule << "), clip " << o_.clip << ", seq " << o_.seq << ", batch "
+              << o_.batch << "\n"
+              << "training: " << o_.total_steps << " steps (" << o_.per_epoch << " per epoch, "
+              << fixed(double(o_.total_steps) / double(o_.per_epoch), 2) << " epochs); a uniform guess costs "
+              << fixed(std::log(double(corpus_.vocab.size()))) << " nats/char" << std::endl;
+  }
+
+  examples::LoopOutcome train(const std::string& curve_path, std::chrono::steady_clock::time_point clock_start) {
+    clock_start_ = clock_start;
+    Curve curve(curve_path, config_.resuming(), start_step_);
+    examples::LoopOptions lo;
+    lo.epochs = o_.total_steps / o_.per_epoch + 1;
+    lo.max_steps = o_.total_steps;
+    lo.evaluate_every = o_.eval_every;
+    lo.evaluate_at_stop = true;
+    lo.max_seconds = o_.time_limit;
+    lo.clock_start = clock_start;
+    lo.higher_is_better = false;
+    lo.unit = "tok";
+    lo.total_items = double(o_.total_steps > start_step_ ? (o_.total_steps - start_step_) * o_.tokens_per_step() : 0);
+    examples::LoopHooks hooks;
+    hooks.start_epoch = [&](std::size_t) { return o_.per_epoch; };
+    hooks.train_batch = [&](const examples::LoopState& s) { return train_chunk(s); };
+    hooks.status = [&](const examples::LoopState& s) { return status(s); };
+    hooks.evaluate = [&](const examples::LoopState& s) { return examples::Evaluation{evaluate(s.step)}; };
+    hooks.after_step = [&](const examples::LoopState& s, const examples::StepResult&, const examples::Evaluation* e) {
+      if (s.step % o_.log_every != 0 && !e) return;
+      curve.row(s.step, window_.mean(last_loss_), e ? val_ : NAN);
+      window_ = {};
+    };
+    hooks.save = [&](const examples::LoopState& s) { save(checkpoint_, params_, *optimizer_, carry_, record(s)); };
+    examples::LoopOutcome outcome = examples::run_training_loop(lo, hooks, state_);
+    if (outcome.out_of_time)
+      say("stopping at step " + std::to_string(state_.step) + ": --time-limit " + fixed(o_.time_limit, 0) +
+          " s reached\n");
+    if (start_step_ >= o_.total_steps) {  // nothing to train (e.g. --resume at the end): evaluate, sample
+      examples::Evaluation e{evaluate(state_.step)};
+      examples::record_evaluation(e, state_, false);
+    }
+    outcome_ = outcome;
+    return outcome;
+  }
+
+  void report(examples::Metrics& metrics, double wall_seconds);
+
+ private:
+  struct Window {  // mean training loss over the steps since the last reset
+    double sum = 0;
+    std::size_t steps = 0;
+    double mean(double fallback) const { return steps ? sum / double(steps) : fallback; }
+    void add(double loss) { sum += loss, ++steps; }
   };
 
-  // ---- training ----
-  Curve curve(args.str("curve-out"), resume, state.step);
-  const std::size_t start = state.step;
-  const std::size_t tokens_per_step = batch * seq;
-  examples::Progress progress(total_steps > start ? (total_steps - start) * tokens_per_step : 0, "tok");
-  Tape<float> tape;
-  std::vector<std::int64_t> inputs, targets;
-  double window_loss = 0, eval_window_loss = 0, train_seconds = 0, eval_seconds = 0, last_loss = NAN;
-  std::size_t window_steps = 0, eval_window_steps = 0, skipped = 0;
-  double val = NAN, train_loss = NAN;
-  std::string last_sample;
-  auto run_eval = [&](std::size_t step) {
+  examples::StepResult train_chunk(const examples::LoopState& s) {
+    if (s.batch == 0) carry_.clear();  // a new pass over the lanes starts from zero states
+    lanes_.chunk(s.batch, inputs_, targets_);
+    optimizer_->set_lr(static_cast<float>(o_.lr_at(s.step)));
+    std::mt19937_64 dropout_rng(o_.seed * 1000003 + s.step);  // a pure function of the step: resumable
+    tape_.clear();
+    std::vector<State> states;
+    for (const auto& v : carry_) states.push_back(constant_state(v, tape_));
+    Var<float> loss = model_.loss(tape_, inputs_, targets_, o_.batch, states, dropout_rng);
+    carry_.clear();  // the state after this chunk, detached: the next chunk's start
+    for (const auto& st : states) carry_.push_back(state_values(st));
+    optimizer_->zero_grad();
+    tape_.backward(loss);
+    const float norm = o_.clip > 0 ? clip_grad_norm(params_, o_.clip) : grad_norm(params_);
+    last_loss_ = loss.item();
+    examples::StepResult r{last_loss_, double(o_.tokens_per_step())};
+    if (!std::isfinite(last_loss_) || !std::isfinite(norm)) {
+      ++skipped_;  // keep the weights; the next chunk starts from zero states
+      r.skipped = true;
+      carry_.clear();
+      say("warning: step " + std::to_string(s.step + 1) + ": loss " + std::to_string(last_loss_) +
+          ", gradient norm " + std::to_string(norm) + "; update skipped\n");
+    } else {
+      optimizer_->step();
+      window_.add(last_loss_);
+      eval_window_.add(last_loss_);
+    }
+    return r;
+  }
+
+  std::string status(const examples::LoopState& s) const {
+    std::ostringstream text;
+    const double seconds = s.train_seconds - resumed_train_seconds_;
+    text << "step " << s.step << "/" << o_.total_steps << " loss " << fixed(window_.mean(last_loss_), 3) << " ("
+         << fixed(seconds > 0 ? double((s.step - start_step_) * o_.tokens_per_step()) / seconds : 0, 0)
+         << " train tok/s)";
+    return text.str();
+  }
+
+  // Validation loss (nats/char) at `step`; prints it with a sample.
+  double evaluate(std::size_t step) {
     const Stopwatch timer;
-    const EvalResult r = evaluate(model, corpus.valid, eval_batch, seq, eval_tokens);
-    val = r.nats;
-    if (std::isnan(state.best_val) || val < state.best_val) state.best_val = val;
+    train_loss_ = eval_window_.mean(last_loss_);
+    eval_window_ = {};
+    const EvalResult r = char_lm::evaluate(model_, corpus_.valid, o_.eval_batch, o_.seq, o_.eval_tokens);
+    val_ = r.nats;
     std::ostringstream line;
-    line << "step " << step << "/" << std::max(step, total_steps);
-    if (!std::isnan(train_loss))
-      line << " | train " << fixed(train_loss) << " nats/char (" << fixed(train_loss / kLn2) << " bits)";
-    line << " | val " << fixed(val) << " nats/char (" << fixed(val / kLn2) << " bits/char, " << r.tokens
-         << " chars) | lr " << std::setprecision(3) << lr_at(step ? step - 1 : 0) << " | " << fixed(wall.seconds(), 0)
-         << " s\n";
-    if (sample_chars) {
-      last_sample = sample_text(step);
-      line << "---- sample (temperature " << temperature << ") ----\n" << last_sample << "\n----\n";
+    line << "step " << step << "/" << std::max(step, o_.total_steps);
+    if (!std::isnan(train_loss_))
+      line << " | train " << fixed(train_loss_) << " nats/char (" << fixed(train_loss_ / kLn2) << " bits)";
+    line << " | val " << fixed(val_) << " nats/char (" << fixed(val_ / kLn2) << " bits/char, " << r.tokens
+         << " chars) | lr " << std::setprecision(3) << o_.lr_at(step ? step - 1 : 0) << " | "
+         << fixed(std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start_).count(), 0) << " s\n";
+    if (o_.sample_chars) {
+      last_sample_ = sample_text(step);
+      line << "---- sample (temperature " << o_.temperature << ") ----\n" << last_sample_ << "\n----\n";
     }
     say(line.str());
-    eval_seconds += timer.seconds();
-  };
-  const double time_limit = args.num("time-limit", 0);
-  bool out_of_time = false;
-  for (std::size_t step = start; step < total_steps; ++step) {
-    const Stopwatch step_time;
-    const std::size_t chunk = step % per_epoch;
-    if (chunk == 0) state.carry.clear();  // a new pass over the lanes starts from zero states
-    lanes.chunk(chunk, inputs, targets);
-    optimizer->set_lr(static_cast<float>(lr_at(step)));
-    std::mt19937_64 dropout_rng(seed * 1000003 + step);  // a pure function of the step: resumable
-
-    tape.clear();
-    std::vector<State> states;
-    for (const auto& v : state.carry) states.push_back(constant_state(v, tape));
-    Var<float> loss = model.loss(tape, inputs, targets, batch, states, dropout_rng);
-    state.carry.clear();  // the state after this chunk, detached: the next chunk's start
-    for (const auto& s : states) state.carry.push_back(state_values(s));
-    optimizer->zero_grad();
-    tape.backward(loss);
-    const float norm = clip > 0 ? clip_grad_norm(params, clip) : grad_norm(params);
-    last_loss = loss.item();
-    if (!std::isfinite(last_loss) || !std::isfinite(norm)) {
-      ++skipped;  // keep the weights; the next chunk starts from zero states
-      state.carry.clear();
-      say("warning: step " + std::to_string(step + 1) + ": loss " + std::to_string(last_loss) + ", gradient norm " +
-          std::to_string(norm) + "; update skipped\n");
-    } else {
-      optimizer->step();
-      window_loss += last_loss;
-      eval_window_loss += last_loss;
-      ++window_steps;
-      ++eval_window_steps;
-    }
-    state.step = step + 1;
-    train_seconds += step_time.seconds();
-
-    out_of_time = time_limit > 0 && wall.seconds() >= time_limit && state.step < total_steps;
-    const bool last = state.step == total_steps || out_of_time, eval_now = state.step % eval_every == 0 || last;
-    if (tty || state.step % log_every == 0 || last) {
-      std::ostringstream status;
-      status << "step " << state.step << "/" << total_steps << " loss "
-             << fixed(window_steps ? window_loss / double(window_steps) : last_loss, 3) << " ("
-             << fixed(train_seconds > 0 ? double((state.step - start) * tokens_per_step) / train_seconds : 0, 0)
-             << " train tok/s)";
-      progress.update((state.step - start) * tokens_per_step, status.str());
-    }
-    if (state.step % log_every == 0 || eval_now) {
-      train_loss = eval_window_steps ? eval_window_loss / double(eval_window_steps) : last_loss;
-      double row_val = NAN;
-      if (eval_now) {
-        run_eval(state.step);
-        row_val = val;
-        eval_window_loss = 0;
-        eval_window_steps = 0;
-        save(checkpoint, params, *optimizer, state, settings.values(), corpus.vocab);
-      }
-      curve.row(state.step, window_steps ? window_loss / double(window_steps) : last_loss, row_val);
-      window_loss = 0;
-      window_steps = 0;
-    }
-    if (out_of_time) {
-      say("stopping at step " + std::to_string(state.step) + ": --time-limit " + fixed(time_limit, 0) + " s reached\n");
-      break;
-    }
+    eval_seconds_ += timer.seconds();
+    return val_;
   }
-  if (start >= total_steps) run_eval(state.step);  // nothing to train (e.g. --resume at the end): evaluate, sample
 
-  const double tokens_per_s = train_seconds > 0 ? double((state.step - start) * tokens_per_step) / train_seconds : 0;
-  std::cout << "done: step " << state.step << ", validation " << fixed(val) << " nats/char = " << fixed(val / kLn2)
-            << " bits/char (best " << fixed(state.best_val) << "), " << fixed(tokens_per_s, 0)
-            << " train tokens/s, wall " << fixed(wall.seconds(), 1) << " s"
-            << (skipped ? ", " + std::to_string(skipped) + " steps skipped (non-finite)" : "") << "\n";
+  std::string sample_text(std::size_t step) {
+    std::mt19937_64 rng(o_.seed * 7919 + step);  // a pure function of the step
+    return corpus_.vocab.decode(o_.prime) +
+           corpus_.vocab.decode(model_.sample(o_.prime, o_.sample_chars, o_.temperature, rng));
+  }
 
-  examples::Metrics metrics;
-  metrics.set("train_loss_nats", train_loss);
-  metrics.set("val_loss_nats", val);
-  metrics.set("train_bits_per_char", train_loss / kLn2);
-  metrics.set("val_bits_per_char", val / kLn2);
-  metrics.set("best_val_loss_nats", state.best_val);
-  metrics.set("last_step_loss", last_loss);
+  RunRecord record(const examples::LoopState& s) const {
+    return RunRecord{config_.values(), s, {{"vocab", vocabulary_record(corpus_.vocab)}}};
+  }
+
+  const Options& o_;
+  const Corpus& corpus_;
+  std::string checkpoint_;
+  examples::RunConfig& config_;
+  std::mt19937_64 init_rng_;
+  CharLM model_;
+  ParameterList<float> params_;
+  std::unique_ptr<Optimizer<float>> optimizer_;
+  Lanes lanes_;
+  Tape<float> tape_;
+  std::vector<std::int64_t> inputs_, targets_;
+  std::vector<char_lm::StateValues> carry_;
+  examples::LoopState state_;
+  examples::LoopOutcome outcome_;
+  std::size_t start_step_ = 0, skipped_ = 0;
+  Window window_, eval_window_;
+  double last_loss_ = NAN, train_loss_ = NAN, val_ = NAN, eval_seconds_ = 0, resumed_train_seconds_ = 0;
+  std::chrono::steady_clock::time_point clock_start_;
+  std::string last_sample_;
+};
+
+void Run::report(examples::Metrics& metrics, double wall_seconds) {
+  const double train_seconds = outcome_.session_train_seconds;
+  const std::size_t tokens = o_.tokens_per_step();
+  const double tokens_per_s = train_seconds > 0 ? double((state_.step - start_step_) * tokens) / train_seconds : 0;
+  std::cout << "done: step " << state_.step << ", validation " << fixed(val_) << " nats/char = "
+            << fixed(val_ / kLn2) << " bits/char (best " << fixed(state_.best_score) << "), " << fixed(tokens_per_s, 0)
+            << " train tokens/s, wall " << fixed(wall_seconds, 1) << " s"
+            << (skipped_ ? ", " + std::to_string(skipped_) + " steps skipped (non-finite)" : "") << "\n";
+  metrics.set("train_loss_nats", train_loss_);
+  metrics.set("val_loss_nats", val_);
+  metrics.set("train_bits_per_char", train_loss_ / kLn2);
+  metrics.set("val_bits_per_char", val_ / kLn2);
+  metrics.set("best_val_loss_nats", state_.best_score);
+  metrics.set("last_step_loss", last_loss_);
   metrics.set("tokens_per_s", tokens_per_s);
-  metrics.set("wall_s", wall.seconds());
+  metrics.set("wall_s", wall_seconds);
   metrics.set("train_s", train_seconds);
-  metrics.set("eval_s", eval_seconds);
-  metrics.set("parameters", double(model.parameter_count()));
-  metrics.set("steps", double(state.step));
-  metrics.set("start_step", double(start));
-  metrics.set("epochs", double(state.step) / double(per_epoch));
-  metrics.set("tokens_trained", double(state.step * tokens_per_step));
-  metrics.set("skipped_steps", double(skipped));
-  metrics.set("vocab_size", double(corpus.vocab.size()));
-  metrics.set("valid_unknown_chars", double(corpus.valid_unknown));
-  metrics.set("data", source);
-  metrics.set("cell", config.cell);
-  metrics.set("layers", double(config.layers));
-  metrics.set("hidden", double(config.hidden));
-  metrics.set("embed", double(config.embed));
-  metrics.set("dropout", config.dropout);
-  metrics.set("seq", double(seq));
-  metrics.set("batch", double(batch));
-  metrics.set("optimizer", optimizer_name);
-  metrics.set("lr", lr);
-  metrics.set("sample", last_sample);
+  metrics.set("eval_s", eval_seconds_);
+  metrics.set("parameters", double(model_.parameter_count()));
+  metrics.set("steps", double(state_.step));
+  metrics.set("start_step", double(start_step_));
+  metrics.set("epochs", double(state_.step) / double(o_.per_epoch));
+  metrics.set("tokens_trained", double(state_.step * tokens));
+  metrics.set("skipped_steps", double(skipped_));
+  metrics.set("vocab_size", double(corpus_.vocab.size()));
+  metrics.set("valid_unknown_chars", double(corpus_.valid_unknown));
+  metrics.set("data", o_.source);
+  metrics.set("cell", o_.model.cell);
+  metrics.set("layers", double(o_.model.layers));
+  metrics.set("hidden", double(o_.model.hidden));
+  metrics.set("embed", double(o_.model.embed));
+  metrics.set("dropout", o_.model.dropout);
+  metrics.set("seq", double(o_.seq));
+  metrics.set("batch", double(o_.batch));
+  metrics.set("optimizer", o_.optimizer);
+  metrics.set("lr", o_.lr);
+  metrics.set("sample", last_sample_);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  examples::Args args(argc, argv,
+                      {"data", "synthetic-chars", "cell", "layers", "hidden", "embed", "dropout", "seq", "batch",
+                       "optimizer", "lr", "lr-schedule", "min-lr", "clip", "steps", "epochs", "seed", "eval-every",
+                       "eval-tokens", "eval-batch", "sample", "temperature", "prime", "checkpoint", "resume",
+                       "metrics-out", "curve-out", "log-every", "time-limit"},
+                      {"resume"}, kUsage);
+  const Stopwatch wall;
+  const std::string checkpoint = args.str("checkpoint", "char_lm_checkpoint.npz");
+  const Corpus corpus = load_corpus(args);
+  RunRecord saved;
+  if (args.has("resume")) saved = read_saved_run(checkpoint);
+  examples::RunConfig config(args, args.has("resume") ? &saved.config : nullptr);
+  const Options options = read_options(args, config, corpus);
+  if (args.has("resume")) check_vocabulary(saved, corpus.vocab);
+
+  Run run(options, corpus, checkpoint, config);
+  if (args.has("resume")) run.resume(saved.loop);
+  run.describe();
+  run.train(args.str("curve-out"), wall.start);
+  examples::Metrics metrics;
+  run.report(metrics, wall.seconds());
   metrics.write(args.str("metrics-out"));
   return 0;
 } catch (const std::exception& e) {

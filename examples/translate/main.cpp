@@ -15,8 +15,8 @@
 //   translate eval      --checkpoint FILE [--metrics-out FILE]        test BLEU and perplexity
 //   translate translate --checkpoint FILE [--show-attention]          stdin sentences -> translations
 // Without --data: a built-in task, English number words -> digits ("forty two" -> "4 2").
-// The checkpoint FILE (.npz) has two companions: FILE.cfg (model and data options) and
-// FILE.src.vocab / FILE.tgt.vocab.
+// The checkpoint FILE (.npz, examples/common/run_checkpoint.hpp) holds the options (run/config)
+// and the loop's position; its companions FILE.src.vocab / FILE.tgt.vocab hold the vocabularies.
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -29,6 +29,8 @@
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
 #include "../common/progress.hpp"
+#include "../common/run_checkpoint.hpp"
+#include "../common/train_loop.hpp"
 #include "autograd/parallel_batch.hpp"
 #include "data/bleu.hpp"
 #include "data/pairs.hpp"
@@ -41,6 +43,7 @@ extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own call (cblas.h 
 using namespace tapenet;
 namespace td = tapenet::data;
 using Specials = td::Seq2SeqSpecials;
+using examples::Policy;
 
 namespace {
 
@@ -71,64 +74,46 @@ search and output:
   --show-attention       translate: print the attention matrix of each sentence
   --metrics-out FILE     JSON with test_bleu, test_ppl, sentences_per_s, wall_s, ...)";
 
-// ---- configuration, saved beside the checkpoint -------------------------------------------------
+// ---- configuration, remembered by the checkpoint ------------------------------------------------
 
-struct Config {
-  std::map<std::string, std::string> values;
-  std::string get(const std::string& k, const std::string& fallback) const {
-    auto it = values.find(k);
-    return it == values.end() ? fallback : it->second;
-  }
-  double num(const std::string& k, double fallback) const {
-    auto it = values.find(k);
-    return it == values.end() ? fallback : std::stod(it->second);
-  }
-  void save(const std::string& path) const {
-    const std::string tmp = path + ".tmp";
-    {
-      std::ofstream out(tmp);
-      for (const auto& [k, v] : values) out << k << " " << v << "\n";
-      if (!out) throw std::runtime_error("cannot write " + tmp);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp);
-  }
-  static Config load(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path + " (train first, with the same --checkpoint)");
-    Config c;
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto sp = line.find(' ');
-      if (sp != std::string::npos) c.values[line.substr(0, sp)] = line.substr(sp + 1);
-    }
-    return c;
-  }
+// The options that define the data and the model are fixed by the checkpoint (given again on
+// --resume, eval or translate, they must match); the training options are tunable.
+struct Settings {
+  std::string data, direction, cell, attention;
+  bool tutorial = false, bidirectional = false;
+  std::size_t max_len = 0, min_count = 1, synthetic_size = 0, embedding = 0, hidden = 0, layers = 1;
+  std::uint64_t seed = 1;
+  double dropout = 0;
+  // training
+  std::size_t epochs = 0, batch = 0, decay_after = 0;
+  double lr = 0, lr_decay = 1, clip = 0, teacher_forcing = 1;
 };
 
-// Options that define the data and the model: from the command line when training afresh,
-// from FILE.cfg otherwise (the command line may not change them).
-const std::vector<std::string> kModelKeys = {"data", "direction", "tutorial-filter", "max-len", "min-count",
-                                             "synthetic-size", "seed", "cell", "embedding", "hidden",
-                                             "layers", "bidirectional", "attention", "dropout"};
-
-Config config_from_args(const examples::Args& args) {
-  Config c;
-  const bool tutorial = args.has("tutorial-filter");
-  c.values["data"] = args.str("data", "-");
-  c.values["direction"] = args.str("direction", "fra-eng");
-  c.values["tutorial-filter"] = tutorial ? "1" : "0";
-  c.values["max-len"] = std::to_string(args.integer("max-len", tutorial ? 9 : 0));
-  c.values["min-count"] = std::to_string(args.integer("min-count", 1));
-  c.values["synthetic-size"] = std::to_string(args.integer("synthetic-size", 6000));
-  c.values["seed"] = std::to_string(args.integer("seed", 1));
-  c.values["cell"] = args.str("cell", "gru");
-  c.values["embedding"] = std::to_string(args.integer("embedding", 128));
-  c.values["hidden"] = std::to_string(args.integer("hidden", 128));
-  c.values["layers"] = std::to_string(args.integer("layers", 1));
-  c.values["bidirectional"] = args.has("bidirectional") ? "1" : "0";
-  c.values["attention"] = args.str("attention", "additive");
-  c.values["dropout"] = args.str("dropout", "0.1");
-  return c;
+Settings read_settings(examples::RunConfig& c, bool training) {
+  Settings s;
+  s.data = c.text("data", "-");
+  s.direction = c.choice("direction", "fra-eng", {"fra-eng", "eng-fra"});
+  s.tutorial = c.flag("tutorial-filter");
+  s.max_len = std::size_t(c.integer("max-len", s.tutorial ? 9 : 0, Policy::Fixed));
+  s.min_count = std::size_t(c.integer("min-count", 1, Policy::Fixed));
+  s.synthetic_size = c.count("synthetic-size", 6000);
+  s.seed = std::uint64_t(c.integer("seed", 1, Policy::Fixed));
+  s.cell = c.choice("cell", "gru", {"gru", "lstm"});
+  s.embedding = c.count("embedding", 128);
+  s.hidden = c.count("hidden", 128);
+  s.layers = c.count("layers", 1);
+  s.bidirectional = c.flag("bidirectional");
+  s.attention = c.choice("attention", "additive", {"additive", "dot", "general", "fixed", "none"});
+  s.dropout = c.number("dropout", 0.1, Policy::Fixed);
+  if (!training) return s;
+  s.epochs = std::size_t(c.integer("epochs", 10));
+  s.batch = c.count("batch", 32);  // fixes the order of the batches, so a resumed run continues it
+  s.lr = c.number("lr", 2e-3);
+  s.lr_decay = c.number("lr-decay", 1.0);
+  s.decay_after = std::size_t(c.integer("decay-after", 0));
+  s.clip = c.number("clip", 5.0);
+  s.teacher_forcing = c.number("teacher-forcing", 1.0);
+  return s;
 }
 
 // ---- the synthetic task: number words -> digits --------------------------------------------------
@@ -188,31 +173,26 @@ struct Dataset {
   std::vector<td::EncodedPair> encoded;
 };
 
-Dataset load_data(const Config& cfg, bool build_vocabs) {
+Dataset load_data(const Settings& s, bool build_vocabs) {
   Dataset d;
-  const std::string path = cfg.get("data", "-");
-  const auto seed = std::uint64_t(cfg.num("seed", 1));
-  const bool tutorial = cfg.get("tutorial-filter", "0") == "1";
   td::SplitFractions fractions;
-  if (path == "-") {
-    d.pairs = synthetic_pairs(std::size_t(cfg.num("synthetic-size", 6000)), seed + 77);
+  if (s.data == "-") {
+    d.pairs = synthetic_pairs(s.synthetic_size, s.seed + 77);
   } else {
     td::PairReadOptions o;
-    const std::string dir = cfg.get("direction", "fra-eng");
-    if (dir != "fra-eng" && dir != "eng-fra") throw std::invalid_argument("--direction must be fra-eng or eng-fra");
-    o.source_column = dir == "fra-eng" ? 1 : 0;
+    o.source_column = s.direction == "fra-eng" ? 1 : 0;
     o.english_column = 0;
-    o.max_tokens = std::size_t(cfg.num("max-len", 0));
-    o.english_prefix_filter = tutorial;
-    td::PairCorpus corpus = td::read_pairs(path, o);
+    o.max_tokens = s.max_len;
+    o.english_prefix_filter = s.tutorial;
+    td::PairCorpus corpus = td::read_pairs(s.data, o);
     const auto& r = corpus.report;
-    std::cerr << path << ": " << r.lines << " lines, kept " << r.kept << " pairs (" << r.too_long << " too long, "
+    std::cerr << s.data << ": " << r.lines << " lines, kept " << r.kept << " pairs (" << r.too_long << " too long, "
               << r.no_english_prefix << " without an English prefix, " << r.malformed() << " malformed)\n";
     d.pairs = std::move(corpus.pairs);
   }
-  if (tutorial) fractions = {0.9, 0.0, 0.1};
-  d.split = td::split_indices(d.pairs.size(), seed, fractions);
-  if (build_vocabs) d.vocabs = td::build_pair_vocabs(d.pairs, d.split.train, std::size_t(cfg.num("min-count", 1)));
+  if (s.tutorial) fractions = {0.9, 0.0, 0.1};
+  d.split = td::split_indices(d.pairs.size(), s.seed, fractions);
+  if (build_vocabs) d.vocabs = td::build_pair_vocabs(d.pairs, d.split.train, s.min_count);
   return d;
 }
 
@@ -238,21 +218,20 @@ std::vector<std::int64_t> target_ids(const Dataset& d, const std::vector<std::si
 
 // ---- model --------------------------------------------------------------------------------------
 
-Seq2SeqOptions model_options(const Config& cfg, const td::PairVocabs& vocabs) {
+Seq2SeqOptions model_options(const Settings& s, const td::PairVocabs& vocabs) {
   Seq2SeqOptions o;
   o.source_vocab = vocabs.source.size();
   o.target_vocab = vocabs.target.size();
-  o.embedding = std::size_t(cfg.num("embedding", 128));
-  o.hidden = std::size_t(cfg.num("hidden", 128));
-  o.layers = std::size_t(cfg.num("layers", 1));
-  o.bidirectional = cfg.get("bidirectional", "0") == "1";
-  o.cell = parse_cell(cfg.get("cell", "gru"));
-  o.dropout = cfg.num("dropout", 0.1);
+  o.embedding = s.embedding;
+  o.hidden = s.hidden;
+  o.layers = s.layers;
+  o.bidirectional = s.bidirectional;
+  o.cell = parse_cell(s.cell);
+  o.dropout = s.dropout;
   o.start_token = Specials::kSos;
-  const std::string a = cfg.get("attention", "additive");
-  if (a == "none") o.context = ContextKind::None;
-  else if (a == "fixed") o.context = ContextKind::Fixed;
-  else o.attention = parse_attention(a);
+  if (s.attention == "none") o.context = ContextKind::None;
+  else if (s.attention == "fixed") o.context = ContextKind::Fixed;
+  else o.attention = parse_attention(s.attention);
   return o;
 }
 
@@ -321,175 +300,185 @@ std::string checkpoint_path(const examples::Args& args) { return args.str("check
 
 // ---- train --------------------------------------------------------------------------------------
 
-int train(const examples::Args& args) {
-  const std::string ckpt = checkpoint_path(args);
-  const bool resume = args.has("resume");
-  Config cfg = resume ? Config::load(ckpt + ".cfg") : config_from_args(args);
-  if (resume)
-    for (const auto& k : kModelKeys)
-      if (args.has(k) && args.str(k) != cfg.get(k, "")) {
-        const bool flag_same = (k == "tutorial-filter" || k == "bidirectional") && cfg.get(k, "") == "1";
-        if (!flag_same) std::cerr << "warning: --" << k << " ignored on --resume (checkpoint has '" << cfg.get(k, "") << "')\n";
-      }
-  Dataset d = load_data(cfg, !resume);
-  if (resume) {
-    d.vocabs.source = td::Vocab::load(ckpt + ".src.vocab");
-    d.vocabs.target = td::Vocab::load(ckpt + ".tgt.vocab");
+// One training run: the loop's hooks over the model, its optimizer and the data.
+class TrainRun {
+ public:
+  TrainRun(const examples::Args& args, const Settings& s, Dataset& d, std::string ckpt)
+      : args_(args), s_(s), d_(d), ckpt_(std::move(ckpt)), init_rng_(s.seed),
+        model_(model_options(s, d.vocabs), init_rng_), opt_(model_.parameters(), AdamOptions().with_lr(float(s.lr))),
+        threads_(int(args.integer("threads", 1))) {
+    opt_.set_clip_norm(float(s.clip));
+    std::cerr << "model: " << model_.parameter_count() << " parameters\n";
   }
-  encode(d);
-  std::cerr << "pairs: " << d.split.train.size() << " train, " << d.split.valid.size() << " valid, "
-            << d.split.test.size() << " test; vocab " << d.vocabs.source.size() << " source, "
-            << d.vocabs.target.size() << " target\n";
 
-  const auto seed = std::uint64_t(cfg.num("seed", 1));
-  std::mt19937_64 init_rng(seed);
-  Seq2Seq<float> model(model_options(cfg, d.vocabs), init_rng);
-  std::cerr << "model: " << model.parameter_count() << " parameters\n";
-  const float lr = float(args.num("lr", 2e-3));
-  Adam<float> opt(model.parameters(), AdamOptions().with_lr(lr));
-  opt.set_clip_norm(float(args.num("clip", 5.0)));
-
-  const std::size_t epochs = std::size_t(args.integer("epochs", 10));
-  const std::size_t batch_size = std::size_t(args.integer("batch", 32));
-  const double lr_decay = args.num("lr-decay", 1.0);
-  const std::size_t decay_after = std::size_t(args.integer("decay-after", 0));
-  const double tf = args.num("teacher-forcing", 1.0);
-  const int threads = int(args.integer("threads", 1));
-  const double max_minutes = args.num("max-minutes", 0);
-  std::size_t start_epoch = 0, start_batch = 0;
-  double total_sentences = 0, train_seconds = 0;
-  if (resume) {
-    auto state = load_checkpoint(ckpt, model.parameters());
-    const std::vector<std::string> own = {"epoch", "batch", "sentences", "train_seconds"};
-    start_epoch = std::size_t(state.at("epoch")(0));
-    start_batch = std::size_t(state.at("batch")(0));
-    total_sentences = state.at("sentences")(0);
-    train_seconds = state.at("train_seconds")(0);
-    for (const auto& k : own) state.erase(k);
-    opt.load_state_dict(state);
-    std::cerr << "resumed from " << ckpt << " at epoch " << start_epoch + 1 << ", batch " << start_batch << "\n";
-  } else {
-    cfg.save(ckpt + ".cfg");
-    d.vocabs.source.save(ckpt + ".src.vocab");
-    d.vocabs.target.save(ckpt + ".tgt.vocab");
+  void resume(const examples::LoopState& loop) {
+    state_ = loop;
+    opt_.load_state_dict(load_checkpoint(ckpt_, model_.parameters()));
+    std::cerr << "resumed from " << ckpt_ << " at epoch " << loop.epoch + 1 << ", batch " << loop.batch << "\n";
   }
-  auto save = [&](std::size_t epoch, std::size_t batch, double seconds) {
-    auto state = opt.state_dict();
-    state["epoch"] = Tensor<float>({float(epoch)});
-    state["batch"] = Tensor<float>({float(batch)});
-    state["sentences"] = Tensor<float>({float(total_sentences)});
-    state["train_seconds"] = Tensor<float>({float(seconds)});
-    save_checkpoint(ckpt, model.parameters(), state);
-  };
 
-  const std::size_t per_epoch = d.split.train.size();
-  examples::Progress progress((epochs - std::min(epochs, start_epoch)) * per_epoch - std::min(per_epoch, start_batch * batch_size), "sent");
-  std::size_t done_this_run = 0;
-  double last_save = 0, smoothed = 0;
-  bool stopped = false;
-  const double seconds_before = train_seconds;
-  std::size_t epoch = start_epoch;
-  for (; epoch < epochs && !stopped; ++epoch) {
-    opt.set_lr(float(lr * std::pow(lr_decay, double(epoch >= decay_after ? epoch - decay_after : 0))));
-    const auto batches = td::length_buckets(d.encoded, d.split.train, batch_size, seed * 1000 + epoch);
-    std::size_t b0 = epoch == start_epoch ? start_batch : 0;
-    double epoch_nll = 0;
-    std::size_t epoch_tokens = 0;
-    for (std::size_t bi = b0; bi < batches.size(); ++bi) {
-      const auto& idx = batches[bi];
-      // Sub-batches, one per thread; the loss is the mean over all target tokens of the batch.
-      const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(threads), idx.size()));
-      std::vector<std::vector<std::size_t>> sub(parts);
-      for (std::size_t i = 0; i < idx.size(); ++i) sub[i * parts / idx.size()].push_back(idx[i]);
-      std::size_t tokens = 0;
-      for (std::size_t i : idx) tokens += d.encoded[i].target.size();
-      const std::uint64_t step_seed = seed * 1000003 + epoch * 100003 + bi;
-      opt.zero_grad();
-      auto loss_of = [&](Tape<float>& tape, std::size_t p) {
-        std::mt19937_64 rng(step_seed * 31 + p);
-        Seq2SeqLoss<float> l = model.loss(tape, source_batch(d, sub[p]), target_ids(d, sub[p]), rng, tf);
-        return l.loss / float(tokens);
-      };
-      float loss;
-      if (parts == 1) {
-        Tape<float> tape;
-        Var<float> l = loss_of(tape, 0);
-        tape.backward(l);
-        loss = l.item();
-      } else {
-        ParallelOptions po;
-        po.chunk_size = 1;
-        po.threads = threads;
-        loss = parallel_batch<float>(parts, loss_of, po);
-      }
-      opt.step();
-      epoch_nll += double(loss) * tokens;
-      epoch_tokens += tokens;
-      smoothed = smoothed == 0 ? loss : 0.98 * smoothed + 0.02 * loss;
-      total_sentences += idx.size();
-      done_this_run += idx.size();
-      const double now = progress.seconds_since_start();
-      train_seconds = seconds_before + now;
+  examples::LoopOutcome train(const examples::ConfigValues& config) {
+    const std::size_t per_epoch = d_.split.train.size();
+    examples::LoopOptions lo;
+    lo.epochs = s_.epochs;
+    lo.save_every_seconds = 60;
+    lo.max_seconds = args_.num("max-minutes", 0) * 60;
+    lo.unit = "sent";
+    lo.total_items = double((s_.epochs - std::min(s_.epochs, state_.epoch)) * per_epoch -
+                            std::min(per_epoch, state_.batch * s_.batch));
+    examples::LoopHooks hooks;
+    hooks.start_epoch = [&](std::size_t epoch) { return start_epoch(epoch); };
+    hooks.train_batch = [&](const examples::LoopState& st) { return train_batch(st); };
+    hooks.status = [&](const examples::LoopState& st) {
       std::ostringstream status;
-      status << "epoch " << epoch + 1 << "/" << epochs << " loss " << std::fixed << std::setprecision(3) << smoothed;
-      progress.update(done_this_run, status.str());
-      const bool out_of_time = max_minutes > 0 && now > max_minutes * 60;
-      if (now - last_save > 60 || out_of_time) {
-        save(epoch, bi + 1, train_seconds);
-        last_save = now;
-      }
-      if (out_of_time) {
-        std::cerr << "\nstopping: --max-minutes " << max_minutes << " reached (checkpoint saved)\n";
-        stopped = true;
-        break;
-      }
-    }
-    if (stopped) break;
-    save(epoch + 1, 0, train_seconds);
-    std::ostringstream line;
-    line << "epoch " << epoch + 1 << ": train ppl " << std::setprecision(4)
-         << (epoch_tokens ? std::exp(epoch_nll / epoch_tokens) : NAN);
-    if (!d.split.valid.empty()) line << ", valid ppl " << evaluate_ppl(model, d, d.split.valid);
-    // A quick greedy BLEU on up to 500 held-out pairs, to watch progress.
-    const auto& held = d.split.valid.empty() ? d.split.test : d.split.valid;
-    std::vector<std::size_t> peek(held.begin(), held.begin() + std::ptrdiff_t(std::min<std::size_t>(500, held.size())));
-    SearchOptions so = search_options(args);
-    line << ", greedy BLEU " << std::setprecision(4) << evaluate_bleu(model, d, peek, so, true).score.bleu << " ("
-         << (d.split.valid.empty() ? "test" : "valid") << ", " << peek.size() << " pairs), " << std::setprecision(5)
-         << progress.seconds_since_start() << " s";
-    std::cerr << line.str() << "\n";
+      status << "epoch " << st.epoch + (st.batch ? 1 : 0) << "/" << s_.epochs << " loss " << std::fixed
+             << std::setprecision(3) << smoothed_;
+      return status.str();
+    };
+    hooks.evaluate = [&](const examples::LoopState& st) { return report_epoch(st.epoch); };
+    hooks.save = [&](const examples::LoopState& st) {
+      save_run(ckpt_, model_.parameters(), opt_.state_dict(), examples::RunRecord{config, st, {}});
+    };
+    epoch_clock_ = std::chrono::steady_clock::now();
+    examples::LoopOutcome outcome = examples::run_training_loop(lo, hooks, state_);
+    if (outcome.out_of_time)
+      std::cerr << "\nstopping: --max-minutes " << args_.num("max-minutes", 0) << " reached (checkpoint saved)\n";
+    return outcome;
   }
-  const double run_seconds = progress.seconds_since_start();
-  const double sentences_per_s = train_seconds > 0 ? total_sentences / train_seconds : 0;
 
-  // Final evaluation on the test split.
-  examples::Metrics metrics;
-  SearchOptions so = search_options(args);
-  std::vector<std::size_t> test = d.split.test;
-  const std::size_t limit = std::size_t(args.integer("eval-limit", 0));
+  void report(examples::Metrics& metrics, double wall_seconds);
+
+ private:
+  std::size_t start_epoch(std::size_t epoch) {
+    opt_.set_lr(float(s_.lr * std::pow(s_.lr_decay, double(epoch >= s_.decay_after ? epoch - s_.decay_after : 0))));
+    batches_ = td::length_buckets(d_.encoded, d_.split.train, s_.batch, s_.seed * 1000 + epoch);
+    epoch_nll_ = 0;
+    epoch_tokens_ = 0;
+    return batches_.size();
+  }
+
+  // Sub-batches, one per thread; the loss is the mean over all target tokens of the batch.
+  examples::StepResult train_batch(const examples::LoopState& st) {
+    const auto& idx = batches_[st.batch];
+    const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(threads_), idx.size()));
+    std::vector<std::vector<std::size_t>> sub(parts);
+    for (std::size_t i = 0; i < idx.size(); ++i) sub[i * parts / idx.size()].push_back(idx[i]);
+    std::size_t tokens = 0;
+    for (std::size_t i : idx) tokens += d_.encoded[i].target.size();
+    const std::uint64_t step_seed = s_.seed * 1000003 + st.epoch * 100003 + st.batch;
+    opt_.zero_grad();
+    auto loss_of = [&](Tape<float>& tape, std::size_t p) {
+      std::mt19937_64 rng(step_seed * 31 + p);
+      Seq2SeqLoss<float> l =
+          model_.loss(tape, source_batch(d_, sub[p]), target_ids(d_, sub[p]), rng, s_.teacher_forcing);
+      return l.loss / float(tokens);
+    };
+    float loss;
+    if (parts == 1) {
+      Tape<float> tape;
+      Var<float> l = loss_of(tape, 0);
+      tape.backward(l);
+      loss = l.item();
+    } else {
+      ParallelOptions po;
+      po.chunk_size = 1;
+      po.threads = threads_;
+      loss = parallel_batch<float>(parts, loss_of, po);
+    }
+    opt_.step();
+    epoch_nll_ += double(loss) * tokens;
+    epoch_tokens_ += tokens;
+    smoothed_ = smoothed_ == 0 ? loss : 0.98 * smoothed_ + 0.02 * loss;
+    return {loss, double(idx.size())};
+  }
+
+  // The epoch's line: train and valid perplexity, and a quick greedy BLEU on up to 500
+  // held-out pairs to watch progress. Selects nothing: the last epoch's model is kept.
+  examples::Evaluation report_epoch(std::size_t epochs_done) {
+    std::ostringstream line;
+    line << "epoch " << epochs_done << ": train ppl " << std::setprecision(4)
+         << (epoch_tokens_ ? std::exp(epoch_nll_ / epoch_tokens_) : NAN);
+    if (!d_.split.valid.empty()) line << ", valid ppl " << evaluate_ppl(model_, d_, d_.split.valid);
+    const auto& held = d_.split.valid.empty() ? d_.split.test : d_.split.valid;
+    std::vector<std::size_t> peek(held.begin(), held.begin() + std::ptrdiff_t(std::min<std::size_t>(500, held.size())));
+    line << ", greedy BLEU " << std::setprecision(4)
+         << evaluate_bleu(model_, d_, peek, search_options(args_), true).score.bleu << " ("
+         << (d_.split.valid.empty() ? "test" : "valid") << ", " << peek.size() << " pairs), " << std::setprecision(5)
+         << std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_clock_).count() << " s";
+    std::cerr << line.str() << "\n";
+    return {};
+  }
+
+  const examples::Args& args_;
+  const Settings& s_;
+  Dataset& d_;
+  std::string ckpt_;
+  std::mt19937_64 init_rng_;
+  Seq2Seq<float> model_;
+  Adam<float> opt_;
+  int threads_;
+  examples::LoopState state_;
+  std::vector<std::vector<std::size_t>> batches_;
+  double epoch_nll_ = 0, smoothed_ = 0;
+  std::size_t epoch_tokens_ = 0;
+  std::chrono::steady_clock::time_point epoch_clock_;
+};
+
+// The final evaluation on the test split.
+void TrainRun::report(examples::Metrics& metrics, double wall_seconds) {
+  SearchOptions so = search_options(args_);
+  std::vector<std::size_t> test = d_.split.test;
+  const std::size_t limit = std::size_t(args_.integer("eval-limit", 0));
   if (limit && test.size() > limit) test.resize(limit);
-  const double ppl = evaluate_ppl(model, d, d.split.test);
-  BleuResult beam = evaluate_bleu(model, d, test, so, false);
-  BleuResult greedy = evaluate_bleu(model, d, test, so, true);
+  const double ppl = evaluate_ppl(model_, d_, d_.split.test);
+  BleuResult beam = evaluate_bleu(model_, d_, test, so, false);
+  BleuResult greedy = evaluate_bleu(model_, d_, test, so, true);
   std::cout << "test perplexity " << ppl << "\n"
             << "test " << td::to_string(beam.score) << "  (beam " << so.beam << ", alpha " << so.length_alpha << ")\n"
             << "test greedy " << td::to_string(greedy.score) << "\n";
   for (std::size_t i = 0; i < std::min<std::size_t>(5, beam.order.size()); ++i) {
-    const auto& p = d.pairs[beam.order[i * beam.order.size() / 5]];
+    const auto& p = d_.pairs[beam.order[i * beam.order.size() / 5]];
     std::cout << "  > " << td::join_tokens(p.source) << "\n  = " << td::join_tokens(p.target) << "\n  < "
               << td::join_tokens(beam.hypotheses[i * beam.order.size() / 5]) << "\n";
   }
   metrics.set("test_bleu", beam.score.bleu);
   metrics.set("test_bleu_greedy", greedy.score.bleu);
   metrics.set("test_ppl", ppl);
-  metrics.set("sentences_per_s", sentences_per_s);
-  metrics.set("wall_s", run_seconds);
-  metrics.set("train_seconds_total", train_seconds);
-  metrics.set("epochs_done", double(epoch));
-  metrics.set("train_pairs", double(d.split.train.size()));
+  metrics.set("sentences_per_s", state_.train_seconds > 0 ? state_.items / state_.train_seconds : 0);
+  metrics.set("wall_s", wall_seconds);
+  metrics.set("train_seconds_total", state_.train_seconds);
+  metrics.set("epochs_done", double(state_.epoch));
+  metrics.set("train_pairs", double(d_.split.train.size()));
   metrics.set("test_pairs", double(test.size()));
-  metrics.set("parameters", double(model.parameter_count()));
+  metrics.set("parameters", double(model_.parameter_count()));
   metrics.set("beam", double(so.beam));
+}
+
+int train(const examples::Args& args) {
+  const auto clock_start = std::chrono::steady_clock::now();
+  const std::string ckpt = checkpoint_path(args);
+  const bool resume = args.has("resume");
+  examples::RunRecord saved;
+  if (resume) saved = examples::read_run_record(ckpt);
+  examples::RunConfig config(args, resume ? &saved.config : nullptr);
+  const Settings s = read_settings(config, true);
+  Dataset d = load_data(s, !resume);
+  if (resume) {
+    d.vocabs.source = td::Vocab::load(ckpt + ".src.vocab");
+    d.vocabs.target = td::Vocab::load(ckpt + ".tgt.vocab");
+  } else {
+    d.vocabs.source.save(ckpt + ".src.vocab");
+    d.vocabs.target.save(ckpt + ".tgt.vocab");
+  }
+  encode(d);
+  std::cerr << "pairs: " << d.split.train.size() << " train, " << d.split.valid.size() << " valid, "
+            << d.split.test.size() << " test; vocab " << d.vocabs.source.size() << " source, "
+            << d.vocabs.target.size() << " target\n";
+  TrainRun run(args, s, d, ckpt);
+  if (resume) run.resume(saved.loop);
+  run.train(config.values());
+  examples::Metrics metrics;
+  run.report(metrics, std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count());
   metrics.write(args.str("metrics-out"));
   return 0;
 }
@@ -497,28 +486,31 @@ int train(const examples::Args& args) {
 // ---- eval and translate ---------------------------------------------------------------------------
 
 struct Loaded {
-  Config cfg;
+  Settings settings;
   td::PairVocabs vocabs;
   std::unique_ptr<Seq2Seq<float>> model;
 };
 
-Loaded load_model(const std::string& ckpt) {
+// The model of a checkpoint; options given on the command line must match its own.
+Loaded load_model(const examples::Args& args) {
+  const std::string ckpt = checkpoint_path(args);
+  const examples::RunRecord saved = examples::read_run_record(ckpt);
+  examples::RunConfig config(args, &saved.config);
   Loaded l;
-  l.cfg = Config::load(ckpt + ".cfg");
+  l.settings = read_settings(config, false);
   l.vocabs.source = td::Vocab::load(ckpt + ".src.vocab");
   l.vocabs.target = td::Vocab::load(ckpt + ".tgt.vocab");
   std::mt19937_64 rng(0);
-  l.model = std::make_unique<Seq2Seq<float>>(model_options(l.cfg, l.vocabs), rng);
+  l.model = std::make_unique<Seq2Seq<float>>(model_options(l.settings, l.vocabs), rng);
   load_checkpoint(ckpt, l.model->parameters());
   l.model->eval();
   return l;
 }
 
 int eval(const examples::Args& args) {
-  const std::string ckpt = checkpoint_path(args);
-  Loaded l = load_model(ckpt);
+  Loaded l = load_model(args);
   examples::Progress clock(1, "eval");
-  Dataset d = load_data(l.cfg, false);
+  Dataset d = load_data(l.settings, false);
   d.vocabs = l.vocabs;
   encode(d);
   SearchOptions so = search_options(args);
@@ -559,9 +551,9 @@ std::string cell(const std::string& word, std::size_t width) {
 }
 
 int translate(const examples::Args& args) {
-  Loaded l = load_model(checkpoint_path(args));
+  Loaded l = load_model(args);
   SearchOptions so = search_options(args);
-  const bool synthetic = l.cfg.get("data", "-") == "-";
+  const bool synthetic = l.settings.data == "-";
   std::string line;
   while (std::getline(std::cin, line)) {
     td::Tokens words = synthetic ? td::split_on_spaces(line) : td::normalize_tokens(line);

@@ -1,0 +1,56 @@
+// A run's checkpoint, one layout for every example, in one atomic .npz:
+//   param/<name>    the parameters                      (optim/checkpoint.hpp)
+//   state/<key>     tensor state: the optimizer's buffers, carried RNN states, best parameters
+//   run/config      the RunConfig (typed options, text)  numpy: bytes(f["run/config"]).decode()
+//   run/loop        the LoopState (position, selection, patience)
+//   run/<name>      any other text record of the example (e.g. its vocabulary)
+// load_checkpoint ignores run/ entries, so the records can be read before the model exists.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "autograd/npy.hpp"
+#include "optim/checkpoint.hpp"
+#include "run_config.hpp"
+#include "train_loop.hpp"
+
+namespace tapenet::examples {
+
+struct RunRecord {
+  ConfigValues config;
+  LoopState loop;
+  std::map<std::string, std::string> texts;  // the example's own records, by name (without "run/")
+};
+
+inline const std::string kRunPrefix = "run/";
+
+template <class T>
+void save_run(const std::string& path, const ParameterList<T>& params, const std::map<std::string, Tensor<T>>& state,
+              const RunRecord& record) {
+  std::map<std::string, std::string> texts;
+  texts[kRunPrefix + "config"] = serialize_config(record.config);
+  texts[kRunPrefix + "loop"] = serialize_config(record.loop.to_values());
+  for (const auto& [name, text] : record.texts) texts[kRunPrefix + name] = text;
+  save_checkpoint(path, params, state, texts);
+}
+
+// The records of a checkpoint; throws CheckpointError naming the file when it is not a run's.
+inline RunRecord read_run_record(const std::string& path, const std::vector<std::string>& own_texts = {}) {
+  const NpzEntries npz(path);
+  if (!npz.has(kRunPrefix + "config"))
+    throw CheckpointError("checkpoint '" + path + "' holds no run/config entry: not a checkpoint of this program");
+  RunRecord record;
+  const std::string config_what = npz_entry_what(path, kRunPrefix + "config");
+  const std::string loop_what = npz_entry_what(path, kRunPrefix + "loop");
+  try {
+    record.config = parse_config(npz.text(kRunPrefix + "config"), config_what);
+    record.loop = LoopState::from_values(parse_config(npz.text(kRunPrefix + "loop"), loop_what), loop_what);
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(e.what());
+  }
+  for (const auto& name : own_texts) record.texts[name] = npz.text(kRunPrefix + name);
+  return record;
+}
+
+}  // namespace tapenet::examples

@@ -1,0 +1,212 @@
+// One training loop for every example: epochs of batches from a resumable position,
+// evaluation on a schedule with best-on-valid selection and early stopping, checkpoints
+// (at evaluations, at epoch ends, every few seconds, at a time limit), and the progress
+// bar. An example brings its data, its model and its figures through LoopHooks; the
+// loop owns the order of events, so every example resumes, stops and selects alike.
+//
+// Order of events for one batch:
+//   [start_epoch(e) when batch 0 of epoch e begins]
+//   train_batch(state) -> result; state.step, state.batch advance
+//   [epoch end: state.epoch + 1, state.batch = 0]
+//   [evaluate(state) when due: every `evaluate_every` steps, else at each epoch end;
+//    also at a stop when evaluate_at_stop] -> the best score so far is updated
+//   after_step(state, result, evaluation or null)
+//   [save(state) when due: after an evaluation, at an epoch end, every
+//    `save_every_seconds`, and when the run stops (done, time limit, patience)]
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "progress.hpp"
+#include "run_config.hpp"
+
+namespace tapenet::examples {
+
+// Where a run is and what it has selected so far; saved in every checkpoint, so that a
+// resumed run continues at the next batch with the same best score and patience.
+struct LoopState {
+  std::size_t epoch = 0;   // the epoch being trained, from 0
+  std::size_t batch = 0;   // batches of it trained
+  std::size_t step = 0;    // batches trained over all epochs
+  double train_seconds = 0;  // time in train_batch, over every session of the run
+  double items = 0;          // examples trained on, over every session
+  double best_score = NAN;   // the selection figure of the best evaluation (NaN: none yet)
+  std::size_t best_epoch = 0, best_step = 0;  // where it was reached (epochs completed, steps)
+  std::size_t bad_evaluations = 0;  // evaluations since the best (early stopping)
+
+  ConfigValues to_values() const;
+  // Throws std::invalid_argument naming `what` when an entry is missing.
+  static LoopState from_values(const ConfigValues& values, const std::string& what);
+};
+
+struct StepResult {
+  double loss = NAN;
+  double items = 0;      // examples in the batch (the progress bar's unit)
+  bool skipped = false;  // the update was not applied (e.g. a non-finite gradient)
+};
+
+struct Evaluation {
+  double score = NAN;    // the selection figure; NaN: this evaluation selects nothing
+  bool improved = false;  // set by the loop: the best score so far
+};
+
+struct LoopHooks {
+  std::function<std::size_t(std::size_t epoch)> start_epoch;  // prepares epoch, returns its batch count
+  std::function<StepResult(const LoopState&)> train_batch;   // trains batch `state.batch` of `state.epoch`
+  std::function<std::string(const LoopState&)> status;      // progress bar text (optional)
+  std::function<Evaluation(const LoopState&)> evaluate;     // optional
+  std::function<void(const LoopState&, const StepResult&, const Evaluation*)> after_step;  // optional
+  std::function<void(const LoopState&)> save;               // writes the checkpoint (optional)
+};
+
+struct LoopOptions {
+  std::size_t epochs = 1;          // train to the end of this epoch
+  std::size_t max_steps = 0;       // or to this many steps in all (0: no step limit)
+  std::size_t evaluate_every = 0;  // steps between evaluations; 0: at every epoch end
+  bool evaluate_at_stop = false;   // evaluate when the run stops between evaluations
+  double save_every_seconds = 0;   // checkpoint between evaluations this often (0: never)
+  double max_seconds = 0;          // stop after this much time since `clock_start` (0: no limit)
+  std::chrono::steady_clock::time_point clock_start = std::chrono::steady_clock::now();
+  std::size_t patience = 0;        // stop after this many evaluations without a better score (0: never)
+  bool higher_is_better = true;    // of Evaluation::score
+  std::string unit = "items";      // of StepResult::items, for the progress bar
+  double total_items = 0;          // expected this session, for the progress bar (0: no bar)
+};
+
+struct LoopOutcome {
+  bool out_of_time = false;    // max_seconds stopped the run
+  bool stopped_early = false;  // patience ran out
+  double session_items = 0, session_train_seconds = 0;
+};
+
+// Records an evaluation in the selection state: sets e.improved, and the best score, where
+// it was reached and the count of evaluations since. A NaN score selects nothing.
+void record_evaluation(Evaluation& e, LoopState& state, bool higher_is_better);
+
+// Trains from `state` until the epochs or steps are done, the time limit or patience stops it;
+// `state` is left at the next batch to train.
+LoopOutcome run_training_loop(const LoopOptions& options, const LoopHooks& hooks, LoopState& state);
+
+// ---- implementation ---------------------------------------------------------------------------
+
+inline ConfigValues LoopState::to_values() const {
+  return {{"epoch", ConfigValue::integer(long(epoch))},
+          {"batch", ConfigValue::integer(long(batch))},
+          {"step", ConfigValue::integer(long(step))},
+          {"train_seconds", ConfigValue::real(train_seconds)},
+          {"items", ConfigValue::real(items)},
+          {"best_score", ConfigValue::real(best_score)},
+          {"best_epoch", ConfigValue::integer(long(best_epoch))},
+          {"best_step", ConfigValue::integer(long(best_step))},
+          {"bad_evaluations", ConfigValue::integer(long(bad_evaluations))}};
+}
+
+inline LoopState LoopState::from_values(const ConfigValues& values, const std::string& what) {
+  auto get = [&](const std::string& key) -> const ConfigValue& {
+    auto it = values.find(key);
+    if (it == values.end()) throw std::invalid_argument(what + " lacks the loop entry '" + key + "'");
+    return it->second;
+  };
+  auto whole = [&](const std::string& key) { return static_cast<std::size_t>(get(key).as_integer()); };
+  LoopState s;
+  s.epoch = whole("epoch");
+  s.batch = whole("batch");
+  s.step = whole("step");
+  s.train_seconds = get("train_seconds").as_real();
+  s.items = get("items").as_real();
+  s.best_score = get("best_score").as_real();
+  s.best_epoch = whole("best_epoch");
+  s.best_step = whole("best_step");
+  s.bad_evaluations = whole("bad_evaluations");
+  return s;
+}
+
+namespace train_loop_detail {
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+inline bool better(double score, double best, bool higher_is_better) {
+  if (std::isnan(score)) return false;
+  if (std::isnan(best)) return true;
+  return higher_is_better ? score > best : score < best;
+}
+
+}  // namespace train_loop_detail
+
+inline void record_evaluation(Evaluation& e, LoopState& state, bool higher_is_better) {
+  using train_loop_detail::better;
+  if (std::isnan(e.score)) return;
+  e.improved = better(e.score, state.best_score, higher_is_better);
+  if (e.improved) {
+    state.best_score = e.score;
+    state.best_epoch = state.epoch;
+    state.best_step = state.step;
+    state.bad_evaluations = 0;
+  } else {
+    ++state.bad_evaluations;
+  }
+}
+
+inline LoopOutcome run_training_loop(const LoopOptions& options, const LoopHooks& hooks, LoopState& state) {
+  using namespace train_loop_detail;
+  const bool step_limited = options.max_steps > 0;
+  auto finished = [&] {
+    return state.epoch >= options.epochs || (step_limited && state.step >= options.max_steps);
+  };
+  LoopOutcome outcome;
+  Progress progress(static_cast<std::size_t>(options.total_items), options.unit);
+  auto last_save = Clock::now();
+  std::size_t batches = 0;  // in the current epoch
+  bool epoch_prepared = false;
+  while (!finished()) {
+    if (!epoch_prepared) {
+      batches = hooks.start_epoch(state.epoch);
+      epoch_prepared = true;
+    }
+    const auto step_start = Clock::now();
+    const StepResult result = hooks.train_batch(state);
+    const double step_seconds = seconds_since(step_start);
+    state.train_seconds += step_seconds;
+    outcome.session_train_seconds += step_seconds;
+    state.items += result.items;
+    outcome.session_items += result.items;
+    ++state.step;
+    const bool epoch_end = ++state.batch >= batches;
+    if (epoch_end) {
+      ++state.epoch;
+      state.batch = 0;
+      epoch_prepared = false;
+    }
+    if (options.total_items > 0)
+      progress.update(static_cast<std::size_t>(outcome.session_items), hooks.status ? hooks.status(state) : "");
+
+    outcome.out_of_time = options.max_seconds > 0 && seconds_since(options.clock_start) >= options.max_seconds &&
+                          !finished();
+    const bool due = options.evaluate_every ? state.step % options.evaluate_every == 0 : epoch_end;
+    const bool last = finished() || outcome.out_of_time;
+    Evaluation evaluation;
+    const bool evaluating = hooks.evaluate && (due || (last && options.evaluate_at_stop));
+    if (evaluating) {
+      evaluation = hooks.evaluate(state);
+      record_evaluation(evaluation, state, options.higher_is_better);
+      outcome.stopped_early = options.patience > 0 && state.bad_evaluations >= options.patience && !finished();
+    }
+    if (hooks.after_step) hooks.after_step(state, result, evaluating ? &evaluation : nullptr);
+    const bool save_due = evaluating || epoch_end || last || outcome.stopped_early ||
+                          (options.save_every_seconds > 0 && seconds_since(last_save) > options.save_every_seconds);
+    if (hooks.save && save_due) {
+      hooks.save(state);
+      last_save = Clock::now();
+    }
+    if (outcome.out_of_time || outcome.stopped_early) break;
+  }
+  return outcome;
+}
+
+}  // namespace tapenet::examples
