@@ -1,0 +1,218 @@
+#include "setup.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <random>
+
+namespace nmt {
+
+using namespace tapenet;
+using Specials = td::Seq2SeqSpecials;
+using examples::Policy;
+
+// ---- configuration, remembered by the checkpoint ------------------------------------------------
+
+Settings read_settings(examples::RunConfig& c, bool training) {
+  Settings s;
+  s.data = c.text("data", "-");
+  s.direction = c.choice("direction", "fra-eng", {"fra-eng", "eng-fra"});
+  s.tutorial = c.flag("tutorial-filter");
+  s.max_len = std::size_t(c.integer("max-len", s.tutorial ? 9 : 0, Policy::Fixed));
+  s.min_count = std::size_t(c.integer("min-count", 1, Policy::Fixed));
+  s.synthetic_size = c.count("synthetic-size", 6000);
+  s.seed = std::uint64_t(c.integer("seed", 1, Policy::Fixed));
+  s.cell = c.choice("cell", "gru", {"gru", "lstm"});
+  s.embedding = c.count("embedding", 128);
+  s.hidden = c.count("hidden", 128);
+  s.layers = c.count("layers", 1);
+  s.bidirectional = c.flag("bidirectional");
+  s.attention = c.choice("attention", "additive", {"additive", "dot", "general", "fixed", "none"});
+  s.dropout = c.number("dropout", 0.1, Policy::Fixed);
+  if (!training) return s;
+  s.epochs = std::size_t(c.integer("epochs", 10));
+  s.batch = c.count("batch", 32);  // fixes the order of the batches, so a resumed run continues it
+  s.lr = c.number("lr", 2e-3);
+  s.lr_decay = c.number("lr-decay", 1.0);
+  s.decay_after = std::size_t(c.integer("decay-after", 0));
+  s.clip = c.number("clip", 5.0);
+  s.teacher_forcing = c.number("teacher-forcing", 1.0);
+  return s;
+}
+
+// ---- the synthetic task: number words -> digits --------------------------------------------------
+
+namespace {
+
+td::Tokens number_words(int n) {
+  static const char* ones[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                               "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                               "seventeen", "eighteen", "nineteen"};
+  static const char* tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+  td::Tokens w;
+  auto below_thousand = [&](int x) {
+    if (x >= 100) {
+      w.push_back(ones[x / 100]);
+      w.push_back("hundred");
+      x %= 100;
+      if (x) w.push_back("and");
+    }
+    if (x >= 20) {
+      w.push_back(tens[x / 10]);
+      if (x % 10) w.push_back(ones[x % 10]);
+    } else if (x > 0) {
+      w.push_back(ones[x]);
+    }
+  };
+  if (n == 0) return {"zero"};
+  if (n >= 1000) {
+    below_thousand(n / 1000);
+    w.push_back("thousand");
+  }
+  below_thousand(n % 1000);
+  return w;
+}
+
+}  // namespace
+
+std::vector<td::SentencePair> synthetic_pairs(std::size_t count, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> digits(1, 6);
+  std::vector<td::SentencePair> pairs;
+  for (std::size_t i = 0; i < count; ++i) {
+    const int d = digits(rng);  // numbers of 1..6 digits, roughly evenly
+    int lo = d == 1 ? 0 : int(std::pow(10, d - 1)), hi = int(std::pow(10, d)) - 1;
+    const int n = std::uniform_int_distribution<int>(lo, hi)(rng);
+    td::SentencePair p;
+    p.source = number_words(n);
+    for (char ch : std::to_string(n)) p.target.push_back(std::string(1, ch));
+    p.line = i + 1;
+    pairs.push_back(std::move(p));
+  }
+  return pairs;
+}
+
+// ---- data ---------------------------------------------------------------------------------------
+
+Dataset load_data(const Settings& s, bool build_vocabs) {
+  Dataset d;
+  td::SplitFractions fractions;
+  if (s.data == "-") {
+    d.pairs = synthetic_pairs(s.synthetic_size, s.seed + 77);
+  } else {
+    td::PairReadOptions o;
+    o.source_column = s.direction == "fra-eng" ? 1 : 0;
+    o.english_column = 0;
+    o.max_tokens = s.max_len;
+    o.english_prefix_filter = s.tutorial;
+    td::PairCorpus corpus = td::read_pairs(s.data, o);
+    const auto& r = corpus.report;
+    std::cerr << s.data << ": " << r.lines << " lines, kept " << r.kept << " pairs (" << r.too_long << " too long, "
+              << r.no_english_prefix << " without an English prefix, " << r.malformed() << " malformed)\n";
+    d.pairs = std::move(corpus.pairs);
+  }
+  if (s.tutorial) fractions = {0.9, 0.0, 0.1};
+  d.split = td::split_indices(d.pairs.size(), s.seed, fractions);
+  if (build_vocabs) d.vocabs = td::build_pair_vocabs(d.pairs, d.split.train, s.min_count);
+  return d;
+}
+
+void encode(Dataset& d) { d.encoded = td::encode_pairs(d.pairs, d.vocabs); }
+
+
+SourceBatch source_batch(const Dataset& d, const std::vector<std::size_t>& idx) {
+  std::vector<std::vector<std::int64_t>> s;
+  for (std::size_t i : idx) s.push_back(to_ids(d.encoded[i].source));
+  return make_source_batch(s, Specials::kPad);
+}
+
+// Time-major targets y_1 .. y_n <eos>, -100 at padding.
+std::vector<std::int64_t> target_ids(const Dataset& d, const std::vector<std::size_t>& idx) {
+  std::size_t T = 0;
+  for (std::size_t i : idx) T = std::max(T, d.encoded[i].target.size());
+  std::vector<std::int64_t> y(T * idx.size(), -100);
+  for (std::size_t b = 0; b < idx.size(); ++b)
+    for (std::size_t t = 0; t < d.encoded[idx[b]].target.size(); ++t) y[t * idx.size() + b] = d.encoded[idx[b]].target[t];
+  return y;
+}
+
+// ---- model --------------------------------------------------------------------------------------
+
+Seq2SeqOptions model_options(const Settings& s, const td::PairVocabs& vocabs) {
+  Seq2SeqOptions o;
+  o.source_vocab = vocabs.source.size();
+  o.target_vocab = vocabs.target.size();
+  o.embedding = s.embedding;
+  o.hidden = s.hidden;
+  o.layers = s.layers;
+  o.bidirectional = s.bidirectional;
+  o.cell = parse_cell(s.cell);
+  o.dropout = s.dropout;
+  o.start_token = Specials::kSos;
+  if (s.attention == "none") o.context = ContextKind::None;
+  else if (s.attention == "fixed") o.context = ContextKind::Fixed;
+  else o.attention = parse_attention(s.attention);
+  return o;
+}
+
+SearchOptions search_options(const examples::Args& args) {
+  return SearchOptions()
+      .with_start(Specials::kSos)
+      .with_eos(Specials::kEos)
+      .with_beam(std::size_t(args.integer("beam", 5)))
+      .with_length_alpha(args.num("length-alpha", 0.6))
+      .with_max_length(std::size_t(args.integer("max-output", 30)));
+}
+
+namespace {
+
+// Batches of consecutive indices (sorted by source length first, for less padding).
+std::vector<std::vector<std::size_t>> eval_batches(const Dataset& d, std::vector<std::size_t> idx, std::size_t size) {
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](std::size_t a, std::size_t b) { return d.encoded[a].source.size() < d.encoded[b].source.size(); });
+  std::vector<std::vector<std::size_t>> out;
+  for (std::size_t i = 0; i < idx.size(); i += size)
+    out.emplace_back(idx.begin() + std::ptrdiff_t(i), idx.begin() + std::ptrdiff_t(std::min(idx.size(), i + size)));
+  return out;
+}
+
+}  // namespace
+
+double evaluate_ppl(Seq2Seq<float>& model, const Dataset& d, const std::vector<std::size_t>& idx) {
+  if (idx.empty()) return NAN;
+  model.eval();
+  NoGradGuard no_grad;
+  double nll = 0;
+  std::size_t tokens = 0;
+  std::mt19937_64 rng(0);
+  for (const auto& batch : eval_batches(d, idx, 128)) {
+    Tape<float> tape;
+    Seq2SeqLoss<float> l = model.loss(tape, source_batch(d, batch), target_ids(d, batch), rng);
+    nll += l.loss.item();
+    tokens += l.tokens;
+  }
+  model.train();
+  return td::perplexity(nll, tokens);
+}
+
+BleuResult evaluate_bleu(Seq2Seq<float>& model, const Dataset& d, std::vector<std::size_t> idx, const SearchOptions& so,
+                         bool greedy) {
+  model.eval();
+  BleuResult r;
+  std::vector<td::Tokens> refs;
+  for (const auto& batch : eval_batches(d, idx, greedy ? 128 : 32)) {
+    SourceBatch src = source_batch(d, batch);
+    std::vector<Hypothesis> hyps = greedy ? model.greedy(src, so) : model.beam(src, so);
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      r.order.push_back(batch[b]);
+      r.hypotheses.push_back(td::decode_sentence(d.vocabs.target, std::vector<int>(hyps[b].tokens.begin(), hyps[b].tokens.end())));
+      refs.push_back(d.pairs[batch[b]].target);
+    }
+  }
+  model.train();
+  r.score = td::corpus_bleu(r.hypotheses, refs);
+  return r;
+}
+
+
+}  // namespace nmt
