@@ -163,29 +163,4 @@ Corpus make_corpus(const std::string& utf8_text, const std::string& source_name)
   return c;
 }
 
-// ---- lanes ----------------------------------------------------------------------------------
-
-Lanes::Lanes(const std::vector<std::int64_t>& ids, std::size_t batch, std::size_t seq)
-    : ids_(ids), batch_(batch), seq_(seq), lane_(ids.size() > 1 && batch > 0 ? (ids.size() - 1) / batch : 0) {
-  if (batch == 0 || seq == 0) throw std::invalid_argument("Lanes: batch and seq must be positive");
-  if (lane_ == 0)
-    throw std::invalid_argument("Lanes: " + std::to_string(ids.size()) + " characters are too few for " +
-                                std::to_string(batch) + " lanes");
-}
-
-std::size_t Lanes::chunk(std::size_t i, std::vector<std::int64_t>& inputs, std::vector<std::int64_t>& targets) const {
-  const std::size_t begin = i * seq_;
-  if (begin >= lane_) throw std::out_of_range("Lanes: chunk " + std::to_string(i) + " is past the end");
-  const std::size_t steps = std::min(seq_, lane_ - begin);
-  inputs.resize(steps * batch_);
-  targets.resize(steps * batch_);
-  for (std::size_t t = 0; t < steps; ++t)
-    for (std::size_t b = 0; b < batch_; ++b) {
-      const std::size_t pos = b * lane_ + begin + t;
-      inputs[t * batch_ + b] = ids_[pos];
-      targets[t * batch_ + b] = ids_[pos + 1];
-    }
-  return steps;
-}
-
 }  // namespace char_lm

@@ -1,6 +1,5 @@
 // The text side of char_lm: characters (Unicode code points) and their ids, the built-in
-// synthetic text, the nanoGPT train/validation split, and the "lanes" that turn one long
-// stream into minibatches for truncated BPTT.
+// synthetic text and the nanoGPT train/validation split.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "data/token_lanes.hpp"
 
 namespace char_lm {
 
@@ -63,26 +64,7 @@ struct Corpus {
 // text too short to split.
 Corpus make_corpus(const std::string& utf8_text, const std::string& source_name);
 
-// B "lanes" over a stream of N ids: lane b is ids[b·L, (b+1)·L] with L = (N - 1) / B.
-// Chunk i of length S holds, time-major, inputs[t·B + b] = lane_b[i·S + t] and
-// targets[t·B + b] = lane_b[i·S + t + 1], so chunk i + 1 continues every lane where chunk
-// i stopped: the carried state of row b is always the state of lane b.
-class Lanes {
- public:
-  Lanes(const std::vector<std::int64_t>& ids, std::size_t batch, std::size_t seq);
-
-  std::size_t batch() const { return batch_; }
-  std::size_t lane_length() const { return lane_; }
-  // Chunks per pass over the lanes; the last is shorter when S does not divide L.
-  std::size_t chunks() const { return (lane_ + seq_ - 1) / seq_; }
-  // Only full chunks (training keeps every step the same length).
-  std::size_t full_chunks() const { return lane_ / seq_; }
-  // Fills inputs/targets for chunk i; returns its length in steps.
-  std::size_t chunk(std::size_t i, std::vector<std::int64_t>& inputs, std::vector<std::int64_t>& targets) const;
-
- private:
-  const std::vector<std::int64_t>& ids_;
-  std::size_t batch_, seq_, lane_;
-};
+// The lanes of truncated BPTT over a stream of ids (data/token_lanes.hpp).
+using Lanes = tapenet::data::TokenLanes;
 
 }  // namespace char_lm
