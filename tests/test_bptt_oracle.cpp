@@ -1,8 +1,10 @@
-// An independent oracle from the seed lecture: the vanilla RNN
+// An independent oracle: the vanilla RNN of Goodfellow, Bengio and Courville 2016 (Deep
+// Learning, §10.2, in its notation)
 //   a_t = b + W h_{t-1} + U x_t,  h_t = tanh(a_t),  o_t = c + V h_t,  ŷ_t = softmax(o_t),
 //   L = Σ_t -log ŷ_t[y_t]
-// with its BPTT gradients derived by hand and written as plain loops. The tape, which
-// knows nothing of RNNs, must produce the same gradients to 1e-10 over T = 20 steps.
+// with its backpropagation-through-time gradients (Werbos 1990; the book's §10.2.2) derived
+// by hand and written as plain loops. The tape, which knows nothing of RNNs, must produce
+// the same gradients to 1e-10 over T = 20 steps.
 #define BOOST_TEST_MODULE bptt_oracle
 #include <boost/test/unit_test.hpp>
 

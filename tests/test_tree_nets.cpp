@@ -694,7 +694,8 @@ BOOST_AUTO_TEST_CASE(l2_adds_lambda_times_parameter_per_class) {
 }
 
 // word_vectors_in_batch: λ·θ on the rows of the batch's words only, once per word however
-// often it occurs; every other class as before; an id outside the table is an error.
+// often it occurs (every other row keeps its gradient); every other class takes λ·θ on all
+// its elements whatever the batch; an id outside the table is an error.
 BOOST_AUTO_TEST_CASE(l2_on_the_word_vectors_of_the_batch_only) {
   std::mt19937_64 rng(25);
   TreeNet<double> net(6, 3, 5, TreeModel::RNTN, rng);

@@ -1,6 +1,7 @@
-// The seed lecture's toy: an Elman RNN that learns to output the running sum of its
-// inputs. Backpropagation through time is not written anywhere: the time loop below
-// records every step on the tape and backward() walks it in reverse.
+// A classic toy of backpropagation-through-time tutorials: an Elman RNN (Elman 1990) that
+// learns to output the running sum of its inputs. Backpropagation through time is not
+// written anywhere: the time loop below records every step on the tape and backward()
+// walks it in reverse.
 //
 //   h_t = tanh(h_{t-1} W_hhᵀ + x_t W_xhᵀ + b_h)      y_t = h_t W_hyᵀ + b_y
 //   loss = mean_t mse(y_t, Σ_{i<=t} x_i)
