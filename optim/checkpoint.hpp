@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "autograd/parameter.hpp"
 #include "autograd/tensor.hpp"
 

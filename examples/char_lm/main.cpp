@@ -24,7 +24,7 @@
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
 #include "../common/progress.hpp"
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "corpus.hpp"
 #include "data/text.hpp"
 #include "model.hpp"

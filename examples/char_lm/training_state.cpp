@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "optim/checkpoint.hpp"
 
 namespace char_lm {
