@@ -2,7 +2,7 @@
 #pragma once
 
 #include "autograd/gradcheck.hpp"
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/tape.hpp"
 #include "autograd/tensor.hpp"

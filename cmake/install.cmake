@@ -2,7 +2,7 @@
 # Included from the top-level CMakeLists.txt after the tapenet target is defined.
 #
 #   <prefix>/lib/libtapenet.a
-#   <prefix>/include/tapenet/{autograd,optim,layers,data}/*.hpp (+ tapenet.hpp if present)
+#   <prefix>/include/tapenet/{autograd,io,optim,layers,data}/*.hpp (+ tapenet.hpp if present)
 #   <prefix>/lib/cmake/tapenet/tapenet{Config,ConfigVersion,Targets*}.cmake
 #
 # Consumers include "autograd/ops.hpp" etc.: the target's INSTALL_INTERFACE include dir
@@ -22,7 +22,7 @@ install(TARGETS tapenet
 # Headers, keeping their folder: autograd/ops.hpp -> include/tapenet/autograd/ops.hpp.
 # Globbed with CONFIGURE_DEPENDS so headers added later are installed without a manual
 # re-configure.
-foreach(_tapenet_dir autograd optim layers data)
+foreach(_tapenet_dir autograd io optim layers data)
   file(GLOB_RECURSE _tapenet_headers CONFIGURE_DEPENDS
     RELATIVE ${PROJECT_SOURCE_DIR}
     ${PROJECT_SOURCE_DIR}/${_tapenet_dir}/*.hpp

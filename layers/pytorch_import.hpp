@@ -1,6 +1,6 @@
 // Importing torch.nn.RNN / LSTM / GRU weights into tapenet cells.
 //
-// Export from PyTorch with numpy (the file loads with load_npz from autograd/npy.hpp):
+// Export from PyTorch with numpy (the file loads with load_npz from io/npz.hpp):
 //   np.savez("lstm.npz", **{k: v.detach().double().numpy() for k, v in lstm.state_dict().items()})
 // then
 //   auto entries = load_npz<double>("lstm.npz");
@@ -33,7 +33,7 @@
 #include <map>
 #include <string>
 
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "layers/cells.hpp"
 
 namespace tapenet {

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "autograd/parameter.hpp"
 #include "autograd/tensor.hpp"
 
@@ -16,7 +16,7 @@ namespace tapenet {
 // state_dict(), or the epoch as a 1-element tensor). Parameter names must be non-empty
 // and unique. Throws CheckpointError; on failure the previous file at `path` is intact.
 // `text_entries`: records written under their own names (e.g. "run/config"), outside
-// "param/" and "state/", as text entries (autograd/npy.hpp: read them with NpzEntries::text).
+// "param/" and "state/", as text entries (io/npz.hpp: read them with NpzEntries::text).
 template <class T>
 void save_checkpoint(const std::string& path, const ParameterList<T>& params,
                      const std::map<std::string, Tensor<T>>& extra_state = {},

@@ -16,7 +16,7 @@
 #include <random>
 #include <set>
 
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "optim/checkpoint.hpp"
 
 using namespace tapenet;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "layers/cells.hpp"
 #include "layers/pytorch_import.hpp"
 #include "tests/testing.hpp"

@@ -10,7 +10,7 @@
 #include <map>
 #include <string>
 
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "optim/checkpoint.hpp"
 #include "run_config.hpp"
 #include "train_loop.hpp"

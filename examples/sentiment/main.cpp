@@ -35,7 +35,7 @@
 #include "../common/metrics.hpp"
 #include "../common/progress.hpp"
 #include "../common/settings.hpp"
-#include "autograd/npy.hpp"
+#include "io/npz.hpp"
 #include "autograd/parallel_batch.hpp"
 #include "data/tree.hpp"
 #include "data/vocab.hpp"

@@ -1,52 +1,23 @@
-// numpy-compatible tensor I/O: .npy (format 1.0, little-endian float32/float64, C order)
-// and .npz (a ZIP of "<name>.npy" entries, stored uncompressed, CRC-32 checked).
-// Besides float tensors an .npz holds typed entries: int64 arrays ('<i8') and text (the
-// string's bytes as a 1-D '|u1' array, so numpy reads it as bytes(np.load(f)[name]).decode()).
-// Files written here load with numpy.load; files from np.savez load here. Writes are
-// atomic (temp file + fsync + rename), so an interrupted save keeps the previous file.
+// .npz files: a ZIP of "<name>.npy" entries (io/npy.hpp), stored uncompressed and CRC-32
+// checked. Files written here load with numpy.load; files from np.savez load here. An .npz
+// may mix float tensors, int64 arrays and text entries. Writes are atomic (io/atomic_file.hpp),
+// so an interrupted save keeps the previous file.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "autograd/tensor.hpp"
+#include "io/npy.hpp"
 
 namespace tapenet {
 
-// Unreadable, corrupt or mismatching file. The message names the file (and the entry).
-class CheckpointError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 // The CRC-32 of ZIP (IEEE 802.3, reflected polynomial 0xEDB88320).
 std::uint32_t crc32(const void* data, std::size_t size, std::uint32_t crc = 0);
-
-// One array as the bytes of a .npy file.
-template <class T>
-std::string to_npy_bytes(const Tensor<T>& tensor);
-
-// Parses .npy bytes. '<f4' and '<f8' both load into either T (converted when they
-// differ). `what` names the source in errors, e.g. "'ckpt.npz' entry 'param/W'".
-template <class T>
-Tensor<T> from_npy_bytes(const std::string& bytes, const std::string& what);
-
-// Text as the bytes of a 1-D '|u1' .npy array (the string's bytes, UTF-8 by convention).
-std::string npy_text(const std::string& text);
-
-// The text of a 1-D '|u1' .npy array; any other dtype or rank throws, naming `what`.
-std::string text_from_npy(const std::string& bytes, const std::string& what);
-
-// int64 values as the bytes of a 1-D '<i8' .npy array.
-std::string npy_int64(const std::vector<std::int64_t>& values);
-
-// The values of a 0-D or 1-D '<i8' .npy array; any other dtype or rank throws, naming `what`.
-std::vector<std::int64_t> int64_from_npy(const std::string& bytes, const std::string& what);
 
 // "'path' entry 'name'": how errors name one entry of an .npz.
 std::string npz_entry_what(const std::string& path, const std::string& name);
