@@ -18,13 +18,16 @@
 //                        (two GEMMs per step: W_{r,z} = rows [0, 2H), W_n = rows [2H, 3H))
 //
 // Shapes: xp [T·B, G·H], h0 and c0 [B, H], W_hh [G·H, H], b_hh [1, G·H]. The result holds
-// h_1 .. h_T in rows 0 .. T·B-1 ([T·B, H]); lstm_sequence appends c_T as B more rows
-// ([(T+1)·B, H]). Every input may require a gradient. Instantiated for float and double.
+// h_1 .. h_T in rows 0 .. T·B-1 ([T·B, H]); lstm_sequence also returns c_T ([B, H]), see
+// LSTMSequenceResult. Every input may require a gradient. Instantiated for float and double.
 //
 // Padded batches: with `lengths` (one per row b, each in 1..T; empty: all T), row b runs
 // steps 0 .. len_b-1 only. Its outputs after them are zero and pass no gradient, and its state
 // stays that of step len_b-1: h_{len_b} is output row (len_b-1)·B + b, and lstm_sequence's
-// appended rows hold each row's last c — what unrolling the cell with a step mask gives.
+// c_last holds each row's last c — what unrolling the cell with a step mask gives.
+//
+// The LSTM recurrence is in ops_rnn_lstm.cpp, the GRU ones in ops_rnn_gru.cpp, Elman and
+// linear in ops_rnn.cpp; ops_rnn_detail.hpp holds what they share.
 #pragma once
 
 #include <cstddef>
@@ -36,9 +39,16 @@ namespace tapenet {
 
 template <class T>
 Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh, const std::vector<std::size_t>& lengths = {});
+
+// The two outputs of lstm_sequence.
 template <class T>
-Var<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W_hh, Var<T> b_hh,
-                     const std::vector<std::size_t>& lengths = {});
+struct LSTMSequenceResult {
+  Var<T> h;       // [T·B, H]: h_1 .. h_T, time-major, zero at padded positions
+  Var<T> c_last;  // [B, H]: each row's c after its last real step
+};
+template <class T>
+LSTMSequenceResult<T> lstm_sequence(Var<T> xp, Var<T> h0, Var<T> c0, Var<T> W_hh, Var<T> b_hh,
+                                    const std::vector<std::size_t>& lengths = {});
 template <class T>
 Var<T> gru_sequence(Var<T> xp, Var<T> h0, Var<T> W_hh, Var<T> b_hh, const std::vector<std::size_t>& lengths = {});
 template <class T>

@@ -52,6 +52,7 @@
 
 #include "autograd/packed_gemm.hpp"
 #include "autograd/parallel_batch.hpp"
+#include "layers/cell_factory.hpp"
 #include "layers/cells.hpp"
 #include "layers/seq2seq.hpp"
 #include "layers/sequence.hpp"
@@ -273,13 +274,6 @@ double fwd_matmul_flops(const std::string& cfg, const std::string& cell) {
   return fl;
 }
 
-std::unique_ptr<RecurrentCell<float>> make_cell(const std::string& cell, std::size_t in, std::size_t hid,
-                                                std::mt19937_64& rng) {
-  if (cell == "lstm") return std::make_unique<LSTMCell<float>>(in, hid, rng);
-  if (cell == "gru") return std::make_unique<GRUCell<float>>(in, hid, rng, GRUOptions().with_reset_after(true));
-  return std::make_unique<ElmanCell<float>>(in, hid, rng, ElmanOptions().with_activation(Activation::Tanh));
-}
-
 // Runs the four modes of one model. forward(tape) records the loss.
 void bench_modes(const Args& a, const std::string& cfg, const std::string& cell, int threads,
                  const ParameterList<float>& params, const std::function<Var<float>(Tape<float>&)>& forward,
@@ -327,7 +321,8 @@ void bench_modes(const Args& a, const std::string& cfg, const std::string& cell,
 void bench_rnn(const Args& a, const std::string& cfg, const std::string& cell, int threads) {
   const RnnConfig& c = kConfigs.at(cfg);
   std::mt19937_64 rng(1234);
-  auto model = make_cell(cell, c.inp, c.hid, rng);
+  // The GRU in torch.nn.GRU's form (reset after), the form the peers run.
+  auto model = make_cell<float>(parse_cell(cell), c.inp, c.hid, rng, CellOptions().with_gru(GRUOptions().with_reset_after(true)));
   Tensor<float> x = init::normal<float>({c.seq * c.batch, c.inp}, 1.0, rng);  // time-major [T·B, D]
   ParameterList<float> params = model->parameters();
   SGD<float> sgd(params, SGDOptions().with_lr(1e-4));
@@ -347,7 +342,7 @@ struct LM : Module<float> {
   LM(const RnnConfig& c, std::mt19937_64& rng)
       : emb(c.vocab, c.inp, rng),
         rnn(c.inp, c.hid,
-            [&rng](std::size_t in, std::size_t h) { return std::make_unique<LSTMCell<float>>(in, h, rng); },
+            cell_factory<float>(CellKind::LSTM, rng),
             StackedOptions<float>().with_layers(c.layers)),
         dec(c.hid, c.vocab, rng) {
     add_module("emb", emb);

@@ -76,20 +76,20 @@ void FusedGateCell<T>::check_step(Var<T> x_projected, const RecurrentState<T>& s
   if (this->has_cell_state()) expect(state.c, "c", units_);
 }
 
-// packed: h_1 .. h_T in rows [0, rows), then (LSTM) each sequence's last c in B more rows.
+// final.h is row (len_b - 1)·B + b of the outputs: each sequence's h after its last real step.
 template <class T>
-FusedRun<T> FusedGateCell<T>::fused_result(Var<T> packed, std::size_t rows, const std::vector<std::size_t>& lengths) const {
-  const std::size_t B = lengths.size(), steps = rows / B;
+FusedRun<T> FusedGateCell<T>::fused_result(Var<T> outputs, Var<T> c_last, const std::vector<std::size_t>& lengths) const {
+  const std::size_t B = lengths.size(), rows = outputs.dim(0), steps = rows / B;
   FusedRun<T> run;
-  run.outputs = packed.dim(0) == rows ? packed : slice(packed, 0, 0, rows);
+  run.outputs = outputs;
   if (std::all_of(lengths.begin(), lengths.end(), [&](std::size_t len) { return len == steps; })) {
-    run.final.h = slice(packed, 0, rows - B, rows);
-  } else {  // h after each sequence's last real step: row (len_b - 1)·B + b
+    run.final.h = slice(outputs, 0, rows - B, rows);
+  } else {
     std::vector<std::int64_t> last(B);
     for (std::size_t b = 0; b < B; ++b) last[b] = static_cast<std::int64_t>((lengths[b] - 1) * B + b);
-    run.final.h = gather_rows(packed, last);
+    run.final.h = gather_rows(outputs, last);
   }
-  if (packed.dim(0) > rows) run.final.c = slice(packed, 0, rows, rows + B);
+  run.final.c = c_last;
   return run;
 }
 
@@ -113,8 +113,8 @@ std::optional<FusedRun<T>> ElmanCell<T>::run_fused(Tape<T>& tape, Var<T> project
                                                    const RecurrentState<T>& initial) const {
   if (options_.activation != Activation::Tanh) return std::nullopt;
   return this->fused_result(
-      elman_tanh_sequence(projected, initial.h, tape.param(this->W_hh), tape.param(this->b_hh), lengths),
-      projected.dim(0), lengths);
+      elman_tanh_sequence(projected, initial.h, tape.param(this->W_hh), tape.param(this->b_hh), lengths), Var<T>(),
+      lengths);
 }
 
 // ---- Jordan -------------------------------------------------------------------------------
@@ -138,8 +138,8 @@ template <class T>
 RecurrentState<T> JordanCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
   this->check_step(x_projected, state);
   // a_t = φ(W_x x_t + W_y y_{t-1} + b)
-  const Var<T> a = apply_activation(x_projected + this->project_recurrent(tape, state.h), options_.activation);
-  // y_t = φ_out(V a_t + c)
+  const Var<T> a = apply_activation(x_projected + this->project_recurrent(tape, output(state)), options_.activation);
+  // y_t = φ_out(V a_t + c), carried as the next state's h
   const Var<T> y = matmul(a, tape.param(V), false, true) + tape.param(c);
   return {apply_activation(y, options_.output_activation), Var<T>()};
 }
@@ -178,10 +178,10 @@ template <class T>
 RecurrentState<T> LSTMCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
   this->check_step(x_projected, state);
   if (!options_.peephole && !options_.coupled) {
-    // The equations below as one fused op (autograd/ops_rnn.hpp) over one step: [h_t; C_t]
-    const std::size_t B = x_projected.dim(0);
-    const Var<T> hc = lstm_sequence(x_projected, state.h, state.c, tape.param(this->W_hh), tape.param(this->b_hh));
-    return {slice(hc, 0, 0, B), slice(hc, 0, B, 2 * B)};
+    // The equations below as one fused op (autograd/ops_rnn.hpp) over one step
+    const LSTMSequenceResult<T> r =
+        lstm_sequence(x_projected, state.h, state.c, tape.param(this->W_hh), tape.param(this->b_hh));
+    return {r.h, r.c_last};
   }
   const Var<T> pre = x_projected + this->project_recurrent(tape, state.h);
   // f = σ(W_f x + U_f h_{t-1} + b_f [+ p_f⊙C_{t-1}])
@@ -200,9 +200,9 @@ template <class T>
 std::optional<FusedRun<T>> LSTMCell<T>::run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
                                                   const RecurrentState<T>& initial) const {
   if (options_.peephole || options_.coupled) return std::nullopt;
-  return this->fused_result(
-      lstm_sequence(projected, initial.h, initial.c, tape.param(this->W_hh), tape.param(this->b_hh), lengths),
-      projected.dim(0), lengths);
+  const LSTMSequenceResult<T> r =
+      lstm_sequence(projected, initial.h, initial.c, tape.param(this->W_hh), tape.param(this->b_hh), lengths);
+  return this->fused_result(r.h, r.c_last, lengths);
 }
 
 // ---- GRU ----------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ GRUCell<T>::GRUCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng,
 template <class T>
 RecurrentState<T> GRUCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
   this->check_step(x_projected, state);
-  // step_reset_after / step_reset_before below, as one fused op (autograd/ops_rnn.hpp)
+  // The equations of cells.hpp as one fused op (autograd/ops_rnn.hpp) over one step
   const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
   const Var<T> h = options_.reset_after ? gru_sequence(x_projected, state.h, U, b)
                                         : gru_sequence_reset_before(x_projected, state.h, U, b);
@@ -225,38 +225,9 @@ template <class T>
 std::optional<FusedRun<T>> GRUCell<T>::run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
                                                  const RecurrentState<T>& initial) const {
   const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
-  const Var<T> packed = options_.reset_after ? gru_sequence(projected, initial.h, U, b, lengths)
-                                             : gru_sequence_reset_before(projected, initial.h, U, b, lengths);
-  return this->fused_result(packed, projected.dim(0), lengths);
-}
-
-template <class T>
-Var<T> GRUCell<T>::step_reset_before(Tape<T>& tape, Var<T> x_projected, Var<T> h) const {
-  const std::size_t H = this->units();
-  const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
-  // [r z] = σ(W_{r,z} x + b_i{r,z} + U_{r,z} h_{t-1} + b_h{r,z}): one GEMM over rows [0, 2H) of W_hh
-  const Var<T> rz = sigmoid(slice(x_projected, 1, 0, 2 * H) + matmul(h, slice(U, 0, 0, 2 * H), false, true) +
-                            slice(b, 1, 0, 2 * H));
-  const Var<T> r = slice(rz, 1, 0, H), z = slice(rz, 1, H, 2 * H);
-  // n = tanh(W_n x + b_in + U_n (r⊙h_{t-1}) + b_hn): the second GEMM, rows [2H, 3H)
-  const Var<T> n = tanh(this->gate(x_projected, 2) + matmul(r * h, slice(U, 0, 2 * H, 3 * H), false, true) +
-                        slice(b, 1, 2 * H, 3 * H));
-  // h_t = z⊙h_{t-1} + (1-z)⊙n
-  return interpolate(z, h, n);
-}
-
-template <class T>
-Var<T> GRUCell<T>::step_reset_after(Tape<T>& tape, Var<T> x_projected, Var<T> h) const {
-  const std::size_t H = this->units();
-  // U h_{t-1} + b_hh for r, z and n: one fused GEMM
-  const Var<T> hh = this->project_recurrent(tape, h);
-  // [r z] = σ(W_{r,z} x + b_i{r,z} + U_{r,z} h_{t-1} + b_h{r,z})
-  const Var<T> rz = sigmoid(slice(x_projected, 1, 0, 2 * H) + slice(hh, 1, 0, 2 * H));
-  const Var<T> r = slice(rz, 1, 0, H), z = slice(rz, 1, H, 2 * H);
-  // n = tanh(W_n x + b_in + r⊙(U_n h_{t-1} + b_hn))
-  const Var<T> n = tanh(this->gate(x_projected, 2) + r * this->gate(hh, 2));
-  // h_t = z⊙h_{t-1} + (1-z)⊙n
-  return interpolate(z, h, n);
+  const Var<T> outputs = options_.reset_after ? gru_sequence(projected, initial.h, U, b, lengths)
+                                              : gru_sequence_reset_before(projected, initial.h, U, b, lengths);
+  return this->fused_result(outputs, Var<T>(), lengths);
 }
 
 template class FusedGateCell<float>;

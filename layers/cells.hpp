@@ -1,5 +1,12 @@
-// The recurrent cells of the seed lectures — Elman, Jordan, LSTM (with peephole and
-// coupled-gate variants) and GRU — as RecurrentCell<T> implementations.
+// The classic recurrent cells — Elman (1990), Jordan (1986), LSTM (Hochreiter & Schmidhuber
+// 1997, with peephole and coupled-gate variants) and GRU (Cho et al. 2014) — as
+// RecurrentCell<T> implementations.
+//
+// One source of truth per cell: where a fused op of autograd/ops_rnn.hpp exists (tanh Elman,
+// plain LSTM, both GRUs) it is the only path, and the equations below are checked against it
+// by tests/test_cells_composed.cpp, which writes them with generic ops; the variants without
+// a fused op (other activations, Jordan, peephole and coupled LSTMs) run those equations
+// composed from generic ops here.
 //
 // Every cell stores its gates in PyTorch's layout, G gate blocks of H rows stacked in
 // one matrix, so a whole step costs one fused GEMM for the input part and one for the
@@ -80,8 +87,8 @@ class FusedGateCell : public RecurrentCell<T> {
 
   // h [B, R] -> h W_hhᵀ + b_hh [B, G·H]: one GEMM for all gates.
   Var<T> project_recurrent(Tape<T>& tape, Var<T> h) const;
-  // The outputs and final states of a fused sequence op's result (autograd/ops_rnn.hpp).
-  FusedRun<T> fused_result(Var<T> packed, std::size_t rows, const std::vector<std::size_t>& lengths) const;
+  // A fused sequence op's outputs [T·B, H] (and, for the LSTM, its c_last) as a FusedRun.
+  FusedRun<T> fused_result(Var<T> outputs, Var<T> c_last, const std::vector<std::size_t>& lengths) const;
   // Gate block k of a [B, G·H] pre-activation -> [B, H].
   Var<T> gate(Var<T> pre, std::size_t k) const { return slice(pre, 1, k * units_, (k + 1) * units_); }
   // Throws ShapeError unless x_projected is [B, G·H], h is [B, R] and, for cells with a
@@ -102,9 +109,9 @@ struct ElmanOptions {
   ElmanOptions& with_activation(Activation a) { activation = a; return *this; }
 };
 
-// The vanilla RNN of the seeds, h_t = φ(W h_{t-1} + U x_t + b), with U = W_ih [H, D],
+// The Elman RNN (Elman 1990), h_t = φ(W h_{t-1} + U x_t + b), with U = W_ih [H, D],
 // W = W_hh [H, H] and b = b_ih + b_hh (G = 1). torch.nn.RNN with nonlinearity tanh or
-// relu is this cell.
+// relu is this cell; tanh runs as the fused elman_tanh_sequence.
 template <class T>
 class ElmanCell : public FusedGateCell<T> {
  public:
@@ -132,22 +139,29 @@ struct JordanOptions {
   JordanOptions& with_output_activation(Activation a) { output_activation = a; return *this; }
 };
 
-// The output-to-hidden recurrence of the seeds (lecture 000, "other architectures";
-// lecture 004 writes it y_t = φ(W_xᵀ x_t + W_yᵀ y_{t-1} + b)): the hidden layer sees the
-// previous OUTPUT, never the previous hidden layer,
+// The output-to-hidden recurrence of Jordan (1986): the hidden layer sees the previous
+// OUTPUT, never the previous hidden layer,
 //   a_t = φ(W_x x_t + W_y y_{t-1} + b)      W_x = W_ih [H, D], W_y = W_hh [H, O], b = b_ih + b_hh
 //   y_t = φ_out(V a_t + c)                  V [O, H], c [1, O]
-// and the state carried between steps is y: state.h = y_t, so hidden_size() is O (the
-// width of state.h), while units() is H. With V = I, c = 0 and φ_out = identity this is
-// the lecture-004 equation literally (the output IS the activation), which coincides with
-// an Elman cell; the output layer is what makes the recurrence go through the output.
+// Roles: the state carried between steps is the OUTPUT y_t, so in the RecurrentCell
+// protocol state.h holds y_t (read it with output()) and hidden_size() is its width O
+// (= output_size()); the hidden layer a_t has hidden_layer_size() = H units and is not
+// carried. With V = I, c = 0 and φ_out = identity the output IS the activation and the
+// cell coincides with an Elman cell; the output layer is what makes the recurrence go
+// through the output.
 template <class T>
 class JordanCell : public FusedGateCell<T> {
  public:
   JordanCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const JordanOptions& options = {});
 
-  std::size_t hidden_size() const override { return V.value.shape()[0]; }
-  std::size_t output_size() const { return hidden_size(); }
+  // The protocol's width of state.h, which is y: O (see the roles above).
+  std::size_t hidden_size() const override { return output_size(); }
+  // O, the width of y_t.
+  std::size_t output_size() const { return V.value.shape()[0]; }
+  // H, the width of the hidden layer a_t (= units()).
+  std::size_t hidden_layer_size() const { return this->units(); }
+  // y_t of a state this cell produced or consumes (the protocol's state.h).
+  static Var<T> output(const RecurrentState<T>& state) { return state.h; }
   RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
   const JordanOptions& options() const { return options_; }
 
@@ -184,6 +198,8 @@ struct LSTMOptions {
 //   o = σ(W_o x + U_o h_{t-1} + b_o [+ p_o⊙C_t])
 //   h_t = o⊙tanh(C_t)
 // (W = W_ih, U = W_hh, b = b_ih + b_hh, each cut into its gate block.) state.c is C.
+// The plain LSTM runs as the fused lstm_sequence; peephole and coupled run these equations
+// composed from generic ops.
 template <class T>
 class LSTMCell : public FusedGateCell<T> {
  public:
@@ -219,8 +235,8 @@ class LSTMCell : public FusedGateCell<T> {
 // ---- GRU ------------------------------------------------------------------------------
 
 struct GRUOptions {
-  // false (default): the seeds' candidate, which resets h BEFORE the recurrent product
-  // (Cho et al. 2014; Keras reset_after=False). true: PyTorch's / cuDNN's candidate,
+  // false (default): the candidate of Cho et al. (2014), which resets h BEFORE the
+  // recurrent product (Keras reset_after=False). true: PyTorch's / cuDNN's candidate,
   // which resets AFTER it — the semantics of torch.nn.GRU.
   bool reset_after = false;
 
@@ -228,14 +244,15 @@ struct GRUOptions {
 };
 
 // Gate blocks in PyTorch's order r, z, n (G = 3); W = W_ih, U = W_hh cut into blocks.
-//   r = σ(W_r x + b_ir + U_r h_{t-1} + b_hr)          the seeds' R
-//   z = σ(W_z x + b_iz + U_z h_{t-1} + b_hz)          the seeds' Z
-//   n = tanh(W_n x + b_in + U_n (r⊙h_{t-1}) + b_hn)   the seeds' H̃     (default)
-//   n = tanh(W_n x + b_in + r⊙(U_n h_{t-1} + b_hn))                     (reset_after)
+//   r = σ(W_r x + b_ir + U_r h_{t-1} + b_hr)          reset gate
+//   z = σ(W_z x + b_iz + U_z h_{t-1} + b_hz)          update gate
+//   n = tanh(W_n x + b_in + U_n (r⊙h_{t-1}) + b_hn)   candidate      (default)
+//   n = tanh(W_n x + b_in + r⊙(U_n h_{t-1} + b_hn))   candidate      (reset_after)
 //   h_t = z⊙h_{t-1} + (1-z)⊙n
-// Default: U_n multiplies r⊙h, which needs r first, so the recurrent GEMM is split in
-// two — one fused GEMM for the r and z blocks (rows [0, 2H) of W_hh), one for the n block
-// (rows [2H, 3H)). reset_after: all three recurrent blocks come from one fused GEMM.
+// Both run as fused ops only: gru_sequence_reset_before (default) and gru_sequence
+// (reset_after). Default: U_n multiplies r⊙h, which needs r first, so the recurrent GEMM is
+// split in two — one for the r and z blocks (rows [0, 2H) of W_hh), one for the n block
+// (rows [2H, 3H)). reset_after: all three recurrent blocks come from one GEMM.
 template <class T>
 class GRUCell : public FusedGateCell<T> {
  public:
@@ -248,12 +265,6 @@ class GRUCell : public FusedGateCell<T> {
   const GRUOptions& options() const { return options_; }
 
  private:
-  // h_t for each placement of the reset gate.
-  Var<T> step_reset_before(Tape<T>& tape, Var<T> x_projected, Var<T> h) const;
-  Var<T> step_reset_after(Tape<T>& tape, Var<T> x_projected, Var<T> h) const;
-  // h_t = z⊙h_{t-1} + (1-z)⊙n
-  static Var<T> interpolate(Var<T> z, Var<T> h, Var<T> n) { return z * h + (T(1) - z) * n; }
-
   GRUOptions options_;
 };
 

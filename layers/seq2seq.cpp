@@ -5,17 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
-#include "layers/cells.hpp"
 
 namespace tapenet {
-
-const char* cell_name(CellKind kind) { return kind == CellKind::GRU ? "gru" : "lstm"; }
-
-CellKind parse_cell(const std::string& name) {
-  if (name == "gru") return CellKind::GRU;
-  if (name == "lstm") return CellKind::LSTM;
-  throw std::invalid_argument("unknown cell '" + name + "' (gru, lstm)");
-}
 
 SourceBatch make_source_batch(const std::vector<std::vector<std::int64_t>>& sentences, std::int64_t pad) {
   SourceBatch s;
@@ -35,12 +26,6 @@ SourceBatch make_source_batch(const std::vector<std::vector<std::int64_t>>& sent
 }
 
 namespace {
-
-template <class T>
-std::unique_ptr<RecurrentCell<T>> make_cell(CellKind kind, std::size_t in, std::size_t hidden, std::mt19937_64& rng) {
-  if (kind == CellKind::LSTM) return std::make_unique<LSTMCell<T>>(in, hidden, rng);
-  return std::make_unique<GRUCell<T>>(in, hidden, rng);
-}
 
 template <class T>
 Var<T> maybe_dropout(Var<T> x, double p, bool training, std::mt19937_64& rng) {
@@ -88,10 +73,7 @@ Encoder<T>::Encoder(const Seq2SeqOptions& options, std::mt19937_64& rng) : optio
   embedding_ = std::make_unique<Embedding<T>>(options.source_vocab, options.embedding, rng);
   StackedOptions<T> so;
   so.with_layers(options.layers).with_bidirectional(options.bidirectional).with_dropout(T(options.dropout));
-  const CellKind kind = options.cell;
-  rnn_ = std::make_unique<StackedRNN<T>>(
-      options.embedding, options.hidden, [kind, &rng](std::size_t in, std::size_t h) { return make_cell<T>(kind, in, h, rng); },
-      so);
+  rnn_ = std::make_unique<StackedRNN<T>>(options.embedding, options.hidden, cell_factory<T>(options.cell, rng), so);
   this->add_module("embedding", *embedding_);
   this->add_module("rnn", *rnn_);
 }
@@ -250,6 +232,140 @@ std::vector<Hypothesis> greedy_search(Tape<T>& tape, const DecoderStep<non_deduc
   return out;
 }
 
+namespace {
+
+constexpr double kDead = -std::numeric_limits<double>::infinity();  // log P of an empty beam row
+
+// One extension of a live hypothesis: row `row` followed by `token`, with log P `log_prob`.
+struct Candidate {
+  double log_prob;
+  std::size_t row;
+  std::int64_t token;
+};
+
+// The beam of every example: k rows each (example b in rows b·k .. b·k+k-1), and the
+// hypotheses each example has finished.
+struct Beams {
+  std::vector<double> log_prob;                   // per row; kDead for an empty row
+  std::vector<std::vector<std::int64_t>> tokens;  // per row
+  std::vector<std::int64_t> ids;                  // per row: the token fed at the next step
+  std::vector<std::int64_t> parents;              // per row: the row it extends (for the states)
+  std::vector<std::vector<Hypothesis>> finished;  // per example
+  std::vector<bool> done;                         // per example
+};
+
+// Only the first beam of each example is alive at first, so the k beams do not start as copies.
+Beams initial_beams(std::size_t batch, std::size_t k, std::int64_t start) {
+  Beams beams;
+  beams.log_prob.assign(batch * k, kDead);
+  for (std::size_t b = 0; b < batch; ++b) beams.log_prob[b * k] = 0;
+  beams.tokens.resize(batch * k);
+  beams.ids.assign(batch * k, start);
+  beams.finished.resize(batch);
+  beams.done.assign(batch, false);
+  return beams;
+}
+
+// The 2k best one-token extensions of example b's live rows, best first (ties: lower row,
+// then lower token), in `cands`.
+template <class T>
+void best_extensions(const Beams& beams, std::size_t b, std::size_t k, const T* logits, std::size_t V,
+                     std::vector<double>& lp, std::vector<Candidate>& cands) {
+  cands.clear();
+  for (std::size_t j = 0; j < k; ++j) {
+    const std::size_t row = b * k + j;
+    if (beams.log_prob[row] == kDead) continue;
+    log_softmax_row(logits + row * V, V, lp);
+    for (std::size_t v = 0; v < V; ++v) cands.push_back({beams.log_prob[row] + lp[v], row, std::int64_t(v)});
+  }
+  const std::size_t top = std::min(cands.size(), 2 * k);
+  std::partial_sort(cands.begin(), cands.begin() + std::ptrdiff_t(top), cands.end(),
+                    [](const Candidate& a, const Candidate& c) {
+                      if (a.log_prob != c.log_prob) return a.log_prob > c.log_prob;
+                      if (a.row != c.row) return a.row < c.row;
+                      return a.token < c.token;
+                    });
+  cands.resize(top);
+}
+
+// Example b's rows of `next` from its best extensions: <eos> among the first k finishes a
+// hypothesis, the best k others continue (so k = 1 is exactly greedy search). Marks the
+// example done once it has k finished hypotheses or nothing left to extend.
+void extend_example(const Beams& beams, std::size_t b, std::size_t k, const std::vector<Candidate>& cands,
+                    const SearchOptions& options, Beams& next) {
+  std::size_t filled = 0;
+  for (std::size_t r = 0; r < cands.size() && filled < k; ++r) {
+    const Candidate& c = cands[r];
+    std::vector<std::int64_t> tokens = beams.tokens[c.row];
+    tokens.push_back(c.token);
+    if (c.token == options.eos) {
+      if (r < k) {
+        Hypothesis h{tokens, c.log_prob, length_normalised(c.log_prob, tokens.size(), options.length_alpha), true};
+        next.finished[b].push_back(std::move(h));
+      }
+      continue;
+    }
+    const std::size_t row = b * k + filled++;
+    next.parents[row] = std::int64_t(c.row);
+    next.log_prob[row] = c.log_prob;
+    next.tokens[row] = std::move(tokens);
+    next.ids[row] = c.token;
+  }
+  if (next.finished[b].size() >= k || filled == 0) next.done[b] = true;
+  // Without length normalisation log P only falls as hypotheses grow: stop once the best
+  // finished one beats every live one.
+  if (options.length_alpha == 0 && !next.finished[b].empty()) {
+    double best_finished = kDead, best_alive = kDead;
+    for (const auto& h : next.finished[b]) best_finished = std::max(best_finished, h.log_prob);
+    for (std::size_t j = 0; j < k; ++j) best_alive = std::max(best_alive, next.log_prob[b * k + j]);
+    if (best_finished >= best_alive) next.done[b] = true;
+  }
+}
+
+// One search step: every example not done moves to its next beam; the finished hypotheses
+// and done flags carry over. Rows of a done example (and unfilled rows) keep parent b·k.
+template <class T>
+Beams advance(Beams& beams, std::size_t batch, std::size_t k, Var<T> logits, const SearchOptions& options,
+              std::vector<double>& lp, std::vector<Candidate>& cands) {
+  const std::size_t N = batch * k, V = logits.dim(1);
+  Beams next;
+  next.log_prob.assign(N, kDead);
+  next.tokens.resize(N);
+  next.ids.assign(N, options.eos);
+  next.parents.resize(N);
+  next.finished = std::move(beams.finished);
+  next.done = std::move(beams.done);
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t j = 0; j < k; ++j) next.parents[b * k + j] = std::int64_t(b * k);
+    if (next.done[b]) continue;
+    best_extensions(beams, b, k, logits.value().data(), V, lp, cands);
+    extend_example(beams, b, k, cands, options, next);
+  }
+  return next;
+}
+
+// The best hypothesis of each example by score; an example cut at max_length lets its live
+// hypotheses compete too. The first of equal scores wins (those that finished earlier).
+std::vector<Hypothesis> best_hypotheses(Beams& beams, std::size_t batch, std::size_t k, const SearchOptions& options) {
+  std::vector<Hypothesis> best(batch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::vector<Hypothesis>& pool = beams.finished[b];
+    if (!beams.done[b])
+      for (std::size_t j = 0; j < k; ++j) {
+        const std::size_t row = b * k + j;
+        if (beams.log_prob[row] == kDead) continue;
+        pool.push_back({beams.tokens[row], beams.log_prob[row],
+                        length_normalised(beams.log_prob[row], beams.tokens[row].size(), options.length_alpha), false});
+      }
+    if (pool.empty()) continue;
+    best[b] = *std::max_element(pool.begin(), pool.end(),
+                                [](const Hypothesis& a, const Hypothesis& c) { return a.score < c.score; });
+  }
+  return best;
+}
+
+}  // namespace
+
 template <class T>
 std::vector<Hypothesis> beam_search(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step,
                                     std::vector<RecurrentState<T>> states, std::size_t batch,
@@ -257,100 +373,16 @@ std::vector<Hypothesis> beam_search(Tape<T>& tape, const DecoderStep<non_deduced
   NoGradGuard no_grad;
   const std::size_t k = options.beam;
   if (k == 0) throw std::invalid_argument("beam_search: beam size must be >= 1");
-  const std::size_t N = batch * k;
-  const double dead = -std::numeric_limits<double>::infinity();
-  // Only the first beam of each example is alive at first, so the k beams do not start as copies.
-  std::vector<double> beam_lp(N, dead);
-  for (std::size_t b = 0; b < batch; ++b) beam_lp[b * k] = 0;
-  std::vector<std::vector<std::int64_t>> beam_tokens(N);
-  std::vector<std::vector<Hypothesis>> finished(batch);
-  std::vector<bool> done(batch, false);
-  std::vector<std::int64_t> ids(N, options.start);
+  Beams beams = initial_beams(batch, k, options.start);
   std::vector<double> lp;
-  struct Candidate {
-    double log_prob;
-    std::size_t row;
-    std::int64_t token;
-  };
   std::vector<Candidate> cands;
-
   for (std::size_t t = 0; t < options.max_length; ++t) {
-    Var<T> logits = step(tape, ids, states);
-    const std::size_t V = logits.dim(1);
-    std::vector<std::int64_t> parents(N);
-    std::vector<double> new_lp(N, dead);
-    std::vector<std::vector<std::int64_t>> new_tokens(N);
-    std::vector<std::int64_t> new_ids(N, options.eos);
-    for (std::size_t b = 0; b < batch; ++b) {
-      for (std::size_t j = 0; j < k; ++j) parents[b * k + j] = std::int64_t(b * k);
-      if (done[b]) continue;
-      cands.clear();
-      for (std::size_t j = 0; j < k; ++j) {
-        const std::size_t row = b * k + j;
-        if (beam_lp[row] == dead) continue;
-        log_softmax_row(logits.value().data() + row * V, V, lp);
-        for (std::size_t v = 0; v < V; ++v) cands.push_back({beam_lp[row] + lp[v], row, std::int64_t(v)});
-      }
-      // The 2k best extensions: <eos> among the first k finishes a hypothesis, the best k
-      // others continue (so k = 1 is exactly greedy search).
-      const std::size_t top = std::min(cands.size(), 2 * k);
-      std::partial_sort(cands.begin(), cands.begin() + std::ptrdiff_t(top), cands.end(),
-                        [](const Candidate& a, const Candidate& c) {
-                          if (a.log_prob != c.log_prob) return a.log_prob > c.log_prob;
-                          if (a.row != c.row) return a.row < c.row;
-                          return a.token < c.token;
-                        });
-      std::size_t filled = 0;
-      for (std::size_t r = 0; r < top && filled < k; ++r) {
-        const Candidate& c = cands[r];
-        std::vector<std::int64_t> tokens = beam_tokens[c.row];
-        tokens.push_back(c.token);
-        if (c.token == options.eos) {
-          if (r < k) {
-            Hypothesis h{tokens, c.log_prob, length_normalised(c.log_prob, tokens.size(), options.length_alpha), true};
-            finished[b].push_back(std::move(h));
-          }
-          continue;
-        }
-        const std::size_t row = b * k + filled++;
-        parents[row] = std::int64_t(c.row);
-        new_lp[row] = c.log_prob;
-        new_tokens[row] = std::move(tokens);
-        new_ids[row] = c.token;
-      }
-      if (finished[b].size() >= k || filled == 0) done[b] = true;
-      // Without length normalisation log P only falls as hypotheses grow: stop once the best
-      // finished one beats every live one.
-      if (options.length_alpha == 0 && !finished[b].empty()) {
-        double best_finished = dead, best_alive = dead;
-        for (const auto& h : finished[b]) best_finished = std::max(best_finished, h.log_prob);
-        for (std::size_t j = 0; j < k; ++j) best_alive = std::max(best_alive, new_lp[b * k + j]);
-        if (best_finished >= best_alive) done[b] = true;
-      }
-    }
-    for (auto& s : states) s = gather_state(s, parents);
-    beam_lp = std::move(new_lp);
-    beam_tokens = std::move(new_tokens);
-    ids = std::move(new_ids);
-    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
+    Var<T> logits = step(tape, beams.ids, states);
+    beams = advance(beams, batch, k, logits, options, lp, cands);
+    for (auto& s : states) s = gather_state(s, beams.parents);
+    if (std::all_of(beams.done.begin(), beams.done.end(), [](bool d) { return d; })) break;
   }
-
-  std::vector<Hypothesis> best(batch);
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::vector<Hypothesis>& pool = finished[b];
-    if (!done[b])  // cut at max_length: the live hypotheses compete too
-      for (std::size_t j = 0; j < k; ++j) {
-        const std::size_t row = b * k + j;
-        if (beam_lp[row] == dead) continue;
-        pool.push_back({beam_tokens[row], beam_lp[row],
-                        length_normalised(beam_lp[row], beam_tokens[row].size(), options.length_alpha), false});
-      }
-    if (pool.empty()) continue;
-    // The first of equal scores wins (hypotheses that finished earlier come first).
-    best[b] = *std::max_element(pool.begin(), pool.end(),
-                                [](const Hypothesis& a, const Hypothesis& c) { return a.score < c.score; });
-  }
-  return best;
+  return best_hypotheses(beams, batch, k, options);
 }
 
 // ---- the model ----------------------------------------------------------------------------------------

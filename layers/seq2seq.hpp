@@ -7,7 +7,7 @@
 // Batches are time-major and padded, like layers/sequence.hpp: source ids src[s·B + b] with
 // lengths [B] (each >= 1). With m_{s,b} the encoder's top-layer outputs and ŝ its summary
 // (the final h of the top layer, both directions concatenated):
-//   encoder     m_{·,b} = StackedRNN(E_src x_b)                     (GRU or LSTM, bi- or unidirectional)
+//   encoder     m_{·,b} = StackedRNN(E_src x_b)                     (any CellKind, bi- or unidirectional)
 //   initial     h_0 = tanh(W_br ŝ + b_br)      (Sutskever; bridge)  or h_0 = ŝ (no bridge: same sizes,
 //               unidirectional), or h_0 = 0; an LSTM's c_0 likewise from the encoder's final c (no tanh)
 //   context     c_t = attention(h_{t-1}, m)    (Bahdanau order)     or c_t = ŝ at every t (Cho)
@@ -34,14 +34,11 @@
 #include "autograd/ops.hpp"
 #include "layers/attention.hpp"
 #include "layers/basic.hpp"
+#include "layers/cell_factory.hpp"
 #include "layers/generate.hpp"
 #include "layers/sequence.hpp"
 
 namespace tapenet {
-
-enum class CellKind { GRU, LSTM };
-const char* cell_name(CellKind kind);
-CellKind parse_cell(const std::string& name);  // "gru" or "lstm"
 
 // How the decoder sees the source beyond its initial state.
 enum class ContextKind { None, Fixed, Attention };
@@ -54,7 +51,7 @@ struct Seq2SeqOptions {
   std::size_t decoder_hidden = 0;    // 0: hidden · directions
   std::size_t layers = 1;            // encoder layers
   bool bidirectional = false;
-  CellKind cell = CellKind::GRU;
+  CellKind cell = CellKind::GRU;     // encoder and decoder cells (layers/cell_factory.hpp)
   bool init_from_encoder = true;     // Sutskever: h_0 from the encoder summary (through the bridge if needed)
   bool bridge = true;                // a tanh Linear from the summary to h_0; forced when sizes differ
   ContextKind context = ContextKind::Attention;

@@ -17,7 +17,7 @@
 // last real step. Steps where every example is real skip the blend; steps where none is
 // skip the cell (their outputs are zero constants).
 //
-// The three shapes of the seed lectures, each a 3-line pattern (readout: a Linear):
+// The three input/output shapes of a recurrent model, each a 3-line pattern (readout: a Linear):
 //   many-to-one (one label per sequence, e.g. sentiment):
 //     SequenceOutput<float> run = run_sequence(tape, cell, x, B, lengths);
 //     Var<float> logits = readout.forward(tape, run.final.h);          // [B, C]

@@ -295,8 +295,13 @@ BOOST_AUTO_TEST_CASE(elman_matches_equations) {
 BOOST_AUTO_TEST_CASE(jordan_matches_equations) {
   std::mt19937_64 rng(1);
   JordanCell<double> cell(kD, kH, rng, JordanOptions().with_output_size(3).with_output_activation(Activation::Tanh));
+  // The carried state is the output y: hidden_size() is its width O, not the H hidden units.
   BOOST_TEST(cell.hidden_size() == 3u);
-  BOOST_TEST(cell.units() == kH);
+  BOOST_TEST(cell.output_size() == 3u);
+  BOOST_TEST(cell.hidden_layer_size() == kH);
+  Tape<double> tape;
+  const RecurrentState<double> s = cell.step(tape, tape.constant(zeros<double>({2, kD})), cell.zero_state(tape, 2));
+  BOOST_TEST(JordanCell<double>::output(s).dim(1) == 3u);
   expect_matches_reference(cell, &jordan_ref);
 }
 

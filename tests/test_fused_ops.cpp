@@ -104,8 +104,35 @@ BOOST_AUTO_TEST_CASE(elman_tanh_sequence_gradcheck) {
   check_op(1, false, [](const std::vector<V>& x) { return elman_tanh_sequence(x[0], x[1], x[2], x[3]); });
 }
 
-BOOST_AUTO_TEST_CASE(lstm_sequence_gradcheck) {
-  check_op(4, true, [](const std::vector<V>& x) { return lstm_sequence(x[0], x[1], x[2], x[3], x[4]); });
+// h and c_last stacked, so the check covers the gradient reaching the op through both.
+template <class T>
+Var<T> lstm_h_and_c(const std::vector<Var<T>>& x) {
+  const LSTMSequenceResult<T> r = lstm_sequence(x[0], x[1], x[2], x[3], x[4]);
+  return concat<T>({r.h, r.c_last}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(lstm_sequence_gradcheck) { check_op(4, true, &lstm_h_and_c<double>); }
+
+// h is [T·B, H] and c_last [B, H]: with padding, row b's c after its own last step, which is
+// where the unrolled cell's c stops moving (checked against steps 1 .. len_b of the op).
+BOOST_AUTO_TEST_CASE(lstm_sequence_returns_h_and_each_rows_last_c) {
+  std::mt19937_64 rng(8);
+  Tape<double> tape;
+  const std::size_t B = 3;
+  const std::vector<std::size_t> lengths = {kT, 2, 4};
+  V xp = tape.input(rand_tensor({kT * B, 4 * kH}, rng)), h0 = tape.input(rand_tensor({B, kH}, rng));
+  V c0 = tape.input(rand_tensor({B, kH}, rng)), W = tape.input(rand_tensor({4 * kH, kH}, rng));
+  V b = tape.input(rand_tensor({1, 4 * kH}, rng));
+  const LSTMSequenceResult<double> r = lstm_sequence(xp, h0, c0, W, b, lengths);
+  BOOST_TEST((to_shape(r.h.shape()) == Shape{kT * B, kH}));
+  BOOST_TEST((to_shape(r.c_last.shape()) == Shape{B, kH}));
+  for (std::size_t row = 0; row < B; ++row) {
+    const std::size_t len = lengths[row];
+    const LSTMSequenceResult<double> cut = lstm_sequence(slice(xp, 0, 0, len * B), h0, c0, W, b);
+    for (std::size_t j = 0; j < kH; ++j)
+      BOOST_TEST(std::abs(r.c_last.value()(row, j) - cut.c_last.value()(row, j)) < 1e-13, "row " << row << ", unit " << j);
+  }
+  BOOST_TEST(max_abs_diff(r.c_last.value(), c0.value()) > 1e-3);
 }
 
 BOOST_AUTO_TEST_CASE(gru_sequence_gradcheck) {
@@ -123,7 +150,7 @@ BOOST_AUTO_TEST_CASE(fused_ops_give_the_same_bits_for_any_thread_count) {
   const std::size_t T = 6, B = 7, H = 9;
   const std::vector<std::pair<std::size_t, std::function<F(const std::vector<F>&)>>> ops = {
       {1, [](const std::vector<F>& x) { return elman_tanh_sequence(x[0], x[1], x[3], x[4]); }},
-      {4, [](const std::vector<F>& x) { return lstm_sequence(x[0], x[1], x[2], x[3], x[4]); }},
+      {4, &lstm_h_and_c<float>},
       {3, [](const std::vector<F>& x) { return gru_sequence(x[0], x[1], x[3], x[4]); }},
       {3, [](const std::vector<F>& x) { return gru_sequence_reset_before(x[0], x[1], x[3], x[4]); }}};
   const int saved = openblas_get_num_threads();

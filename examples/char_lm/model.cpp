@@ -5,29 +5,17 @@
 #include <stdexcept>
 
 #include "corpus.hpp"
-#include "layers/cells.hpp"
+#include "layers/cell_factory.hpp"
 
 namespace char_lm {
 
 using namespace tapenet;
 
-namespace {
-
-CellFactory<float> cell_factory(const std::string& cell, std::mt19937_64& rng) {
-  if (cell == "lstm")
-    return [&rng](std::size_t in, std::size_t h) { return std::make_unique<LSTMCell<float>>(in, h, rng); };
-  if (cell == "gru")
-    return [&rng](std::size_t in, std::size_t h) { return std::make_unique<GRUCell<float>>(in, h, rng); };
-  throw std::invalid_argument("unknown cell '" + cell + "' (expected lstm or gru)");
-}
-
-}  // namespace
-
 CharLM::CharLM(const ModelConfig& config, std::mt19937_64& rng)
     : config_(config),
       // N(0, 1) rows, as torch.nn.Embedding: inputs of unit scale for the Glorot-initialised W_ih.
       embedding_(config.vocab, config.embed, rng, 1.0),
-      rnn_(config.embed, config.hidden, cell_factory(config.cell, rng),
+      rnn_(config.embed, config.hidden, cell_factory<float>(parse_cell(config.cell), rng),
            StackedOptions<float>().with_layers(config.layers).with_dropout(config.dropout)),
       readout_(config.hidden, config.vocab, rng) {
   if (config.vocab == 0 || config.embed == 0 || config.hidden == 0 || config.layers == 0)

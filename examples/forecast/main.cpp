@@ -29,7 +29,7 @@
 #include "../common/metrics.hpp"
 #include "../common/progress.hpp"
 #include "layers/basic.hpp"
-#include "layers/cells.hpp"
+#include "layers/cell_factory.hpp"
 #include "layers/sequence.hpp"
 #include "optim/checkpoint.hpp"
 #include "optim/clip.hpp"
@@ -84,16 +84,9 @@ struct Forecaster : Module<float> {
   Linear<float> readout;
 
   Forecaster(const std::string& kind, std::size_t hidden, std::mt19937_64& rng)
-      : cell(make_cell(kind, hidden, rng)), readout(hidden, 1, rng) {
+      : cell(make_cell<float>(parse_cell(kind), 1, hidden, rng)), readout(hidden, 1, rng) {
     add_module("cell", *cell);
     add_module("readout", readout);
-  }
-  static std::unique_ptr<RecurrentCell<float>> make_cell(const std::string& kind, std::size_t hidden,
-                                                         std::mt19937_64& rng) {
-    if (kind == "gru") return std::make_unique<GRUCell<float>>(1, hidden, rng);
-    if (kind == "lstm") return std::make_unique<LSTMCell<float>>(1, hidden, rng, LSTMOptions().with_unit_forget_bias());
-    if (kind == "elman") return std::make_unique<ElmanCell<float>>(1, hidden, rng);
-    throw std::invalid_argument("--cell must be gru, lstm or elman, not '" + kind + "'");
   }
 };
 
