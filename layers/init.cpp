@@ -59,11 +59,23 @@ Tensor<T> orthogonal(std::size_t rows, std::size_t cols, std::mt19937_64& rng, d
   return out;
 }
 
+template <class T>
+Tensor<T> identity_blocks(std::size_t d, std::size_t blocks, std::mt19937_64& rng) {
+  if (d == 0 || blocks == 0) throw std::invalid_argument("identity_blocks: d and blocks must be positive");
+  const T r = T(1) / (T(2) * std::sqrt(static_cast<T>(d)));
+  std::uniform_real_distribution<T> u(-r, r);
+  Tensor<T> out = Tensor<T>::from_shape({d, blocks * d});
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < blocks * d; ++j) out(i, j) = u(rng) + (j % d == i ? T(1) : T(0));
+  return out;
+}
+
 #define TAPENET_INSTANTIATE_INIT(T)                                                    \
   template Tensor<T> uniform<T>(const Shape&, double, std::mt19937_64&);               \
   template Tensor<T> normal<T>(const Shape&, double, std::mt19937_64&);                \
   template Tensor<T> glorot_uniform<T>(const Shape&, std::mt19937_64&, double);        \
-  template Tensor<T> orthogonal<T>(std::size_t, std::size_t, std::mt19937_64&, double);
+  template Tensor<T> orthogonal<T>(std::size_t, std::size_t, std::mt19937_64&, double); \
+  template Tensor<T> identity_blocks<T>(std::size_t, std::size_t, std::mt19937_64&);
 TAPENET_INSTANTIATE_INIT(float)
 TAPENET_INSTANTIATE_INIT(double)
 

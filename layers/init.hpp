@@ -25,4 +25,10 @@ Tensor<T> normal(const Shape& shape, double std, std::mt19937_64& rng);
 template <class T>
 Tensor<T> orthogonal(std::size_t rows, std::size_t cols, std::mt19937_64& rng, double gain = 1.0);
 
+// [d, blocks·d]: `blocks` identity matrices side by side plus U(±r) noise, r = 1/(2√d)
+// (computed in T), drawn row by row. Stanford CoreNLP's RNTN initialises its composition
+// W [d, 2d] so, so that a parent starts as roughly the sum of its children.
+template <class T>
+Tensor<T> identity_blocks(std::size_t d, std::size_t blocks, std::mt19937_64& rng);
+
 }  // namespace tapenet::init

@@ -297,7 +297,7 @@ int TreeNet<T>::predict_root(const data::Tree& tree, const std::vector<std::int6
   return predict(tree, word_ids).at(static_cast<std::size_t>(tree.root));
 }
 
-// ---- parameter classes and L2 ---------------------------------------------------------------------
+// ---- parameter classes ---------------------------------------------------------------------------
 
 template <class T>
 ParamClass TreeNet<T>::parameter_class(const Parameter<T>& p) const {
@@ -315,70 +315,9 @@ ParameterList<T> TreeNet<T>::parameters_of(ParamClass c) {
   return out;
 }
 
-double L2Options::lambda(ParamClass c) const {
-  switch (c) {
-    case ParamClass::Composition: return composition;
-    case ParamClass::Bias: return bias;
-    case ParamClass::Classifier: return classifier;
-    case ParamClass::WordVectors: return word_vectors;
-  }
-  return 0;
-}
-
-// grad += λ p;  penalty = (λ/2) Σ p²
-template <class T>
-T add_l2(const ParameterList<T>& params, T lambda) {
-  T penalty = 0;
-  if (lambda == 0) return penalty;
-  for (auto* p : params) {
-    const T* v = p->value.data();
-    T* g = p->grad.data();
-    for (std::size_t i = 0; i < p->size(); ++i) {
-      g[i] += lambda * v[i];
-      penalty += v[i] * v[i];
-    }
-  }
-  return penalty * lambda / T(2);
-}
-
-// grad += λ p and penalty (λ/2) Σ p² over the table rows `rows` only, each row once.
-template <class T>
-T add_l2_rows(Parameter<T>& table, T lambda, const std::vector<std::int64_t>& rows) {
-  const std::size_t n = table.value.shape()[0], width = table.value.shape()[1];
-  std::vector<bool> seen(n, false);
-  T penalty = 0;
-  for (std::int64_t row : rows) {
-    if (row < 0 || static_cast<std::size_t>(row) >= n)
-      throw std::out_of_range("add_l2: word id " + std::to_string(row) + " outside the " + std::to_string(n) +
-                              "-word table");
-    if (seen[static_cast<std::size_t>(row)]) continue;
-    seen[static_cast<std::size_t>(row)] = true;
-    const T* v = table.value.data() + static_cast<std::size_t>(row) * width;
-    T* g = table.grad.data() + static_cast<std::size_t>(row) * width;
-    for (std::size_t j = 0; j < width; ++j) {
-      g[j] += lambda * v[j];
-      penalty += v[j] * v[j];
-    }
-  }
-  return penalty * lambda / T(2);
-}
-
-template <class T>
-T add_l2(TreeNet<T>& net, const L2Options& options, const std::vector<std::int64_t>& batch_words) {
-  T penalty = 0;
-  for (ParamClass c : {ParamClass::Composition, ParamClass::Bias, ParamClass::Classifier})
-    penalty += add_l2(net.parameters_of(c), static_cast<T>(options.lambda(c)));
-  const auto word_lambda = static_cast<T>(options.word_vectors);
-  if (options.word_vectors_in_batch)
-    return penalty + add_l2_rows(net.embedding.table, word_lambda, batch_words);
-  return penalty + add_l2(net.parameters_of(ParamClass::WordVectors), word_lambda);
-}
-
 #define TAPENET_INSTANTIATE_TREE_NETS(T)                              \
   template std::vector<int> argmax_rows(const Tensor<T>&);           \
-  template class TreeNet<T>;                                          \
-  template T add_l2(const ParameterList<T>&, T);                      \
-  template T add_l2(TreeNet<T>&, const L2Options&, const std::vector<std::int64_t>&);
+  template class TreeNet<T>;
 TAPENET_INSTANTIATE_TREE_NETS(float)
 TAPENET_INSTANTIATE_TREE_NETS(double)
 

@@ -44,7 +44,7 @@
 // CoreNLP also adds identity blocks [I I] to W; plain Glorot is kept here for simplicity.
 //
 // Parameter names: "W", "b", "V" (RNTN), "U" and "b_leaf" (TreeLSTM), "embedding.table",
-// "classifier.W", "classifier.b". parameters_of(ParamClass) groups them for per-class L2.
+// "classifier.W", "classifier.b". parameters_of(ParamClass) groups them (per-class L2).
 //
 // A forward never mutates the net: one TreeNet can serve many tapes on many threads
 // (parallel_batch). Instantiated for float and double.
@@ -125,8 +125,9 @@ struct TreeOutput {
   std::vector<std::int64_t> targets;  // per node; kIgnoreTarget where nothing is counted
 };
 
-// L2 groups. CoreNLP's RNTN regularises the composition matrices and tensor, the classifier
-// matrix and the word vectors with separate λ, and leaves every bias unregularised.
+// Parameter classes, e.g. for per-class L2 (optim/optimizer.hpp's ParamGroup): CoreNLP's
+// RNTN regularises the composition matrices and tensor, the classifier matrix and the word
+// vectors with separate λ, and leaves every bias unregularised.
 enum class ParamClass {
   Composition,  // W, V, U
   Bias,         // b, b_leaf, classifier.b
@@ -194,42 +195,5 @@ class TreeNet : public Module<T> {
   std::size_t dim_;
   TreeNetOptions options_;
 };
-
-// ---- L2 regularisation ------------------------------------------------------------------------
-
-// p.grad += λ·p.value for every p: the gradient of the penalty (λ/2)·‖p‖². Returns that
-// penalty, Σ_p (λ/2)·‖p‖², for reporting the regularised objective.
-template <class T>
-T add_l2(const ParameterList<T>& params, T lambda);
-
-// Stanford CoreNLP's RNTN defaults (SentimentTrainOptions: regTransformMatrix and
-// regTransformTensor 1e-3, regClassification and regWordVector 1e-4; biases are not
-// regularised, CoreNLP drops the bias column).
-struct L2Options {
-  double composition = 1e-3;
-  double classifier = 1e-4;
-  double word_vectors = 1e-4;
-  double bias = 0;
-  // λ only on the vectors of the words in the minibatch, once each (CoreNLP regularises
-  // the word vectors with activeMatricesOnly). Applied to the whole table every minibatch,
-  // AdaGrad's normalised step turns the tiny λ·θ of an absent rare word into a steady decay.
-  bool word_vectors_in_batch = false;
-
-  L2Options& with_composition(double v) { composition = v; return *this; }
-  L2Options& with_classifier(double v) { classifier = v; return *this; }
-  L2Options& with_word_vectors(double v) { word_vectors = v; return *this; }
-  L2Options& with_bias(double v) { bias = v; return *this; }
-  L2Options& with_word_vectors_in_batch(bool on = true) { word_vectors_in_batch = on; return *this; }
-  double lambda(ParamClass c) const;
-};
-
-// add_l2 for every class of the net with its λ; returns the total penalty. Call it after
-// backward() and before the optimizer's step(). CoreNLP scales the data gradient by
-// 1/batch size before adding λ·θ: when the batch loss is a sum, scale the gradients first
-// (or scale the λ by the batch size) to match it. `batch_words`: the word ids of the
-// minibatch, for options.word_vectors_in_batch (repeats count once; std::out_of_range for
-// an id outside the vocabulary).
-template <class T>
-T add_l2(TreeNet<T>& net, const L2Options& options = {}, const std::vector<std::int64_t>& batch_words = {});
 
 }  // namespace tapenet

@@ -588,7 +588,12 @@ BOOST_AUTO_TEST_CASE(learns_negation_with_adagrad) {
   const std::vector<Example> examples = examples_from(trees, vocab);
   std::mt19937_64 rng(13);
   TreeNet<float> net(vocab.size(), 8, 2, TreeModel::RNTN, rng);
-  AdaGrad<float> opt(net.parameters(), AdaGradOptions().with_lr(0.1));
+  // CoreNLP's λ per parameter class (1e-3 composition, 1e-4 classifier and word vectors).
+  AdaGrad<float> opt({ParamGroup<float>(net.parameters_of(ParamClass::Composition)).with_weight_decay(1e-3),
+                      ParamGroup<float>(net.parameters_of(ParamClass::Bias)),
+                      ParamGroup<float>(net.parameters_of(ParamClass::Classifier)).with_weight_decay(1e-4),
+                      ParamGroup<float>(net.parameters_of(ParamClass::WordVectors)).with_weight_decay(1e-4)},
+                     AdaGradOptions().with_lr(0.1));
   const auto start = std::chrono::steady_clock::now();
   const double before = node_accuracy(net, examples, LabelMode::Binary);
   int epoch = 0;
@@ -600,7 +605,6 @@ BOOST_AUTO_TEST_CASE(learns_negation_with_adagrad) {
       for (std::size_t i = first; i < first + 5; ++i)
         losses.push_back(net.forward(tape, examples[i].tree, examples[i].ids, LabelMode::Binary).loss);
       tape.backward(sum(concat(losses, 0)));
-      add_l2(net, L2Options());
       opt.step();
     }
   }
@@ -614,7 +618,7 @@ BOOST_AUTO_TEST_CASE(learns_negation_with_adagrad) {
 #endif
 }
 
-// ---- parameters and L2 -------------------------------------------------------------------------------
+// ---- parameters (their per-class L2: tests/test_param_groups.cpp) ------------------------------
 
 BOOST_AUTO_TEST_CASE(parameter_names_shapes_and_classes) {
   struct Expected {
@@ -665,63 +669,6 @@ BOOST_AUTO_TEST_CASE(initialisation_ranges) {
   BOOST_TEST(w_max > 0.9 * std::sqrt(6.0 / (3.0 * d)));
   BOOST_TEST(std::sqrt(sum_sq / double(net.embedding.table.size())) == 0.1, boost::test_tools::tolerance(0.05));
   for (double v : net.b.value) BOOST_TEST(v == 0.0);
-}
-
-BOOST_AUTO_TEST_CASE(l2_adds_lambda_times_parameter_per_class) {
-  std::mt19937_64 rng(23);
-  TreeNet<double> net(10, 4, 5, TreeModel::TreeLSTM, rng);
-  randomise(net, 24);
-  for (auto* p : net.parameters()) p->grad.fill(1.0);
-  const L2Options options = L2Options().with_composition(1e-3).with_bias(0.5);
-  const double penalty = add_l2(net, options);
-  double expected = 0;
-  for (auto* p : net.parameters()) {
-    const double lambda = options.lambda(net.parameter_class(*p));
-    BOOST_TEST_CONTEXT(p->name << " λ " << lambda) {
-      for (std::size_t i = 0; i < p->size(); ++i) {
-        BOOST_TEST(p->grad.data()[i] == 1.0 + lambda * p->value.data()[i], boost::test_tools::tolerance(1e-15));
-        expected += lambda / 2 * p->value.data()[i] * p->value.data()[i];
-      }
-    }
-  }
-  BOOST_TEST(penalty == expected, boost::test_tools::tolerance(1e-12));
-  // CoreNLP's defaults; biases unregularised.
-  const L2Options corenlp;
-  BOOST_TEST(corenlp.lambda(ParamClass::Composition) == 1e-3);
-  BOOST_TEST(corenlp.lambda(ParamClass::Classifier) == 1e-4);
-  BOOST_TEST(corenlp.lambda(ParamClass::WordVectors) == 1e-4);
-  BOOST_TEST(corenlp.lambda(ParamClass::Bias) == 0.0);
-}
-
-// word_vectors_in_batch: λ·θ on the rows of the batch's words only, once per word however
-// often it occurs (every other row keeps its gradient); every other class takes λ·θ on all
-// its elements whatever the batch; an id outside the table is an error.
-BOOST_AUTO_TEST_CASE(l2_on_the_word_vectors_of_the_batch_only) {
-  std::mt19937_64 rng(25);
-  TreeNet<double> net(6, 3, 5, TreeModel::RNTN, rng);
-  randomise(net, 26);
-  for (auto* p : net.parameters()) p->grad.fill(1.0);
-  const L2Options options = L2Options().with_word_vectors(0.5).with_word_vectors_in_batch();
-  const double penalty = add_l2(net, options, {4, 1, 4, 4});
-  const Parameter<double>& table = net.embedding.table;
-  double expected = 0;
-  for (std::size_t row = 0; row < 6; ++row)
-    for (std::size_t j = 0; j < 3; ++j) {
-      const bool active = row == 1 || row == 4;
-      const double v = table.value(row, j);
-      BOOST_TEST(table.grad(row, j) == (active ? 1.0 + 0.5 * v : 1.0), boost::test_tools::tolerance(1e-15));
-      if (active) expected += 0.25 * v * v;
-    }
-  for (auto* p : net.parameters_of(ParamClass::Composition))
-    for (std::size_t i = 0; i < p->size(); ++i)
-      BOOST_TEST(p->grad.data()[i] == 1.0 + 1e-3 * p->value.data()[i], boost::test_tools::tolerance(1e-15));
-  for (auto* p : net.parameters_of(ParamClass::Composition))
-    for (double v : p->value) expected += 1e-3 / 2 * v * v;
-  for (auto* p : net.parameters_of(ParamClass::Classifier))
-    for (double v : p->value) expected += 1e-4 / 2 * v * v;
-  BOOST_TEST(penalty == expected, boost::test_tools::tolerance(1e-12));
-  BOOST_CHECK_THROW(add_l2(net, options, {6}), std::out_of_range);
-  BOOST_CHECK_THROW(add_l2(net, options, {-1}), std::out_of_range);
 }
 
 // ---- labels, prediction, errors --------------------------------------------------------------------------

@@ -37,13 +37,18 @@
 #include "../common/settings.hpp"
 #include "io/npz.hpp"
 #include "autograd/parallel_batch.hpp"
+#include "data/seeds.hpp"
 #include "data/tree.hpp"
 #include "data/vocab.hpp"
+#include "data/word_replacement.hpp"
 #include "evaluate.hpp"
+#include "layers/init.hpp"
 #include "layers/tree_nets.hpp"
 #include "optim/averaging.hpp"
 #include "optim/checkpoint.hpp"
+#include "optim/early_stopping.hpp"
 #include "optim/optimizer.hpp"
+#include "optim/optimizer_set.hpp"
 #include "synthetic.hpp"
 
 using namespace tapenet;
@@ -123,16 +128,6 @@ const char* class_name(data::LabelMode mode, int c) {
   return mode == data::LabelMode::Fine ? kFineClassNames[c] : kBinaryClassNames[c];
 }
 
-// Deterministic seeds for per-epoch shuffles and per-tree dropout masks: a pure function
-// of (seed, epoch, position), so a resumed run replays the same stream.
-std::uint64_t mix(std::uint64_t a, std::uint64_t b, std::uint64_t c = 0) {
-  std::uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^
-                    (c + 0x1234567ull) * 0x94D049BB133111EBull;
-  x ^= x >> 31;
-  x *= 0xD6E8FEB86659FD93ull;
-  return x ^ (x >> 32);
-}
-
 TreeModel parse_model(const std::string& name) {
   if (name == "rnn") return TreeModel::RNN;
   if (name == "rntn") return TreeModel::RNTN;
@@ -167,16 +162,18 @@ std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vo
 
 // ---- checkpoint layout -------------------------------------------------------------------
 // param/<name>                 current parameters (save_checkpoint)
-// state/<optimizer keys>       the optimizer's state_dict ("step", "lr", "<param>/sum" ...)
+// state/<optimizer keys>       the optimizer's state_dict ("step", "lr", "<param>/sum" ...);
+//                              with --embed-sgd also the word vectors' SGD, "embed_sgd/{step,lr}"
 // state/config/{model,dim,optimizer,labels,leaf_tanh,leaf_cell,word_dim,lowercase}   what predict and --resume need to
 //                              rebuild the net (labels: 0 fine, 1 binary; older checkpoints
 //                              without labels/leaf_tanh/leaf_cell are fine-grained, no
 //                              leaf tanh, gated leaf cell, word_dim = dim; leaf_cell: 0
 //                              gated, 1 linear)
-// state/trainer/{epoch,best_dev,best_epoch,bad_epochs}  (BestSnapshot "best")
-// state/best/<name>            the parameters of the best dev epoch (early stopping)
-// state/best_binary/<name>     fine-grained nets: those of the best dev root binary epoch,
-//                              with trainer/{best_binary_dev,best_binary_epoch}
+// state/trainer/epoch          epochs done
+// state/trainer/{best_dev,best_epoch,bad_epochs}, state/best/<name>   the EarlyStopping
+//                              "best": the parameters of the best dev epoch
+// state/best_binary/<name>     fine-grained nets: the BestSnapshot of the best dev root
+//                              binary epoch, with trainer/{best_binary_dev,best_binary_epoch}
 // state/average/...            with --average: the moving average's state_dict
 // state/settings/<option>      the training options marked * in the usage (examples::Settings;
 //                              older checkpoints have none and take them from the command line)
@@ -291,60 +288,6 @@ std::string pct(double v) {
   return s.str();
 }
 
-std::vector<Tensor<float>> copy_values(const ParameterList<float>& params) {
-  std::vector<Tensor<float>> out;
-  for (auto* p : params) out.push_back(p->value);
-  return out;
-}
-
-void set_values(const ParameterList<float>& params, const std::vector<Tensor<float>>& values) {
-  for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = values[i];
-}
-
-// The parameters of the epoch with the best dev figure so far (by one figure). Checkpoint
-// keys: "<name>/<param>" and "trainer/<name>_dev", "trainer/<name>_epoch".
-struct BestSnapshot {
-  std::string name;
-  double dev = -1;
-  int epoch = 0;
-  std::vector<Tensor<float>> values;
-
-  // Keeps the parameters if `score` beats the best so far; says whether it did.
-  bool offer(double score, int epoch_done, const ParameterList<float>& params) {
-    if (!(score > dev)) return false;
-    dev = score;
-    epoch = epoch_done;
-    values = copy_values(params);
-    return true;
-  }
-  void save(std::map<std::string, Tensor<float>>& state, const ParameterList<float>& params) const {
-    state["trainer/" + name + "_dev"] = scalar(dev);
-    state["trainer/" + name + "_epoch"] = scalar(epoch);
-    for (std::size_t i = 0; i < params.size(); ++i) state[name + "/" + params[i]->name] = values[i];
-  }
-  void load(const std::map<std::string, Tensor<float>>& state, const ParameterList<float>& params,
-            const std::string& path) {
-    dev = get(state, "trainer/" + name + "_dev", path);
-    epoch = static_cast<int>(get(state, "trainer/" + name + "_epoch", path));
-    values.clear();
-    for (auto* p : params) {
-      auto it = state.find(name + "/" + p->name);
-      if (it == state.end()) throw std::runtime_error(path + ": no entry 'state/" + name + "/" + p->name + "'");
-      values.push_back(it->second);
-    }
-  }
-};
-
-// CoreNLP's RNTN initialisation of W [d, 2d]: two blocks I + U(±1/(2√d)), so a parent
-// starts as (roughly) the sum of its children.
-void identity_init(Parameter<float>& W, std::size_t d, std::uint64_t seed) {
-  std::mt19937_64 rng(mix(seed, 0x1D));
-  const float r = 1.0f / (2.0f * std::sqrt(static_cast<float>(d)));
-  std::uniform_real_distribution<float> u(-r, r);
-  for (std::size_t i = 0; i < d; ++i)
-    for (std::size_t j = 0; j < 2 * d; ++j) W.value(i, j) = u(rng) + (j % d == i ? 1.0f : 0.0f);
-}
-
 // The "average/..." entries of a checkpoint go to `average`; both or neither must be there.
 void load_average_state(const std::map<std::string, Tensor<float>>& state, ParameterAverage<float>* average,
                         const std::string& path) {
@@ -355,15 +298,6 @@ void load_average_state(const std::map<std::string, Tensor<float>>& state, Param
     throw std::invalid_argument(path + (average ? " holds no parameter average: resume without --average"
                                                 : " was trained with --average: give it again with --resume"));
   if (average) average->load_state_dict(saved);
-}
-
-// CoreNLP resets AdaGrad's history every epoch (adagradResetFrequency = 1): zero every
-// "<param>/sum" buffer, keep the step count and the learning rate.
-void reset_adagrad(Optimizer<float>& optimizer) {
-  Optimizer<float>::StateDict state = optimizer.state_dict();
-  for (auto& [key, value] : state)
-    if (key.size() > 4 && key.compare(key.size() - 4, 4, "/sum") == 0) value.fill(0.0f);
-  optimizer.load_state_dict(state);
 }
 
 // ---- prediction output --------------------------------------------------------------------
@@ -477,37 +411,6 @@ Splits load_splits(const examples::Args& args, examples::Settings& settings, std
     for (auto* split : {&s.train, &s.dev, &s.test}) *split = data::binary_root_subset(std::move(*split));
   return s;
 }
-
-// Training-time replacement of words by <unk>: a token of a word seen once in the training
-// trees with probability unk_replace, any token with probability word_dropout. The draws
-// are a function of (seed, epoch, position), so a resumed run repeats them exactly.
-class WordReplacement {
- public:
-  WordReplacement(const std::vector<Example>& train, std::size_t vocab_size, double unk_replace, double word_dropout,
-                  std::uint64_t seed)
-      : train_count_(vocab_size, 0), unk_replace_(unk_replace), word_dropout_(word_dropout), seed_(seed) {
-    for (const Example& ex : train)
-      for (std::int64_t id : ex.word_ids) ++train_count_[static_cast<std::size_t>(id)];
-  }
-
-  std::vector<std::int64_t> operator()(const Example& ex, std::uint64_t epoch_index, std::size_t position) const {
-    std::vector<std::int64_t> ids = ex.word_ids;
-    if (unk_replace_ == 0 && word_dropout_ == 0) return ids;
-    std::mt19937_64 rng(mix(seed_ ^ 0x0ddba11ull, epoch_index, position + 1));
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (auto& id : ids) {
-      const double p_single = train_count_[static_cast<std::size_t>(id)] == 1 ? unk_replace_ : 0.0;
-      const double p = 1.0 - (1.0 - p_single) * (1.0 - word_dropout_);
-      if (u(rng) < p) id = data::Vocab::kUnkIndex;
-    }
-    return ids;
-  }
-
- private:
-  std::vector<std::size_t> train_count_;  // occurrences in the training trees per vocabulary index
-  double unk_replace_, word_dropout_;
-  std::uint64_t seed_;
-};
 
 // The synthetic treebank's hand-written probes (negation, contrast): predicted root / gold.
 void print_probes(const TreeNet<float>& net, const data::Vocab& vocab, data::LabelMode labels, int threads) {
@@ -684,26 +587,66 @@ void add_option_metrics(examples::Metrics& metrics, const NetConfig& config, con
   metrics.set("average", opts.average_decay);
 }
 
-// One minibatch of n trees whose summed gradients are in the parameters' grad:
-// g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ (CoreNLP's batch gradient), then the optimizer's
-// step, the word vectors' variants (--embed-lr-scale, --embed-sgd) and the average.
-void update_parameters(TreeNet<float>& net, Optimizer<float>& optimizer, ParameterAverage<float>* average,
-                       const TrainOptions& opts, const L2Options& l2, std::size_t n,
-                       const std::vector<std::int64_t>& batch_words) {
-  for (auto* p : net.parameters()) p->grad *= 1.0f / static_cast<float>(n);
-  add_l2(net, l2, batch_words);
-  Parameter<float>& words = net.embedding.table;
-  if (opts.embed_lr_scale != 1.0) {  // θ_words ← θ_words + S·(optimizer's step)
-    const Tensor<float> before = words.value;
-    optimizer.step();
-    float* now = words.value.data();
-    const auto s = static_cast<float>(opts.embed_lr_scale);
-    for (std::size_t k = 0, m = before.size(); k < m; ++k) now[k] = before.data()[k] + s * (now[k] - before.data()[k]);
-  } else {
-    optimizer.step();
+// L2 λ of a parameter class. RNN/RNTN: Stanford CoreNLP's RNTN defaults
+// (SentimentTrainOptions: regTransformMatrix and regTransformTensor 1e-3, regClassification
+// 1e-4; biases unregularised, CoreNLP drops the bias column). Tree-LSTM: Tai et al.'s 1e-4
+// on every weight matrix. The word vectors: --l2-words.
+double l2_lambda(ParamClass c, const TrainOptions& opts, bool is_lstm) {
+  switch (c) {
+    case ParamClass::Composition: return is_lstm ? 1e-4 : 1e-3;
+    case ParamClass::Classifier: return 1e-4;
+    case ParamClass::WordVectors: return opts.l2_words;
+    case ParamClass::Bias: return 0;
   }
-  if (opts.embed_sgd > 0) words.value -= static_cast<float>(opts.embed_sgd) * words.grad;  // θ_words -= lr·g
-  if (average) average->update();
+  return 0;
+}
+
+// The run's optimizer: one group per run of parameters of one class (in parameters() order,
+// the order clipping sums in), each with its class's λ; the word vectors' group also has
+// --embed-lr-scale and, with --l2-words-in-batch, λ on the minibatch's rows only. With
+// --embed-sgd the word vectors have their own plain SGD (Tai et al.'s code), unclipped.
+struct TrainingOptimizer {
+  OptimizerSet<float> set;
+  Optimizer<float>* words = nullptr;  // the member that holds the word vectors
+  std::size_t words_group = 0;        // their group in it
+};
+
+TrainingOptimizer make_optimizer(TreeNet<float>& net, const TrainOptions& opts, bool is_lstm) {
+  ParamGroups<float> groups, word_groups;
+  ParamClass last = ParamClass::WordVectors;
+  for (Parameter<float>* p : net.parameters()) {
+    const ParamClass c = net.parameter_class(*p);
+    ParamGroups<float>& target = c == ParamClass::WordVectors && opts.embed_sgd > 0 ? word_groups : groups;
+    if (target.empty() || c != last || c == ParamClass::WordVectors)
+      target.push_back(ParamGroup<float>().with_weight_decay(l2_lambda(c, opts, is_lstm)));
+    target.back().params.push_back(p);
+    if (c == ParamClass::WordVectors)
+      target.back().with_lr_scale(opts.embed_lr_scale).with_decay_active_rows_only(opts.l2_words_in_batch);
+    last = c;
+  }
+  std::unique_ptr<Optimizer<float>> main;
+  if (opts.adam)
+    main = std::make_unique<Adam<float>>(groups, AdamOptions().with_lr(opts.lr));
+  else  // CoreNLP's AdaGrad: θ -= lr·g / (√Σg² + 1e-3)
+    main = std::make_unique<AdaGrad<float>>(groups, AdaGradOptions().with_lr(opts.lr).with_eps(1e-3));
+  if (opts.clip > 0) main->set_clip_norm(static_cast<float>(opts.clip));
+  TrainingOptimizer out;
+  out.set.add("", std::move(main));
+  if (!word_groups.empty())
+    out.set.add("embed_sgd/", std::make_unique<SGD<float>>(word_groups, SGDOptions().with_lr(opts.embed_sgd)));
+  out.words = &out.set[out.set.size() - 1];
+  for (std::size_t g = 0; g < out.words->groups().size(); ++g)
+    for (const Parameter<float>* p : out.words->groups()[g].params)
+      if (p == &net.embedding.table) out.words_group = g;
+  return out;
+}
+
+// A checkpoint from before the word vectors' SGD was saved: it steps with the rest.
+void add_missing_embed_sgd_state(Optimizer<float>::StateDict& state, double embed_sgd) {
+  if (embed_sgd > 0 && !state.count("embed_sgd/step") && state.count("step")) {
+    state["embed_sgd/step"] = state.at("step");
+    state["embed_sgd/lr"] = scalar(embed_sgd);
+  }
 }
 
 std::vector<std::int64_t> concatenated(const std::vector<std::vector<std::int64_t>>& lists) {
@@ -712,15 +655,26 @@ std::vector<std::int64_t> concatenated(const std::vector<std::vector<std::int64_
   return all;
 }
 
+// One minibatch of n trees whose summed gradients are in the parameters' grad:
+// g = (1/n) Σ_trees ∂loss/∂θ + λ_class·θ (CoreNLP's batch gradient: the groups' weight
+// decay), the optimizer's step, then the average.
+void update_parameters(TreeNet<float>& net, TrainingOptimizer& optimizer, ParameterAverage<float>* average,
+                       std::size_t n, const std::vector<std::vector<std::int64_t>>& tree_words) {
+  for (auto* p : net.parameters()) p->grad *= 1.0f / static_cast<float>(n);
+  if (optimizer.words->groups()[optimizer.words_group].decay_active_rows_only)
+    optimizer.words->set_active_rows(optimizer.words_group, concatenated(tree_words));
+  optimizer.set.step();
+  if (average) average->update();
+}
+
 // One training epoch: a fresh shuffle (a function of seed and epoch), then minibatches, each
 // through parallel_batch (one tape per chunk) and update_parameters.
 struct EpochTrainer {
   TreeNet<float>& net;
-  Optimizer<float>& optimizer;
+  TrainingOptimizer& optimizer;
   ParameterAverage<float>* average;
   const TrainOptions& opts;
-  const L2Options& l2;
-  const WordReplacement& replace_words;
+  const data::WordReplacement& replace_words;
   std::uint64_t seed;
   data::LabelMode labels;
 
@@ -728,7 +682,7 @@ struct EpochTrainer {
   double run_epoch(const std::vector<Example>& train, int epoch, double best_dev, examples::Progress& progress) const {
     std::vector<std::size_t> order(train.size());
     std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 shuffle_rng(mix(seed, static_cast<std::uint64_t>(epoch)));
+    std::mt19937_64 shuffle_rng(data::mix_seed(seed, static_cast<std::uint64_t>(epoch)));
     std::shuffle(order.begin(), order.end(), shuffle_rng);
     ParallelOptions parallel;
     parallel.threads = opts.threads;
@@ -736,21 +690,19 @@ struct EpochTrainer {
     double loss_sum = 0;
     for (std::size_t b0 = 0; b0 < order.size(); b0 += opts.batch) {
       const std::size_t n = std::min(opts.batch, order.size() - b0);
-      optimizer.zero_grad();
-      if (opts.embed_sgd > 0) net.embedding.table.grad.fill(0.0f);
+      optimizer.set.zero_grad();
       // Σ over the batch's trees of Σ over their nodes of the cross-entropy; one tape per chunk.
       std::vector<std::vector<std::int64_t>> tree_words(n);  // each task writes its own entry
       const float loss = parallel_batch<float>(
           n,
           [&](Tape<float>& tape, std::size_t i) {
             const Example& ex = train[order[b0 + i]];
-            std::mt19937_64 drop_rng(mix(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
-            tree_words[i] = replace_words(ex, static_cast<std::uint64_t>(epoch), b0 + i);
+            std::mt19937_64 drop_rng(data::mix_seed(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
+            tree_words[i] = replace_words(ex.word_ids, static_cast<std::uint64_t>(epoch), b0 + i);
             return net.forward(tape, ex.tree, tree_words[i], labels, &drop_rng).loss;
           },
           parallel);
-      update_parameters(net, optimizer, average, opts, l2, n,
-                        opts.l2_words_in_batch ? concatenated(tree_words) : std::vector<std::int64_t>{});
+      update_parameters(net, optimizer, average, n, tree_words);
       loss_sum += loss;
       std::ostringstream status;
       status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
@@ -824,10 +776,11 @@ int run_train(int argc, char** argv) {
   // so without it the <unk> row (every dev/test word unseen in training: 6 % of SST's
   // dev/test tokens, 60 % of their sentences) would only decay under L2 (to a zero vector).
   // Hence on by default for real data; the synthetic treebank has no unseen words.
-  const WordReplacement replace_words(train, vocab.size(), opts.unk_replace, opts.word_dropout, seed);
+  std::vector<std::size_t> train_counts(vocab.size(), 0);
+  for (const Example& ex : train) data::WordReplacement::add_counts(train_counts, ex.word_ids);
+  const data::WordReplacement replace_words(std::move(train_counts), opts.unk_replace, opts.word_dropout, seed);
 
-  // Model, L2 and optimizer. RNN/RNTN: CoreNLP's λ (1e-3 W, V; 1e-4 classifier, words).
-  // Tree-LSTM: Tai et al.'s 1e-4 on every weight matrix.
+  // Model and optimizer (make_optimizer: the L2 λ per parameter class).
   std::mt19937_64 init_rng(seed);
   TreeNet<float> net(vocab.size(), config.dim, config.classes(), config.model, init_rng,
                      config.net_options()
@@ -837,21 +790,12 @@ int run_train(int argc, char** argv) {
                          .with_composition_dropout(opts.composition_dropout)
                          .with_root_weight(opts.root_weight)
                          .with_word_init_std(opts.word_init_std));
-  if (opts.identity_init && !is_lstm && !resume) identity_init(net.W, config.dim, seed);
-  const L2Options l2 = (is_lstm ? L2Options().with_composition(1e-4) : L2Options())
-                           .with_word_vectors(opts.l2_words)
-                           .with_word_vectors_in_batch(opts.l2_words_in_batch);
+  if (opts.identity_init && !is_lstm && !resume) {
+    std::mt19937_64 identity_rng(data::mix_seed(seed, 0x1D));
+    net.W.value = init::identity_blocks<float>(config.dim, 2, identity_rng);
+  }
   const ParameterList<float> params = net.parameters();
-  Parameter<float>& words = net.embedding.table;
-  ParameterList<float> optimized;  // all, or all but the word vectors with --embed-sgd
-  for (auto* p : params)
-    if (opts.embed_sgd == 0 || p != &words) optimized.push_back(p);
-  std::unique_ptr<Optimizer<float>> optimizer;
-  if (opts.adam)
-    optimizer = std::make_unique<Adam<float>>(optimized, AdamOptions().with_lr(opts.lr));
-  else  // CoreNLP's AdaGrad: θ -= lr·g / (√Σg² + 1e-3)
-    optimizer = std::make_unique<AdaGrad<float>>(optimized, AdaGradOptions().with_lr(opts.lr).with_eps(1e-3));
-  if (opts.clip > 0) optimizer->set_clip_norm(static_cast<float>(opts.clip));
+  TrainingOptimizer optimizer = make_optimizer(net, opts, is_lstm);
   // Polyak averaging: dev selection, the kept best parameters and test all use the average.
   std::unique_ptr<ParameterAverage<float>> average;
   if (opts.average_decay > 0) average = std::make_unique<ParameterAverage<float>>(params, opts.average_decay);
@@ -859,43 +803,42 @@ int run_train(int argc, char** argv) {
   // Early stopping keeps the best epoch by the selection figure (root fine-grained, or root
   // binary for a binary net). A fine-grained net also keeps its best epoch by dev root
   // binary: the SST-2 task selected on its own dev figure.
-  int start_epoch = 0, bad_epochs = 0;
-  BestSnapshot best{"best", -1, 0, copy_values(params)};
+  int start_epoch = 0;
+  EarlyStopping<float> stopping(params, opts.patience, "best");
   const bool fine_net = labels == data::LabelMode::Fine;
-  BestSnapshot best_binary{"best_binary", -1, 0, copy_values(params)};
+  BestSnapshot<float> best_binary(params, "best_binary");
   if (resume) {
     auto state = load_checkpoint(checkpoint, params);
     if (static_cast<int>(get(state, "config/optimizer", checkpoint)) != (opts.adam ? 1 : 0))
       throw std::invalid_argument(checkpoint + " was trained with --optimizer " + (opts.adam ? "adagrad" : "adam"));
     start_epoch = static_cast<int>(get(state, "trainer/epoch", checkpoint));
-    best.load(state, params, checkpoint);
-    if (fine_net && state.count("trainer/best_binary_dev"))
-      best_binary.load(state, params, checkpoint);
+    stopping.load(state, checkpoint);
+    if (fine_net && best_binary.saved_in(state))
+      best_binary.load(state, checkpoint);
     else  // a checkpoint from before best_binary: start from the best epoch
-      best_binary = BestSnapshot{"best_binary", -1, best.epoch, best.values};
-    bad_epochs = static_cast<int>(get(state, "trainer/bad_epochs", checkpoint));
+      best_binary.start_from(stopping.best());
     Optimizer<float>::StateDict opt_state;
     for (auto& [k, v] : state)
       if (!is_trainer_key(k)) opt_state[k] = v;
-    optimizer->load_state_dict(opt_state);
-    optimizer->set_lr(static_cast<float>(opts.lr));  // the checkpoint's, or a given --lr that overrides it
+    add_missing_embed_sgd_state(opt_state, opts.embed_sgd);
+    optimizer.set.load_state_dict(opt_state);
+    optimizer.set[0].set_lr(static_cast<float>(opts.lr));  // the checkpoint's, or a given --lr that overrides it
     load_average_state(state, average.get(), checkpoint);
     std::cout << "resumed from " << checkpoint << " after epoch " << start_epoch << " (best dev root "
-              << pct(best.dev) << " at epoch " << best.epoch << ")\n";
+              << pct(stopping.best().score()) << " at epoch " << stopping.best().epoch() << ")\n";
   } else if (!checkpoint.empty()) {
     save_vocab(vocab, checkpoint);
   }
 
   auto save = [&](int epochs_done) {
     if (checkpoint.empty()) return;
-    Optimizer<float>::StateDict state = optimizer->state_dict();
+    Optimizer<float>::StateDict state = optimizer.set.state_dict();
     write_config(config, state);
     examples::write_settings(settings.values(), "settings/", state);
     state["config/optimizer"] = scalar(opts.adam ? 1 : 0);
     state["trainer/epoch"] = scalar(epochs_done);
-    state["trainer/bad_epochs"] = scalar(bad_epochs);
-    best.save(state, params);
-    if (fine_net) best_binary.save(state, params);
+    stopping.save(state);
+    if (fine_net) best_binary.save(state);
     if (average)
       for (auto& [key, value] : average->state_dict()) state["average/" + key] = value;
     save_checkpoint(checkpoint, params, state);
@@ -903,7 +846,7 @@ int run_train(int argc, char** argv) {
 
   print_header(config, net.parameter_count(), splits, vocab.size(), opts);
 
-  const EpochTrainer trainer{net, *optimizer, average.get(), opts, l2, replace_words, seed, labels};
+  const EpochTrainer trainer{net, optimizer, average.get(), opts, replace_words, seed, labels};
   if (!resume) {
     net.eval();
     const Scores s = sentiment::evaluate(net, dev, opts.threads);
@@ -913,27 +856,27 @@ int run_train(int argc, char** argv) {
   double train_seconds = 0;
   std::size_t trees_trained = 0;
   int epoch = start_epoch;
-  for (; epoch < opts.epochs && bad_epochs < opts.patience; ++epoch) {
-    if (opts.adagrad_reset > 0 && epoch > 0 && epoch % opts.adagrad_reset == 0) reset_adagrad(*optimizer);
+  for (; epoch < opts.epochs && !stopping.stop(); ++epoch) {
+    // CoreNLP resets AdaGrad's history every adagradResetFrequency epochs.
+    if (opts.adagrad_reset > 0 && epoch > 0 && epoch % opts.adagrad_reset == 0) optimizer.set.reset_state();
     net.train();
     examples::Progress progress(train.size(), "trees");
-    const double loss_sum = trainer.run_epoch(train, epoch, best.dev, progress);
+    const double loss_sum = trainer.run_epoch(train, epoch, stopping.best().score(), progress);
     train_seconds += progress.seconds_since_start();
     trees_trained += train.size();
 
     net.eval();
     if (average) average->swap();  // the averaged parameters in, the trained ones out
     const Scores d = sentiment::evaluate(net, dev, opts.threads);
-    const bool better = best.offer(d.selection(), epoch + 1, params);
-    bad_epochs = better ? 0 : bad_epochs + 1;
-    if (fine_net) best_binary.offer(d.root_binary, epoch + 1, params);
+    const bool better = stopping.offer(d.selection(), epoch + 1);
+    if (fine_net) best_binary.offer(d.root_binary, epoch + 1);
     if (average) average->swap();
     std::cout << "epoch " << epoch + 1 << ": train loss/tree " << std::setprecision(4) << loss_sum / double(train.size())
               << "  dev " << d.summary() << (better ? "  * best" : "") << "  [" << std::setprecision(3)
               << double(train.size()) / progress.seconds_since_start() << " trees/s]" << std::endl;
     save(epoch + 1);
   }
-  if (bad_epochs >= opts.patience)
+  if (stopping.stop())
     std::cout << "early stop: no better dev root " << labels_flag(labels) << " accuracy for " << opts.patience << " epochs\n";
 
   // Test once, with the parameters of the best dev epoch; the binary figure once more with
@@ -941,19 +884,19 @@ int run_train(int argc, char** argv) {
   net.eval();
   Scores binary_dv, binary_ts;
   if (fine_net) {
-    set_values(params, best_binary.values);
+    best_binary.restore();
     binary_dv = sentiment::evaluate(net, dev, opts.threads);
     binary_ts = sentiment::evaluate(net, test, opts.threads);
   }
-  set_values(params, best.values);
+  stopping.best().restore();
   const Scores dv = sentiment::evaluate(net, dev, opts.threads);
   const Scores ts = sentiment::evaluate(net, test, opts.threads);
-  std::cout << "best dev epoch " << best.epoch << ": dev " << dv.summary() << "\n";
+  std::cout << "best dev epoch " << stopping.best().epoch() << ": dev " << dv.summary() << "\n";
   if (labels == data::LabelMode::Fine)
     std::cout << "test (" << ts.trees << " trees, " << ts.binary_trees << " non-neutral): root fine-grained "
               << pct(ts.root_fine) << ", root binary " << pct(ts.root_binary) << " (strict argmax "
               << pct(ts.root_binary_strict) << "), all phrases fine-grained " << pct(ts.all_fine) << "\n"
-              << "best dev binary epoch " << best_binary.epoch << ": dev root binary " << pct(binary_dv.root_binary)
+              << "best dev binary epoch " << best_binary.epoch() << ": dev root binary " << pct(binary_dv.root_binary)
               << ", test root binary " << pct(binary_ts.root_binary) << "\n";
   else
     std::cout << "test (" << ts.binary_trees << " non-neutral trees, binary net): root binary " << pct(ts.root_binary)
@@ -963,9 +906,9 @@ int run_train(int argc, char** argv) {
 
   const double trees_per_s = train_seconds > 0 ? double(trees_trained) / train_seconds : 0.0;
   examples::Metrics metrics;
-  add_score_metrics(metrics, labels, dv, ts, binary_dv, binary_ts, best_binary.epoch);
+  add_score_metrics(metrics, labels, dv, ts, binary_dv, binary_ts, best_binary.epoch());
   add_option_metrics(metrics, config, opts);
-  metrics.set("best_epoch", best.epoch);
+  metrics.set("best_epoch", stopping.best().epoch());
   metrics.set("epochs", epoch);
   metrics.set("epochs_this_run", epoch - start_epoch);
   metrics.set("trees_per_s", trees_per_s);
