@@ -92,7 +92,7 @@ void BestSnapshot<T>::load(const StateDict& state, const std::string& where) {
 template <class T>
 EarlyStopping<T>::EarlyStopping(ParameterList<T> params, int patience, std::string name)
     : best_(std::move(params), std::move(name)), patience_(patience) {
-  if (patience < 1) throw std::invalid_argument("EarlyStopping: patience must be >= 1, got " + std::to_string(patience));
+  if (patience < 0) throw std::invalid_argument("EarlyStopping: patience must be >= 0, got " + std::to_string(patience));
 }
 
 template <class T>
@@ -113,6 +113,13 @@ void EarlyStopping<T>::load(const StateDict& state, const std::string& where) {
   const int bad = static_cast<int>(scalar_entry(state, "trainer/bad_epochs", where));
   best_.load(state, where);
   bad_epochs_ = bad;
+}
+
+template <class T>
+bool EarlyStopping<T>::owns(const std::string& key) const {
+  const std::string& name = best_.name();
+  return key == "trainer/bad_epochs" || key == "trainer/" + name + "_dev" || key == "trainer/" + name + "_epoch" ||
+         key.rfind(name + "/", 0) == 0;
 }
 
 template class BestSnapshot<float>;

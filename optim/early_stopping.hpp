@@ -67,19 +67,22 @@ class EarlyStopping {
  public:
   using StateDict = typename BestSnapshot<T>::StateDict;
 
-  // patience >= 1 (std::invalid_argument otherwise). Checkpoint entries: the snapshot's,
-  // under `name`, and "trainer/bad_epochs".
+  // patience >= 1, or 0 for a run that keeps the best parameters and never stops
+  // (std::invalid_argument when negative). Checkpoint entries: the snapshot's, under
+  // `name`, and "trainer/bad_epochs".
   EarlyStopping(ParameterList<T> params, int patience, std::string name = "best");
 
   // BestSnapshot::offer; an epoch that is not better counts as bad, a better one resets the count.
   bool offer(double score, int epoch);
-  bool stop() const { return bad_epochs_ >= patience_; }
+  bool stop() const { return patience_ > 0 && bad_epochs_ >= patience_; }
   int bad_epochs() const { return bad_epochs_; }
   int patience() const { return patience_; }
   const BestSnapshot<T>& best() const { return best_; }
 
   void save(StateDict& state) const;
   void load(const StateDict& state, const std::string& where);
+  // Whether a checkpoint entry (without "state/") is one save() writes.
+  bool owns(const std::string& key) const;
 
  private:
   BestSnapshot<T> best_;

@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(bad_values_on_the_command_line_are_errors) {
   BOOST_CHECK_THROW(c.choice("cell", "lstm", {"lstm", "gru"}), std::invalid_argument);
 }
 
-BOOST_AUTO_TEST_CASE(loop_state_round_trips_with_nan_best) {
+BOOST_AUTO_TEST_CASE(loop_state_round_trips) {
   LoopState s;
   s.epoch = 3;
   s.batch = 7;
@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(loop_state_round_trips_with_nan_best) {
   BOOST_TEST(back.batch == 7u);
   BOOST_TEST(back.step == 40u);
   BOOST_TEST(back.train_seconds == 1.25);
-  BOOST_TEST(std::isnan(back.best_score));
+  BOOST_TEST(back.items == 1280.0);
   ConfigValues partial = s.to_values();
   partial.erase("step");
   BOOST_CHECK_THROW(LoopState::from_values(partial, "x"), std::invalid_argument);
@@ -125,15 +125,18 @@ BOOST_AUTO_TEST_CASE(loop_state_round_trips_with_nan_best) {
 
 namespace {
 
-// A fake run: epochs of 3 batches; the "validation score" of epoch e is scores[e - 1].
+// A fake run: epochs of 3 batches; the "validation score" of epoch e is scores[e - 1]; the
+// one parameter holds the number of batches trained, so a snapshot shows when it was taken.
 struct FakeRun {
   std::vector<double> scores;
   std::vector<std::string> events;
+  tapenet::Parameter<float> p{"p", tapenet::zeros<float>({1})};
   LoopHooks hooks() {
     LoopHooks h;
     h.start_epoch = [this](std::size_t e) { events.push_back("start " + std::to_string(e)); return std::size_t(3); };
     h.train_batch = [this](const LoopState& s) {
       events.push_back("train " + std::to_string(s.epoch) + "." + std::to_string(s.batch));
+      p.value(0) += 1;
       return StepResult{1.0, 10};
     };
     h.evaluate = [this](const LoopState& s) {
@@ -149,46 +152,63 @@ struct FakeRun {
 
 BOOST_AUTO_TEST_CASE(the_loop_evaluates_and_saves_at_epoch_ends_and_keeps_the_best) {
   FakeRun run{{0.5, 0.7, 0.6}, {}};
+  tapenet::EarlyStopping<float> best({&run.p}, 0);
   LoopOptions o;
   o.epochs = 3;
+  o.selection = &best;
   LoopState s;
   const LoopOutcome out = run_training_loop(o, run.hooks(), s);
   BOOST_TEST(!out.stopped_early);
   BOOST_TEST(s.step == 9u);
   BOOST_TEST(s.epoch == 3u);
   BOOST_TEST(s.items == 90.0);
-  BOOST_TEST(s.best_score == 0.7);
-  BOOST_TEST(s.best_epoch == 2u);
-  BOOST_TEST(s.bad_evaluations == 1u);
+  BOOST_TEST(best.best().score() == 0.7);
+  BOOST_TEST(best.best().epoch() == 2);
+  BOOST_TEST(best.best().values()[0](0) == 6.0f);  // the parameters after epoch 2
+  BOOST_TEST(best.bad_epochs() == 1);
   const std::vector<std::string> first_epoch = {"start 0", "train 0.0", "train 0.1", "train 0.2", "eval 1", "save 3"};
   BOOST_TEST(std::vector<std::string>(run.events.begin(), run.events.begin() + 6) == first_epoch,
              boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(lower_is_better_scores_are_negated_for_the_selection) {
+  FakeRun run{{3.0, 2.0, 2.5}, {}};
+  tapenet::EarlyStopping<float> best({&run.p}, 0);
+  LoopOptions o;
+  o.epochs = 3;
+  o.selection = &best;
+  o.higher_is_better = false;
+  LoopState s;
+  run_training_loop(o, run.hooks(), s);
+  BOOST_TEST(best.best().score() == -2.0);
+  BOOST_TEST(best.best().epoch() == 2);
+}
+
 BOOST_AUTO_TEST_CASE(patience_stops_the_run_and_a_resumed_run_continues_where_it_stopped) {
   FakeRun run{{0.5, 0.4, 0.3, 0.9}, {}};
+  tapenet::EarlyStopping<float> stopping({&run.p}, 2);
   LoopOptions o;
   o.epochs = 4;
-  o.patience = 2;
+  o.selection = &stopping;
   LoopState s;
   const LoopOutcome out = run_training_loop(o, run.hooks(), s);
   BOOST_TEST(out.stopped_early);
   BOOST_TEST(s.epoch == 3u);
+  BOOST_TEST(run.events.back() == "save 9");  // a stop is saved
 
   FakeRun straight{{0.5, 0.4, 0.3, 0.9}, {}};
   LoopState half, whole;
-  o.patience = 0;
+  o.selection = nullptr;
   o.max_steps = 4;  // stops inside epoch 1: batch 1 of it is next
   run_training_loop(o, straight.hooks(), half);
   BOOST_TEST(half.epoch == 1u);
   BOOST_TEST(half.batch == 1u);
+  BOOST_TEST(straight.events.back() == "save 4");
   o.max_steps = 0;
-  const LoopState resumed = LoopState::from_values(parse_config(serialize_config(half.to_values()), "x"), "x");
-  whole = resumed;
+  whole = LoopState::from_values(parse_config(serialize_config(half.to_values()), "x"), "x");
   straight.events.clear();
   run_training_loop(o, straight.hooks(), whole);
   BOOST_TEST(straight.events.front() == "start 1");  // the epoch is prepared again, then batch 1 trains
   BOOST_TEST(straight.events.at(1) == "train 1.1");
   BOOST_TEST(whole.step == 12u);
-  BOOST_TEST(whole.best_score == 0.9);
 }

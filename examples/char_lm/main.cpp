@@ -236,11 +236,12 @@ class Run {
  public:
   Run(const Options& o, const Corpus& corpus, const std::string& checkpoint, examples::RunConfig& config)
       : o_(o), corpus_(corpus), checkpoint_(checkpoint), config_(config), init_rng_(o.seed), model_(o.model, init_rng_),
-        params_(model_.parameters()), optimizer_(make_optimizer(o, params_)), lanes_(corpus.train, o.batch, o.seq) {}
+        params_(model_.parameters()), optimizer_(make_optimizer(o, params_)), best_(params_, 0),
+        lanes_(corpus.train, o.batch, o.seq) {}
 
   void resume(const examples::LoopState& loop) {
     state_ = loop;
-    carry_ = restore(checkpoint_, params_, *optimizer_);
+    carry_ = restore(checkpoint_, params_, *optimizer_, best_);
     start_step_ = loop.step;
     resumed_train_seconds_ = loop.train_seconds;
     std::cout << "resumed from " << checkpoint_ << " at step " << loop.step << "\n";
@@ -266,6 +267,7 @@ class Run {
     lo.max_seconds = o_.time_limit;
     lo.clock_start = clock_start;
     lo.higher_is_better = false;
+    lo.selection = &best_;
     lo.unit = "tok";
     lo.total_items = double(o_.total_steps > start_step_ ? (o_.total_steps - start_step_) * o_.tokens_per_step() : 0);
     examples::LoopHooks hooks;
@@ -278,14 +280,14 @@ class Run {
       curve.row(s.step, window_.mean(last_loss_), e ? val_ : NAN);
       window_ = {};
     };
-    hooks.save = [&](const examples::LoopState& s) { save(checkpoint_, params_, *optimizer_, carry_, record(s)); };
+    hooks.save = [&](const examples::LoopState& s) { save(checkpoint_, params_, *optimizer_, best_, carry_, record(s)); };
     examples::LoopOutcome outcome = examples::run_training_loop(lo, hooks, state_);
     if (outcome.out_of_time)
       say("stopping at step " + std::to_string(state_.step) + ": --time-limit " + fixed(o_.time_limit, 0) +
           " s reached\n");
     if (start_step_ >= o_.total_steps) {  // nothing to train (e.g. --resume at the end): evaluate, sample
       examples::Evaluation e{evaluate(state_.step)};
-      examples::record_evaluation(e, state_, false);
+      examples::record_evaluation(e, lo, state_.epoch);
     }
     outcome_ = outcome;
     return outcome;
@@ -369,6 +371,8 @@ class Run {
            corpus_.vocab.decode(model_.sample(o_.prime, o_.sample_chars, o_.temperature, rng));
   }
 
+  double best_val() const { return best_.best().has_score() ? -best_.best().score() : NAN; }
+
   RunRecord record(const examples::LoopState& s) const {
     return RunRecord{config_.values(), s, {{"vocab", vocabulary_record(corpus_.vocab)}}};
   }
@@ -381,6 +385,7 @@ class Run {
   CharLM model_;
   ParameterList<float> params_;
   std::unique_ptr<Optimizer<float>> optimizer_;
+  EarlyStopping<float> best_;  // patience 0: the best validation loss and its parameters, never stops
   Lanes lanes_;
   Tape<float> tape_;
   std::vector<std::int64_t> inputs_, targets_;
@@ -399,14 +404,14 @@ void Run::report(examples::Metrics& metrics, double wall_seconds) {
   const std::size_t tokens = o_.tokens_per_step();
   const double tokens_per_s = train_seconds > 0 ? double((state_.step - start_step_) * tokens) / train_seconds : 0;
   std::cout << "done: step " << state_.step << ", validation " << fixed(val_) << " nats/char = "
-            << fixed(val_ / kLn2) << " bits/char (best " << fixed(state_.best_score) << "), " << fixed(tokens_per_s, 0)
+            << fixed(val_ / kLn2) << " bits/char (best " << fixed(best_val()) << "), " << fixed(tokens_per_s, 0)
             << " train tokens/s, wall " << fixed(wall_seconds, 1) << " s"
             << (skipped_ ? ", " + std::to_string(skipped_) + " steps skipped (non-finite)" : "") << "\n";
   metrics.set("train_loss_nats", train_loss_);
   metrics.set("val_loss_nats", val_);
   metrics.set("train_bits_per_char", train_loss_ / kLn2);
   metrics.set("val_bits_per_char", val_ / kLn2);
-  metrics.set("best_val_loss_nats", state_.best_score);
+  metrics.set("best_val_loss_nats", best_val());
   metrics.set("last_step_loss", last_loss_);
   metrics.set("tokens_per_s", tokens_per_s);
   metrics.set("wall_s", wall_seconds);

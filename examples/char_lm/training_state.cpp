@@ -40,9 +40,10 @@ void check_vocabulary(const RunRecord& saved, const Vocabulary& vocab) {
 }
 
 void save(const std::string& path, const tapenet::ParameterList<float>& params,
-          const tapenet::Optimizer<float>& optimizer, const std::vector<StateValues>& carry,
-          const RunRecord& record) {
+          const tapenet::Optimizer<float>& optimizer, const tapenet::EarlyStopping<float>& best,
+          const std::vector<StateValues>& carry, const RunRecord& record) {
   std::map<std::string, Tensor<float>> state = optimizer.state_dict();
+  best.save(state);
   for (std::size_t k = 0; k < carry.size(); ++k) {
     state[carry_key(k, "h")] = carry[k].h;
     if (carry[k].has_c) state[carry_key(k, "c")] = carry[k].c;
@@ -51,10 +52,12 @@ void save(const std::string& path, const tapenet::ParameterList<float>& params,
 }
 
 std::vector<StateValues> restore(const std::string& path, const tapenet::ParameterList<float>& params,
-                                 tapenet::Optimizer<float>& optimizer) {
+                                 tapenet::Optimizer<float>& optimizer, tapenet::EarlyStopping<float>& best) {
   std::map<std::string, Tensor<float>> all = tapenet::load_checkpoint(path, params);
+  best.load(all, "checkpoint '" + path + "'");
   std::map<std::string, Tensor<float>> ours, optimizer_state;
-  for (auto& [key, t] : all) (key.rfind(kCarryPrefix, 0) == 0 ? ours : optimizer_state)[key] = std::move(t);
+  for (auto& [key, t] : all)
+    if (!best.owns(key)) (key.rfind(kCarryPrefix, 0) == 0 ? ours : optimizer_state)[key] = std::move(t);
   optimizer.load_state_dict(optimizer_state);
   std::vector<StateValues> carry;
   for (std::size_t k = 0; ours.count(carry_key(k, "h")); ++k) {

@@ -3,8 +3,10 @@
 //   param/<name>, state/<optimizer buffers>   the model and the optimizer
 //   state/char_lm/carry/<k>/h|c               the truncated-BPTT state of each layer after
 //                                             the last chunk (absent: zero states)
-//   run/config, run/loop                      the options and the loop's position and best
-//                                             validation loss; the data position is the step
+//   state/trainer/best_*, state/best/<name>   the EarlyStopping: the best validation loss
+//                                             and the parameters that reached it
+//   run/config, run/loop                      the options and the loop's position; the data
+//                                             position is the step
 //                                             and the dropout / sampling generators are
 //                                             re-seeded from (seed, step), so no generator
 //                                             state needs saving
@@ -20,6 +22,7 @@
 #include "../common/run_checkpoint.hpp"
 #include "corpus.hpp"
 #include "model.hpp"
+#include "optim/early_stopping.hpp"
 #include "optim/optimizer.hpp"
 
 namespace char_lm {
@@ -34,11 +37,11 @@ void check_vocabulary(const RunRecord& saved, const Vocabulary& vocab);
 std::string vocabulary_record(const Vocabulary& vocab);
 
 void save(const std::string& path, const tapenet::ParameterList<float>& params,
-          const tapenet::Optimizer<float>& optimizer, const std::vector<StateValues>& carry,
-          const RunRecord& record);
-// Loads parameters and optimizer state (validated by the library before anything changes)
-// and returns the carried states.
+          const tapenet::Optimizer<float>& optimizer, const tapenet::EarlyStopping<float>& best,
+          const std::vector<StateValues>& carry, const RunRecord& record);
+// Loads parameters, optimizer state and the best so far (validated by the library before
+// anything changes) and returns the carried states.
 std::vector<StateValues> restore(const std::string& path, const tapenet::ParameterList<float>& params,
-                                 tapenet::Optimizer<float>& optimizer);
+                                 tapenet::Optimizer<float>& optimizer, tapenet::EarlyStopping<float>& best);
 
 }  // namespace char_lm

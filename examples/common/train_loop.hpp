@@ -1,5 +1,6 @@
 // One training loop for every example: epochs of batches from a resumable position,
-// evaluation on a schedule with best-on-valid selection and early stopping, checkpoints
+// evaluation on a schedule with best-on-valid selection and early stopping (the library's
+// EarlyStopping, optim/early_stopping.hpp, when the example gives one), checkpoints
 // (at evaluations, at epoch ends, every few seconds, at a time limit), and the progress
 // bar. An example brings its data, its model and its figures through LoopHooks; the
 // loop owns the order of events, so every example resumes, stops and selects alike.
@@ -9,7 +10,7 @@
 //   train_batch(state) -> result; state.step, state.batch advance
 //   [epoch end: state.epoch + 1, state.batch = 0]
 //   [evaluate(state) when due: every `evaluate_every` steps, else at each epoch end;
-//    also at a stop when evaluate_at_stop] -> the best score so far is updated
+//    also at a stop when evaluate_at_stop] -> offered to the selection, if any
 //   after_step(state, result, evaluation or null)
 //   [save(state) when due: after an evaluation, at an epoch end, every
 //    `save_every_seconds`, and when the run stops (done, time limit, patience)]
@@ -21,22 +22,20 @@
 #include <functional>
 #include <string>
 
+#include "optim/early_stopping.hpp"
 #include "progress.hpp"
 #include "run_config.hpp"
 
 namespace tapenet::examples {
 
-// Where a run is and what it has selected so far; saved in every checkpoint, so that a
-// resumed run continues at the next batch with the same best score and patience.
+// Where a run is; saved in every checkpoint, so that a resumed run continues at the next
+// batch. (What it has selected is the EarlyStopping's, saved by the example beside it.)
 struct LoopState {
   std::size_t epoch = 0;   // the epoch being trained, from 0
   std::size_t batch = 0;   // batches of it trained
   std::size_t step = 0;    // batches trained over all epochs
   double train_seconds = 0;  // time in train_batch, over every session of the run
   double items = 0;          // examples trained on, over every session
-  double best_score = NAN;   // the selection figure of the best evaluation (NaN: none yet)
-  std::size_t best_epoch = 0, best_step = 0;  // where it was reached (epochs completed, steps)
-  std::size_t bad_evaluations = 0;  // evaluations since the best (early stopping)
 
   ConfigValues to_values() const;
   // Throws std::invalid_argument naming `what` when an entry is missing.
@@ -50,8 +49,8 @@ struct StepResult {
 };
 
 struct Evaluation {
-  double score = NAN;    // the selection figure; NaN: this evaluation selects nothing
-  bool improved = false;  // set by the loop: the best score so far
+  double score = NAN;     // the selection figure; NaN: this evaluation selects nothing
+  bool improved = false;  // set by the loop: the selection's best so far
 };
 
 struct LoopHooks {
@@ -71,7 +70,9 @@ struct LoopOptions {
   double save_every_seconds = 0;   // checkpoint between evaluations this often (0: never)
   double max_seconds = 0;          // stop after this much time since `clock_start` (0: no limit)
   std::chrono::steady_clock::time_point clock_start = std::chrono::steady_clock::now();
-  std::size_t patience = 0;        // stop after this many evaluations without a better score (0: never)
+  // Offered every evaluation's score (negated when lower is better): keeps the best
+  // parameters, and stops the run when its patience runs out. Null: nothing is selected.
+  EarlyStopping<float>* selection = nullptr;
   bool higher_is_better = true;    // of Evaluation::score
   std::string unit = "items";      // of StepResult::items, for the progress bar
   double total_items = 0;          // expected this session, for the progress bar (0: no bar)
@@ -83,9 +84,9 @@ struct LoopOutcome {
   double session_items = 0, session_train_seconds = 0;
 };
 
-// Records an evaluation in the selection state: sets e.improved, and the best score, where
-// it was reached and the count of evaluations since. A NaN score selects nothing.
-void record_evaluation(Evaluation& e, LoopState& state, bool higher_is_better);
+// Offers an evaluation to options.selection (at `epochs_done`) and sets e.improved. A NaN
+// score, or no selection, selects nothing.
+void record_evaluation(Evaluation& e, const LoopOptions& options, std::size_t epochs_done);
 
 // Trains from `state` until the epochs or steps are done, the time limit or patience stops it;
 // `state` is left at the next batch to train.
@@ -98,11 +99,7 @@ inline ConfigValues LoopState::to_values() const {
           {"batch", ConfigValue::integer(long(batch))},
           {"step", ConfigValue::integer(long(step))},
           {"train_seconds", ConfigValue::real(train_seconds)},
-          {"items", ConfigValue::real(items)},
-          {"best_score", ConfigValue::real(best_score)},
-          {"best_epoch", ConfigValue::integer(long(best_epoch))},
-          {"best_step", ConfigValue::integer(long(best_step))},
-          {"bad_evaluations", ConfigValue::integer(long(bad_evaluations))}};
+          {"items", ConfigValue::real(items)}};
 }
 
 inline LoopState LoopState::from_values(const ConfigValues& values, const std::string& what) {
@@ -118,10 +115,6 @@ inline LoopState LoopState::from_values(const ConfigValues& values, const std::s
   s.step = whole("step");
   s.train_seconds = get("train_seconds").as_real();
   s.items = get("items").as_real();
-  s.best_score = get("best_score").as_real();
-  s.best_epoch = whole("best_epoch");
-  s.best_step = whole("best_step");
-  s.bad_evaluations = whole("bad_evaluations");
   return s;
 }
 
@@ -131,26 +124,11 @@ using Clock = std::chrono::steady_clock;
 
 inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-inline bool better(double score, double best, bool higher_is_better) {
-  if (std::isnan(score)) return false;
-  if (std::isnan(best)) return true;
-  return higher_is_better ? score > best : score < best;
-}
-
 }  // namespace train_loop_detail
 
-inline void record_evaluation(Evaluation& e, LoopState& state, bool higher_is_better) {
-  using train_loop_detail::better;
-  if (std::isnan(e.score)) return;
-  e.improved = better(e.score, state.best_score, higher_is_better);
-  if (e.improved) {
-    state.best_score = e.score;
-    state.best_epoch = state.epoch;
-    state.best_step = state.step;
-    state.bad_evaluations = 0;
-  } else {
-    ++state.bad_evaluations;
-  }
+inline void record_evaluation(Evaluation& e, const LoopOptions& options, std::size_t epochs_done) {
+  if (!options.selection || std::isnan(e.score)) return;
+  e.improved = options.selection->offer(options.higher_is_better ? e.score : -e.score, static_cast<int>(epochs_done));
 }
 
 inline LoopOutcome run_training_loop(const LoopOptions& options, const LoopHooks& hooks, LoopState& state) {
@@ -194,8 +172,8 @@ inline LoopOutcome run_training_loop(const LoopOptions& options, const LoopHooks
     const bool evaluating = hooks.evaluate && (due || (last && options.evaluate_at_stop));
     if (evaluating) {
       evaluation = hooks.evaluate(state);
-      record_evaluation(evaluation, state, options.higher_is_better);
-      outcome.stopped_early = options.patience > 0 && state.bad_evaluations >= options.patience && !finished();
+      record_evaluation(evaluation, options, state.epoch);
+      outcome.stopped_early = options.selection && options.selection->stop() && !finished();
     }
     if (hooks.after_step) hooks.after_step(state, result, evaluating ? &evaluation : nullptr);
     const bool save_due = evaluating || epoch_end || last || outcome.stopped_early ||
