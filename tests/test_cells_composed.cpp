@@ -32,23 +32,30 @@ namespace {
 constexpr std::size_t kD = 3, kH = 5, kB = 4;
 const std::vector<std::size_t> kLengths = {6, 2, 5, 1};  // padded batch of kB rows, T = 6
 
-// h_t = tanh(xp + U h_{t-1} + b_hh)
-template <class T>
-struct ComposedElman : ElmanCell<T> {
-  using ElmanCell<T>::ElmanCell;
-  RecurrentState<T> step_projected(Tape<T>& tape, Var<T> xp, const RecurrentState<T>& s) const override {
-    return {tanh(xp + matmul(s.h, tape.param(this->W_hh), false, true) + tape.param(this->b_hh)), Var<T>()};
-  }
+// `Cell` without its fused form: the runner unrolls step_projected with its step mask.
+template <template <class> class Cell, class T>
+struct Unfused : Cell<T> {
+  using Base = Cell<T>;
+  using Base::Base;
   std::optional<FusedRun<T>> run_fused(Tape<T>&, Var<T>, const std::vector<std::size_t>&,
                                        const RecurrentState<T>&) const override {
     return std::nullopt;
   }
 };
 
+// h_t = tanh(xp + U h_{t-1} + b_hh)
+template <class T>
+struct ComposedElman : Unfused<ElmanCell, T> {
+  using Unfused<ElmanCell, T>::Unfused;
+  RecurrentState<T> step_projected(Tape<T>& tape, Var<T> xp, const RecurrentState<T>& s) const override {
+    return {tanh(xp + matmul(s.h, tape.param(this->W_hh), false, true) + tape.param(this->b_hh)), Var<T>()};
+  }
+};
+
 // [i f g o] = xp + U h_{t-1} + b_hh;  C_t = f⊙C_{t-1} + i⊙g;  h_t = o⊙tanh(C_t)
 template <class T>
-struct ComposedLSTM : LSTMCell<T> {
-  using LSTMCell<T>::LSTMCell;
+struct ComposedLSTM : Unfused<LSTMCell, T> {
+  using Unfused<LSTMCell, T>::Unfused;
   RecurrentState<T> step_projected(Tape<T>& tape, Var<T> xp, const RecurrentState<T>& s) const override {
     const std::size_t H = this->units();
     const Var<T> pre = xp + matmul(s.h, tape.param(this->W_hh), false, true) + tape.param(this->b_hh);
@@ -59,10 +66,6 @@ struct ComposedLSTM : LSTMCell<T> {
     const Var<T> c = f * s.c + i * g;
     return {o * tanh(c), c};
   }
-  std::optional<FusedRun<T>> run_fused(Tape<T>&, Var<T>, const std::vector<std::size_t>&,
-                                       const RecurrentState<T>&) const override {
-    return std::nullopt;
-  }
 };
 
 // r = σ(W_r x + b_ir + U_r h_{t-1} + b_hr),  z = σ(W_z x + b_iz + U_z h_{t-1} + b_hz)
@@ -70,8 +73,8 @@ struct ComposedLSTM : LSTMCell<T> {
 // n = tanh(W_n x + b_in + r⊙(U_n h_{t-1} + b_hn))   (reset after)
 // h_t = z⊙h_{t-1} + (1-z)⊙n
 template <class T>
-struct ComposedGRU : GRUCell<T> {
-  using GRUCell<T>::GRUCell;
+struct ComposedGRU : Unfused<GRUCell, T> {
+  using Unfused<GRUCell, T>::Unfused;
   RecurrentState<T> step_projected(Tape<T>& tape, Var<T> xp, const RecurrentState<T>& s) const override {
     const std::size_t H = this->units();
     const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
@@ -83,10 +86,6 @@ struct ComposedGRU : GRUCell<T> {
     const Var<T> n = this->options().reset_after ? tanh(block(xp, 2) + r * recurrent(s.h, 2))
                                                  : tanh(block(xp, 2) + recurrent(r * s.h, 2));
     return {z * s.h + (T(1) - z) * n, Var<T>()};
-  }
-  std::optional<FusedRun<T>> run_fused(Tape<T>&, Var<T>, const std::vector<std::size_t>&,
-                                       const RecurrentState<T>&) const override {
-    return std::nullopt;
   }
 };
 
