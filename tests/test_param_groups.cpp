@@ -291,7 +291,14 @@ BOOST_AUTO_TEST_CASE(early_stopping_keeps_the_best_epoch_and_stops_after_patienc
   stopping.best().restore();
   BOOST_TEST(bitwise_equal(p.value, Tensor<double>{2.0, -2.0}));
   BOOST_TEST(!stopping.offer(std::nan(""), 5));
-  BOOST_CHECK_THROW(EarlyStopping<double>({&p}, 0), std::invalid_argument);
+  BOOST_CHECK_THROW(EarlyStopping<double>({&p}, -1), std::invalid_argument);
+  EarlyStopping<double> keeper({&p}, 0);  // patience 0: keeps the best, never stops
+  for (int e = 1; e <= 5; ++e) keeper.offer(-double(e), e);
+  BOOST_TEST(!keeper.stop());
+  BOOST_TEST(keeper.bad_epochs() == 4);
+  BOOST_TEST(keeper.owns("trainer/bad_epochs"));
+  BOOST_TEST(keeper.owns("best/" + p.name));
+  BOOST_TEST(!keeper.owns("fc.W/exp_avg"));
 }
 
 // save/load through a checkpoint state map: the same keys, and a resumed helper decides as
