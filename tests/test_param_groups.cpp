@@ -278,7 +278,7 @@ BOOST_AUTO_TEST_CASE(early_stopping_keeps_the_best_epoch_and_stops_after_patienc
   Parameter<double> p("w", Tensor<double>{0.0, 0.0});
   EarlyStopping<double> stopping({&p}, 2);
   BOOST_TEST(!stopping.best().has_score());
-  const std::vector<double> scores = {40, 55, 55, 50};  // a tie is not better
+  const std::vector<double> scores = {40, 30, 55, 55, 50};  // a better epoch resets the count; a tie is not better
   for (std::size_t e = 0; e < scores.size(); ++e) {
     BOOST_TEST(!stopping.stop());
     p.value = Tensor<double>{double(e + 1), -double(e + 1)};
@@ -286,11 +286,11 @@ BOOST_AUTO_TEST_CASE(early_stopping_keeps_the_best_epoch_and_stops_after_patienc
   }
   BOOST_TEST(stopping.stop());
   BOOST_TEST(stopping.bad_epochs() == 2);
-  BOOST_TEST(stopping.best().epoch() == 2);
+  BOOST_TEST(stopping.best().epoch() == 3);
   BOOST_TEST(stopping.best().score() == 55.0);
   stopping.best().restore();
-  BOOST_TEST(bitwise_equal(p.value, Tensor<double>{2.0, -2.0}));
-  BOOST_TEST(!stopping.offer(std::nan(""), 5));
+  BOOST_TEST(bitwise_equal(p.value, Tensor<double>{3.0, -3.0}));
+  BOOST_TEST(!stopping.offer(std::nan(""), 6));
   BOOST_CHECK_THROW(EarlyStopping<double>({&p}, -1), std::invalid_argument);
   EarlyStopping<double> keeper({&p}, 0);  // patience 0: keeps the best, never stops
   for (int e = 1; e <= 5; ++e) keeper.offer(-double(e), e);

@@ -715,6 +715,73 @@ struct EpochTrainer {
   }
 };
 
+// Early stopping keeps the best epoch by the selection figure (root fine-grained, or root
+// binary for a binary net). A fine-grained net also keeps its best epoch by dev root
+// binary: the SST-2 task selected on its own dev figure.
+struct Selection {
+  EarlyStopping<float> stopping;
+  BestSnapshot<float> best_binary;
+  bool fine_net;
+
+  Selection(const ParameterList<float>& params, int patience, bool fine)
+      : stopping(params, patience, "best"), best_binary(params, "best_binary"), fine_net(fine) {}
+
+  // Whether `dev` is the best epoch so far by the selection figure.
+  bool offer(const Scores& dev, int epoch) {
+    const bool better = stopping.offer(dev.selection(), epoch);
+    if (fine_net) best_binary.offer(dev.root_binary, epoch);
+    return better;
+  }
+  void save(std::map<std::string, Tensor<float>>& state) const {
+    stopping.save(state);
+    if (fine_net) best_binary.save(state);
+  }
+  void load(const std::map<std::string, Tensor<float>>& state, const std::string& path) {
+    stopping.load(state, path);
+    if (fine_net && best_binary.saved_in(state))
+      best_binary.load(state, path);
+    else  // a checkpoint from before best_binary: start from the best epoch
+      best_binary.start_from(stopping.best());
+  }
+};
+
+// Loads the parameters, the selection, the optimizer's and the average's state from
+// `checkpoint`; returns the epochs it had done.
+int resume_from(const std::string& checkpoint, const ParameterList<float>& params, const TrainOptions& opts,
+                TrainingOptimizer& optimizer, Selection& selection, ParameterAverage<float>* average) {
+  auto state = load_checkpoint(checkpoint, params);
+  if (static_cast<int>(get(state, "config/optimizer", checkpoint)) != (opts.adam ? 1 : 0))
+    throw std::invalid_argument(checkpoint + " was trained with --optimizer " + (opts.adam ? "adagrad" : "adam"));
+  const int epochs_done = static_cast<int>(get(state, "trainer/epoch", checkpoint));
+  selection.load(state, checkpoint);
+  Optimizer<float>::StateDict opt_state;
+  for (auto& [k, v] : state)
+    if (!is_trainer_key(k)) opt_state[k] = v;
+  add_missing_embed_sgd_state(opt_state, opts.embed_sgd);
+  optimizer.set.load_state_dict(opt_state);
+  optimizer.set[0].set_lr(static_cast<float>(opts.lr));  // the checkpoint's, or a given --lr that overrides it
+  load_average_state(state, average, checkpoint);
+  std::cout << "resumed from " << checkpoint << " after epoch " << epochs_done << " (best dev root "
+            << pct(selection.stopping.best().score()) << " at epoch " << selection.stopping.best().epoch() << ")\n";
+  return epochs_done;
+}
+
+// The dev figures of the selected epoch and the test figures (of a fine-grained net also
+// those of its best dev-binary epoch).
+void print_test_results(data::LabelMode labels, int best_epoch, const Scores& dv, const Scores& ts, int binary_epoch,
+                        const Scores& binary_dv, const Scores& binary_ts) {
+  std::cout << "best dev epoch " << best_epoch << ": dev " << dv.summary() << "\n";
+  if (labels == data::LabelMode::Fine)
+    std::cout << "test (" << ts.trees << " trees, " << ts.binary_trees << " non-neutral): root fine-grained "
+              << pct(ts.root_fine) << ", root binary " << pct(ts.root_binary) << " (strict argmax "
+              << pct(ts.root_binary_strict) << "), all phrases fine-grained " << pct(ts.all_fine) << "\n"
+              << "best dev binary epoch " << binary_epoch << ": dev root binary " << pct(binary_dv.root_binary)
+              << ", test root binary " << pct(binary_ts.root_binary) << "\n";
+  else
+    std::cout << "test (" << ts.binary_trees << " non-neutral trees, binary net): root binary " << pct(ts.root_binary)
+              << ", all non-neutral phrases " << pct(ts.all_binary) << "\n";
+}
+
 // One line: the net, the data and every training option.
 void print_header(const NetConfig& config, std::size_t parameters, const Splits& splits, std::size_t vocab_size,
                   const TrainOptions& opts) {
@@ -800,35 +867,13 @@ int run_train(int argc, char** argv) {
   std::unique_ptr<ParameterAverage<float>> average;
   if (opts.average_decay > 0) average = std::make_unique<ParameterAverage<float>>(params, opts.average_decay);
 
-  // Early stopping keeps the best epoch by the selection figure (root fine-grained, or root
-  // binary for a binary net). A fine-grained net also keeps its best epoch by dev root
-  // binary: the SST-2 task selected on its own dev figure.
+  Selection selection(params, opts.patience, labels == data::LabelMode::Fine);
+  const EarlyStopping<float>& stopping = selection.stopping;
   int start_epoch = 0;
-  EarlyStopping<float> stopping(params, opts.patience, "best");
-  const bool fine_net = labels == data::LabelMode::Fine;
-  BestSnapshot<float> best_binary(params, "best_binary");
-  if (resume) {
-    auto state = load_checkpoint(checkpoint, params);
-    if (static_cast<int>(get(state, "config/optimizer", checkpoint)) != (opts.adam ? 1 : 0))
-      throw std::invalid_argument(checkpoint + " was trained with --optimizer " + (opts.adam ? "adagrad" : "adam"));
-    start_epoch = static_cast<int>(get(state, "trainer/epoch", checkpoint));
-    stopping.load(state, checkpoint);
-    if (fine_net && best_binary.saved_in(state))
-      best_binary.load(state, checkpoint);
-    else  // a checkpoint from before best_binary: start from the best epoch
-      best_binary.start_from(stopping.best());
-    Optimizer<float>::StateDict opt_state;
-    for (auto& [k, v] : state)
-      if (!is_trainer_key(k)) opt_state[k] = v;
-    add_missing_embed_sgd_state(opt_state, opts.embed_sgd);
-    optimizer.set.load_state_dict(opt_state);
-    optimizer.set[0].set_lr(static_cast<float>(opts.lr));  // the checkpoint's, or a given --lr that overrides it
-    load_average_state(state, average.get(), checkpoint);
-    std::cout << "resumed from " << checkpoint << " after epoch " << start_epoch << " (best dev root "
-              << pct(stopping.best().score()) << " at epoch " << stopping.best().epoch() << ")\n";
-  } else if (!checkpoint.empty()) {
+  if (resume)
+    start_epoch = resume_from(checkpoint, params, opts, optimizer, selection, average.get());
+  else if (!checkpoint.empty())
     save_vocab(vocab, checkpoint);
-  }
 
   auto save = [&](int epochs_done) {
     if (checkpoint.empty()) return;
@@ -837,8 +882,7 @@ int run_train(int argc, char** argv) {
     examples::write_settings(settings.values(), "settings/", state);
     state["config/optimizer"] = scalar(opts.adam ? 1 : 0);
     state["trainer/epoch"] = scalar(epochs_done);
-    stopping.save(state);
-    if (fine_net) best_binary.save(state);
+    selection.save(state);
     if (average)
       for (auto& [key, value] : average->state_dict()) state["average/" + key] = value;
     save_checkpoint(checkpoint, params, state);
@@ -868,8 +912,7 @@ int run_train(int argc, char** argv) {
     net.eval();
     if (average) average->swap();  // the averaged parameters in, the trained ones out
     const Scores d = sentiment::evaluate(net, dev, opts.threads);
-    const bool better = stopping.offer(d.selection(), epoch + 1);
-    if (fine_net) best_binary.offer(d.root_binary, epoch + 1);
+    const bool better = selection.offer(d, epoch + 1);
     if (average) average->swap();
     std::cout << "epoch " << epoch + 1 << ": train loss/tree " << std::setprecision(4) << loss_sum / double(train.size())
               << "  dev " << d.summary() << (better ? "  * best" : "") << "  [" << std::setprecision(3)
@@ -883,30 +926,21 @@ int run_train(int argc, char** argv) {
   // those of the best dev binary epoch.
   net.eval();
   Scores binary_dv, binary_ts;
-  if (fine_net) {
-    best_binary.restore();
+  if (selection.fine_net) {
+    selection.best_binary.restore();
     binary_dv = sentiment::evaluate(net, dev, opts.threads);
     binary_ts = sentiment::evaluate(net, test, opts.threads);
   }
   stopping.best().restore();
   const Scores dv = sentiment::evaluate(net, dev, opts.threads);
   const Scores ts = sentiment::evaluate(net, test, opts.threads);
-  std::cout << "best dev epoch " << stopping.best().epoch() << ": dev " << dv.summary() << "\n";
-  if (labels == data::LabelMode::Fine)
-    std::cout << "test (" << ts.trees << " trees, " << ts.binary_trees << " non-neutral): root fine-grained "
-              << pct(ts.root_fine) << ", root binary " << pct(ts.root_binary) << " (strict argmax "
-              << pct(ts.root_binary_strict) << "), all phrases fine-grained " << pct(ts.all_fine) << "\n"
-              << "best dev binary epoch " << best_binary.epoch() << ": dev root binary " << pct(binary_dv.root_binary)
-              << ", test root binary " << pct(binary_ts.root_binary) << "\n";
-  else
-    std::cout << "test (" << ts.binary_trees << " non-neutral trees, binary net): root binary " << pct(ts.root_binary)
-              << ", all non-neutral phrases " << pct(ts.all_binary) << "\n";
+  print_test_results(labels, stopping.best().epoch(), dv, ts, selection.best_binary.epoch(), binary_dv, binary_ts);
 
   if (synthetic) print_probes(net, vocab, labels, opts.threads);
 
   const double trees_per_s = train_seconds > 0 ? double(trees_trained) / train_seconds : 0.0;
   examples::Metrics metrics;
-  add_score_metrics(metrics, labels, dv, ts, binary_dv, binary_ts, best_binary.epoch());
+  add_score_metrics(metrics, labels, dv, ts, binary_dv, binary_ts, selection.best_binary.epoch());
   add_option_metrics(metrics, config, opts);
   metrics.set("best_epoch", stopping.best().epoch());
   metrics.set("epochs", epoch);
