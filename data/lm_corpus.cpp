@@ -77,7 +77,15 @@ WordVocabulary WordVocabulary::from_text(const std::string& text, const std::str
 }
 
 WordStream read_training_words(const std::string& path, const WordCorpusOptions& options, WordVocabulary& vocab) {
-  const std::string text = read_file(path);
+  return training_words_of_text(read_file(path), path, options, vocab);
+}
+
+WordStream read_words(const std::string& path, const WordCorpusOptions& options, const WordVocabulary& vocab) {
+  return words_of_text(read_file(path), path, options, vocab);
+}
+
+WordStream training_words_of_text(const std::string& text, const std::string& path, const WordCorpusOptions& options,
+                                  WordVocabulary& vocab) {
   WordStream s;
   std::size_t words = 0;
   s.lines = for_each_token(
@@ -98,8 +106,8 @@ WordStream read_training_words(const std::string& path, const WordCorpusOptions&
   return s;
 }
 
-WordStream read_words(const std::string& path, const WordCorpusOptions& options, const WordVocabulary& vocab) {
-  const std::string text = read_file(path);
+WordStream words_of_text(const std::string& text, const std::string& path, const WordCorpusOptions& options,
+                         const WordVocabulary& vocab) {
   const std::optional<std::int64_t> eos = vocab.find(options.eos);
   if (!eos) throw CorpusError(path + ": the vocabulary has no end-of-sentence token '" + options.eos + "'");
   WordStream s;

@@ -64,6 +64,12 @@ struct WordStream {
 // more than max_vocab types.
 WordStream read_training_words(const std::string& path, const WordCorpusOptions& options, WordVocabulary& vocab);
 
+// The same for a text held in memory; `name` stands for the file in messages.
+WordStream training_words_of_text(const std::string& text, const std::string& name, const WordCorpusOptions& options,
+                                  WordVocabulary& vocab);
+WordStream words_of_text(const std::string& text, const std::string& name, const WordCorpusOptions& options,
+                         const WordVocabulary& vocab);
+
 // Reads another file against `vocab`. A word it lacks becomes vocab.unk(); without one it
 // is a CorpusError naming file:line:column and the word.
 WordStream read_words(const std::string& path, const WordCorpusOptions& options, const WordVocabulary& vocab);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -53,7 +54,7 @@ void check_gradients(const LanguageModelOptions& o, const std::string& what) {
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = "test_language_model_" + name;
+  const std::string path = (std::filesystem::temp_directory_path() / ("tapenet_test_language_model_" + name)).string();
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }
