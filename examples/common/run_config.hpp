@@ -219,9 +219,10 @@ inline std::string RunConfig::text(const std::string& key, const std::string& fa
 
 inline std::string RunConfig::choice(const std::string& key, const std::string& fallback,
                                      const std::vector<std::string>& options, Policy policy) {
-  auto list = [&] {
+  auto list = [&] {  // "a, b or c"
     std::string s;
-    for (const auto& o : options) s += (s.empty() ? "" : "|") + o;
+    for (std::size_t i = 0; i < options.size(); ++i)
+      s += (i == 0 ? "" : i + 1 == options.size() ? " or " : ", ") + options[i];
     return s;
   };
   const std::string given = args_.str(key, fallback);

@@ -138,6 +138,10 @@ inline LoopOutcome run_training_loop(const LoopOptions& options, const LoopHooks
     return state.epoch >= options.epochs || (step_limited && state.step >= options.max_steps);
   };
   LoopOutcome outcome;
+  if (options.selection && options.selection->stop()) {  // resumed after its patience ran out
+    outcome.stopped_early = true;
+    return outcome;
+  }
   Progress progress(static_cast<std::size_t>(options.total_items), options.unit);
   auto last_save = Clock::now();
   std::size_t batches = 0;  // in the current epoch

@@ -34,7 +34,9 @@
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
 #include "../common/progress.hpp"
-#include "../common/settings.hpp"
+#include "../common/run_checkpoint.hpp"
+#include "../common/run_config.hpp"
+#include "../common/train_loop.hpp"
 #include "io/npz.hpp"
 #include "autograd/parallel_batch.hpp"
 #include "data/seeds.hpp"
@@ -54,6 +56,7 @@
 using namespace tapenet;
 using sentiment::Example;
 using sentiment::Scores;
+using examples::Policy;
 
 namespace {
 
@@ -160,47 +163,28 @@ std::string model_flag(TreeModel m) {
 
 std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vocab"; }
 
-// ---- checkpoint layout -------------------------------------------------------------------
+// ---- checkpoint layout (examples/common/run_checkpoint.hpp) ------------------------------
 // param/<name>                 current parameters (save_checkpoint)
 // state/<optimizer keys>       the optimizer's state_dict ("step", "lr", "<param>/sum" ...);
 //                              with --embed-sgd also the word vectors' SGD, "embed_sgd/{step,lr}"
-// state/config/{model,dim,optimizer,labels,leaf_tanh,leaf_cell,word_dim,lowercase}   what predict and --resume need to
-//                              rebuild the net (labels: 0 fine, 1 binary; older checkpoints
-//                              without labels/leaf_tanh/leaf_cell are fine-grained, no
-//                              leaf tanh, gated leaf cell, word_dim = dim; leaf_cell: 0
-//                              gated, 1 linear)
-// state/trainer/epoch          epochs done
 // state/trainer/{best_dev,best_epoch,bad_epochs}, state/best/<name>   the EarlyStopping
 //                              "best": the parameters of the best dev epoch
 // state/best_binary/<name>     fine-grained nets: the BestSnapshot of the best dev root
 //                              binary epoch, with trainer/{best_binary_dev,best_binary_epoch}
 // state/average/...            with --average: the moving average's state_dict
-// state/settings/<option>      the training options marked * in the usage (examples::Settings;
-//                              older checkpoints have none and take them from the command line)
+// run/config                   the architecture and the options marked * in the usage, typed
+// run/loop                     the loop's position (epochs done)
 // FILE.vocab                   the vocabulary, one word per line (data::Vocab::save)
 
 bool is_trainer_key(const std::string& key) {
-  for (const char* prefix : {"config/", "trainer/", "best/", "best_binary/", "average/", "settings/"})
+  for (const char* prefix : {"trainer/", "best/", "best_binary/", "average/"})
     if (key.rfind(prefix, 0) == 0) return true;
   return false;
 }
 
 Tensor<float> scalar(double v) { return full<float>({1}, static_cast<float>(v)); }
 
-double get(const std::map<std::string, Tensor<float>>& state, const std::string& key, const std::string& path) {
-  auto it = state.find(key);
-  if (it == state.end() || it->second.size() != 1)
-    throw std::runtime_error(path + ": not a sentiment checkpoint (no 1-element entry 'state/" + key + "')");
-  return it->second(0);
-}
-
-// The optional entries of older checkpoints default to `fallback`.
-double get_or(const std::map<std::string, Tensor<float>>& state, const std::string& key, const std::string& path,
-              double fallback) {
-  return state.count(key) ? get(state, key, path) : fallback;
-}
-
-// What defines the net's shape and function: stored in the checkpoint.
+// What defines the net's shape and function: fixed by the checkpoint.
 struct NetConfig {
   TreeModel model = TreeModel::RNTN;
   std::size_t dim = 25;
@@ -221,53 +205,12 @@ struct NetConfig {
   }
 };
 
-// Reads the config/ entries without building a net (predict and --resume).
-NetConfig read_config(const std::string& path) {
-  std::map<std::string, Tensor<float>> entries = load_npz<float>(path);
-  std::map<std::string, Tensor<float>> state;
-  for (auto& [k, v] : entries)
-    if (k.rfind("state/", 0) == 0) state[k.substr(6)] = v;
-  NetConfig c;
-  const int model = static_cast<int>(get(state, "config/model", path));
-  if (model < 0 || model > 2) throw std::runtime_error(path + ": bad config/model " + std::to_string(model));
-  c.model = static_cast<TreeModel>(model);
-  c.dim = static_cast<std::size_t>(get(state, "config/dim", path));
-  const int labels = static_cast<int>(get_or(state, "config/labels", path, 0));
-  if (labels < 0 || labels > 1) throw std::runtime_error(path + ": bad config/labels " + std::to_string(labels));
-  c.labels = labels == 0 ? data::LabelMode::Fine : data::LabelMode::Binary;
-  c.leaf_tanh = get_or(state, "config/leaf_tanh", path, 0) != 0;
-  const int leaf_cell = static_cast<int>(get_or(state, "config/leaf_cell", path, 0));
-  if (leaf_cell < 0 || leaf_cell > 1) throw std::runtime_error(path + ": bad config/leaf_cell " + std::to_string(leaf_cell));
-  c.leaf_cell = leaf_cell == 0 ? LeafCell::Gated : LeafCell::Linear;
-  const double word_dim = get_or(state, "config/word_dim", path, 0);
-  if (word_dim < 0 || word_dim > 4096) throw std::runtime_error(path + ": bad config/word_dim " + std::to_string(word_dim));
-  c.word_dim = static_cast<std::size_t>(word_dim);
-  c.lowercase = get_or(state, "config/lowercase", path, 0) != 0;
-  return c;
-}
-
-// The config/ entries read_config reads back.
-void write_config(const NetConfig& c, std::map<std::string, Tensor<float>>& state) {
-  state["config/model"] = scalar(static_cast<int>(c.model));
-  state["config/dim"] = scalar(static_cast<double>(c.dim));
-  state["config/labels"] = scalar(c.labels == data::LabelMode::Fine ? 0 : 1);
-  state["config/leaf_tanh"] = scalar(c.leaf_tanh ? 1 : 0);
-  state["config/leaf_cell"] = scalar(c.leaf_cell == LeafCell::Gated ? 0 : 1);
-  state["config/word_dim"] = scalar(static_cast<double>(c.word_dim));
-  state["config/lowercase"] = scalar(c.lowercase ? 1 : 0);
-}
-
 // A run resumes on the data it was trained on: SST (--data) or the synthetic treebank.
-void check_data_source(examples::Settings& settings, bool synthetic) {
-  if (auto saved = settings.saved("synthetic"); saved && (*saved != 0) != synthetic)
+void check_data_source(examples::RunConfig& config, bool synthetic) {
+  if (auto saved = config.saved("synthetic"); saved && saved->as_flag() != synthetic)
     throw std::invalid_argument(synthetic ? "the checkpoint was trained with --data: give --data DIR again"
                                           : "the checkpoint was trained on the synthetic treebank: resume without --data");
-  settings.set("synthetic", synthetic ? 1 : 0);
-}
-
-// The training options a checkpoint stores (empty for one from before they were stored).
-std::map<std::string, double> read_saved_settings(const std::string& path) {
-  return examples::read_settings(load_npz<float>(path), "state/settings/");
+  config.set("synthetic", examples::ConfigValue::flag(synthetic));
 }
 
 data::Vocab load_vocab(const std::string& checkpoint) {
@@ -341,12 +284,16 @@ void print_phrases(const data::Tree& tree, const Tensor<float>& probs, data::Lab
   }
 }
 
+NetConfig net_config(const examples::Args& args, examples::RunConfig& c);
+
 int run_predict(int argc, char** argv) {
   examples::Args args(argc, argv, {"checkpoint", "threads"}, {},
                       "usage: sentiment predict --checkpoint FILE  (reads trees or sentences from stdin, one per line)");
   if (!args.has("checkpoint")) throw std::invalid_argument("predict needs --checkpoint FILE");
   const std::string path = args.str("checkpoint");
-  const NetConfig config = read_config(path);
+  const examples::RunRecord saved = examples::read_run_record(path);
+  examples::RunConfig run_config(args, &saved.config);
+  const NetConfig config = net_config(args, run_config);
   const data::Vocab vocab = load_vocab(path);
   std::mt19937_64 rng(0);
   TreeNet<float> net(vocab.size(), config.dim, config.classes(), config.model, rng,
@@ -388,7 +335,7 @@ struct Splits {
 };
 
 // In binary mode every split keeps only its trees with a non-neutral root (SST-2).
-Splits load_splits(const examples::Args& args, examples::Settings& settings, std::uint64_t seed,
+Splits load_splits(const examples::Args& args, examples::RunConfig& settings, std::uint64_t seed,
                    data::LabelMode labels) {
   Splits s;
   if (args.has("data")) {
@@ -429,39 +376,25 @@ void print_probes(const TreeNet<float>& net, const data::Vocab& vocab, data::Lab
   }
 }
 
-// The architecture from the flags, or with `checkpoint` (--resume) from the checkpoint,
-// where a conflicting explicit flag is an error.
-NetConfig net_config(const examples::Args& args, const std::string& checkpoint) {
+// The architecture: from the flags, or on --resume and predict from the checkpoint, where a
+// flag given again must agree (the shared policy, examples/common/run_config.hpp).
+NetConfig net_config(const examples::Args& args, examples::RunConfig& c) {
   NetConfig config;
-  config.model = parse_model(args.str("model", "rntn"));
+  config.model = parse_model(c.choice("model", "rntn", {"rnn", "rntn", "treelstm"}));
   const bool lstm = config.model == TreeModel::TreeLSTM;
-  const long dim_arg = args.integer("dim", lstm ? 100 : 25);
-  if (dim_arg < 1 || dim_arg > 4096) throw std::invalid_argument("--dim must be in 1..4096");
-  config.dim = static_cast<std::size_t>(dim_arg);
-  config.labels = parse_labels(args.str("labels", "fine"));
-  config.leaf_tanh = args.has("leaf-tanh");
+  const long dim = c.integer("dim", lstm ? 100 : 25, Policy::Fixed);
+  if (dim < 1 || dim > 4096) throw std::invalid_argument("--dim must be in 1..4096");
+  config.dim = static_cast<std::size_t>(dim);
+  config.labels = parse_labels(c.choice("labels", "fine", {"fine", "binary"}));
+  config.leaf_tanh = c.flag("leaf-tanh");
   if (config.leaf_tanh && lstm) throw std::invalid_argument("--leaf-tanh is for --model rnn or rntn");
-  config.leaf_cell = parse_leaf_cell(args.str("leaf-cell", "gated"));
+  config.leaf_cell = parse_leaf_cell(c.choice("leaf-cell", "gated", {"gated", "linear"}));
   if (args.has("leaf-cell") && !lstm) throw std::invalid_argument("--leaf-cell is for --model treelstm");
-  const long word_dim_arg = args.integer("word-dim", 0);
-  if (word_dim_arg < 0 || word_dim_arg > 4096) throw std::invalid_argument("--word-dim must be in 1..4096");
+  const long word_dim = c.integer("word-dim", 0, Policy::Fixed);
+  if (word_dim < 0 || word_dim > 4096) throw std::invalid_argument("--word-dim must be in 1..4096");
   if (args.has("word-dim") && !lstm) throw std::invalid_argument("--word-dim is for --model treelstm");
-  config.word_dim = static_cast<std::size_t>(word_dim_arg) == config.dim ? 0 : static_cast<std::size_t>(word_dim_arg);
-  config.lowercase = args.has("lowercase");
-  if (!checkpoint.empty()) {  // the checkpoint decides the architecture; explicit flags must agree
-    const NetConfig saved = read_config(checkpoint);
-    if ((args.has("model") && saved.model != config.model) || (args.has("dim") && saved.dim != config.dim) ||
-        (args.has("labels") && saved.labels != config.labels) || (config.leaf_tanh && !saved.leaf_tanh) ||
-        (args.has("leaf-cell") && saved.leaf_cell != config.leaf_cell) ||
-        (args.has("word-dim") && saved.word_dim != config.word_dim) || (config.lowercase && !saved.lowercase))
-      throw std::invalid_argument(checkpoint + " holds --model " + model_flag(saved.model) + " --dim " +
-                                  std::to_string(saved.dim) + " --labels " + labels_flag(saved.labels) +
-                                  (saved.leaf_tanh ? " --leaf-tanh" : "") +
-                                  (saved.leaf_cell == LeafCell::Linear ? " --leaf-cell linear" : "") +
-                                  (saved.word_dim ? " --word-dim " + std::to_string(saved.word_dim) : "") +
-                                  (saved.lowercase ? " --lowercase" : "") + "; it cannot resume with other values");
-    config = saved;
-  }
+  config.word_dim = static_cast<std::size_t>(word_dim) == config.dim ? 0 : static_cast<std::size_t>(word_dim);
+  config.lowercase = c.flag("lowercase");
   return config;
 }
 
@@ -484,7 +417,7 @@ struct TrainOptions {
 
 // The options that shape the run's trajectory come from `settings` (the checkpoint's on
 // --resume, unless given again); those used only at initialisation, from the command line.
-TrainOptions train_options(const examples::Args& args, examples::Settings& settings, const NetConfig& config,
+TrainOptions train_options(const examples::Args& args, examples::RunConfig& settings, const NetConfig& config,
                            bool synthetic) {
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
   TrainOptions o;
@@ -517,19 +450,19 @@ TrainOptions train_options(const examples::Args& args, examples::Settings& setti
     throw std::invalid_argument("--unk-replace must be in [0, 1], --word-dropout in [0, 1)");
   o.embed_lr_scale = settings.number("embed-lr-scale", 1.0);
   o.l2_words = settings.number("l2-words", 1e-4);
-  o.l2_words_in_batch = settings.fixed_number("l2-words-in-batch", 0) != 0;
+  o.l2_words_in_batch = settings.flag("l2-words-in-batch");
   o.clip = settings.number("clip", 0.0);
   if (o.embed_lr_scale < 0 || o.l2_words < 0 || o.clip < 0)
     throw std::invalid_argument("--embed-lr-scale, --l2-words and --clip must not be negative");
   // Tai et al.'s Tree-LSTM code updates the word vectors by plain SGD (θ -= 0.1·g) and the
   // rest by AdaGrad. AdaGrad gives a word seen once as large a first step as a frequent
   // one; under SGD a word moves in proportion to how often it is used.
-  o.embed_sgd = settings.fixed_number("embed-sgd", 0.0);  // decides what the optimizer holds
+  o.embed_sgd = settings.number("embed-sgd", 0.0, Policy::Fixed);  // decides what the optimizer holds
   if (o.embed_sgd < 0) throw std::invalid_argument("--embed-sgd must not be negative");
   if (o.embed_sgd > 0 && o.embed_lr_scale != 1.0) throw std::invalid_argument("--embed-sgd and --embed-lr-scale exclude each other");
   o.adagrad_reset = static_cast<int>(settings.integer("adagrad-reset", 0));
   if (o.adagrad_reset < 0 || (o.adagrad_reset > 0 && o.adam)) throw std::invalid_argument("--adagrad-reset needs adagrad and N >= 0");
-  o.average_decay = settings.fixed_number("average", 0.0);
+  o.average_decay = settings.number("average", 0.0, Policy::Fixed);
   if (!(o.average_decay >= 0 && o.average_decay < 1)) throw std::invalid_argument("--average must be in [0, 1)");
   return o;
 }
@@ -641,14 +574,6 @@ TrainingOptimizer make_optimizer(TreeNet<float>& net, const TrainOptions& opts, 
   return out;
 }
 
-// A checkpoint from before the word vectors' SGD was saved: it steps with the rest.
-void add_missing_embed_sgd_state(Optimizer<float>::StateDict& state, double embed_sgd) {
-  if (embed_sgd > 0 && !state.count("embed_sgd/step") && state.count("step")) {
-    state["embed_sgd/step"] = state.at("step");
-    state["embed_sgd/lr"] = scalar(embed_sgd);
-  }
-}
-
 std::vector<std::int64_t> concatenated(const std::vector<std::vector<std::int64_t>>& lists) {
   std::vector<std::int64_t> all;
   for (const auto& list : lists) all.insert(all.end(), list.begin(), list.end());
@@ -667,9 +592,9 @@ void update_parameters(TreeNet<float>& net, TrainingOptimizer& optimizer, Parame
   if (average) average->update();
 }
 
-// One training epoch: a fresh shuffle (a function of seed and epoch), then minibatches, each
-// through parallel_batch (one tape per chunk) and update_parameters.
-struct EpochTrainer {
+// The minibatches of one epoch: a fresh shuffle (a function of seed and epoch), then each
+// batch through parallel_batch (one tape per chunk) and update_parameters.
+struct BatchTrainer {
   TreeNet<float>& net;
   TrainingOptimizer& optimizer;
   ParameterAverage<float>* average;
@@ -677,41 +602,45 @@ struct EpochTrainer {
   const data::WordReplacement& replace_words;
   std::uint64_t seed;
   data::LabelMode labels;
+  const std::vector<Example>& train;
+  std::vector<std::size_t> order;
+  double loss_sum = 0;  // over the epoch's batches so far
+  std::size_t trees = 0;
 
-  // Returns the summed training loss; the progress line shows `best_dev` (< 0: none yet).
-  double run_epoch(const std::vector<Example>& train, int epoch, double best_dev, examples::Progress& progress) const {
-    std::vector<std::size_t> order(train.size());
+  // Returns the number of minibatches of `epoch`.
+  std::size_t start_epoch(int epoch) {
+    // CoreNLP resets AdaGrad's history every adagradResetFrequency epochs.
+    if (opts.adagrad_reset > 0 && epoch > 0 && epoch % opts.adagrad_reset == 0) optimizer.set.reset_state();
+    net.train();
+    order.resize(train.size());
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 shuffle_rng(data::mix_seed(seed, static_cast<std::uint64_t>(epoch)));
     std::shuffle(order.begin(), order.end(), shuffle_rng);
+    loss_sum = 0;
+    trees = 0;
+    return (train.size() + opts.batch - 1) / opts.batch;
+  }
+
+  // Minibatch `batch` of `epoch`: Σ over its trees of Σ over their nodes of the cross-entropy.
+  examples::StepResult train_batch(int epoch, std::size_t batch) {
+    const std::size_t b0 = batch * opts.batch, n = std::min(opts.batch, order.size() - b0);
     ParallelOptions parallel;
     parallel.threads = opts.threads;
-    const bool tty = ::isatty(2);
-    double loss_sum = 0;
-    for (std::size_t b0 = 0; b0 < order.size(); b0 += opts.batch) {
-      const std::size_t n = std::min(opts.batch, order.size() - b0);
-      optimizer.set.zero_grad();
-      // Σ over the batch's trees of Σ over their nodes of the cross-entropy; one tape per chunk.
-      std::vector<std::vector<std::int64_t>> tree_words(n);  // each task writes its own entry
-      const float loss = parallel_batch<float>(
-          n,
-          [&](Tape<float>& tape, std::size_t i) {
-            const Example& ex = train[order[b0 + i]];
-            std::mt19937_64 drop_rng(data::mix_seed(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
-            tree_words[i] = replace_words(ex.word_ids, static_cast<std::uint64_t>(epoch), b0 + i);
-            return net.forward(tape, ex.tree, tree_words[i], labels, &drop_rng).loss;
-          },
-          parallel);
-      update_parameters(net, optimizer, average, n, tree_words);
-      loss_sum += loss;
-      std::ostringstream status;
-      status << "epoch " << epoch + 1 << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
-             << loss_sum / double(b0 + n) << "  best dev " << (best_dev < 0 ? std::string("-") : pct(best_dev));
-      // On a terminal the bar redraws in place; in a log, ten lines per epoch are enough.
-      const std::size_t done = b0 + n, tenth = std::max<std::size_t>(1, train.size() / 10);
-      if (tty || done == train.size() || done / tenth != b0 / tenth) progress.update(done, status.str());
-    }
-    return loss_sum;
+    optimizer.set.zero_grad();
+    std::vector<std::vector<std::int64_t>> tree_words(n);  // each task writes its own entry
+    const float loss = parallel_batch<float>(
+        n,
+        [&](Tape<float>& tape, std::size_t i) {
+          const Example& ex = train[order[b0 + i]];
+          std::mt19937_64 drop_rng(data::mix_seed(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
+          tree_words[i] = replace_words(ex.word_ids, static_cast<std::uint64_t>(epoch), b0 + i);
+          return net.forward(tape, ex.tree, tree_words[i], labels, &drop_rng).loss;
+        },
+        parallel);
+    update_parameters(net, optimizer, average, n, tree_words);
+    loss_sum += loss;
+    trees += n;
+    return {loss, double(n)};
   }
 };
 
@@ -746,24 +675,20 @@ struct Selection {
 };
 
 // Loads the parameters, the selection, the optimizer's and the average's state from
-// `checkpoint`; returns the epochs it had done.
-int resume_from(const std::string& checkpoint, const ParameterList<float>& params, const TrainOptions& opts,
-                TrainingOptimizer& optimizer, Selection& selection, ParameterAverage<float>* average) {
+// `checkpoint`, and says so with the epochs it had done.
+void resume_from(const std::string& checkpoint, const ParameterList<float>& params, const TrainOptions& opts,
+                 TrainingOptimizer& optimizer, Selection& selection, ParameterAverage<float>* average,
+                 std::size_t epochs_done) {
   auto state = load_checkpoint(checkpoint, params);
-  if (static_cast<int>(get(state, "config/optimizer", checkpoint)) != (opts.adam ? 1 : 0))
-    throw std::invalid_argument(checkpoint + " was trained with --optimizer " + (opts.adam ? "adagrad" : "adam"));
-  const int epochs_done = static_cast<int>(get(state, "trainer/epoch", checkpoint));
   selection.load(state, checkpoint);
   Optimizer<float>::StateDict opt_state;
   for (auto& [k, v] : state)
     if (!is_trainer_key(k)) opt_state[k] = v;
-  add_missing_embed_sgd_state(opt_state, opts.embed_sgd);
   optimizer.set.load_state_dict(opt_state);
   optimizer.set[0].set_lr(static_cast<float>(opts.lr));  // the checkpoint's, or a given --lr that overrides it
   load_average_state(state, average, checkpoint);
   std::cout << "resumed from " << checkpoint << " after epoch " << epochs_done << " (best dev root "
             << pct(selection.stopping.best().score()) << " at epoch " << selection.stopping.best().epoch() << ")\n";
-  return epochs_done;
 }
 
 // The dev figures of the selected epoch and the test figures (of a fine-grained net also
@@ -796,6 +721,87 @@ void print_header(const NetConfig& config, std::size_t parameters, const Splits&
             << opts.clip << ", average " << opts.average_decay << ", " << opts.used_threads << " thread(s)\n";
 }
 
+// One training run's pieces, built from the options; run() wires them into the shared loop.
+struct TrainRun {
+  const examples::Args& args;
+  examples::RunConfig& run_config;
+  const NetConfig& config;
+  const TrainOptions& opts;
+  const std::vector<Example>& train;
+  const std::vector<Example>& dev;
+  TreeNet<float>& net;
+  TrainingOptimizer& optimizer;
+  ParameterAverage<float>* average;
+  Selection& selection;
+  BatchTrainer& trainer;
+  std::string checkpoint;
+
+  Scores last_dev;
+  std::chrono::steady_clock::time_point epoch_start;
+  double epoch_train_seconds = 0;
+
+  void save(const examples::LoopState& s) const {
+    if (checkpoint.empty()) return;
+    Optimizer<float>::StateDict state = optimizer.set.state_dict();
+    selection.save(state);
+    if (average)
+      for (auto& [key, value] : average->state_dict()) state["average/" + key] = value;
+    examples::save_run(checkpoint, net.parameters(), state, examples::RunRecord{run_config.values(), s, {}});
+  }
+
+  // Dev with the averaged parameters swapped in; after_step swaps them out again, after the
+  // loop has offered the score to the selection (which keeps the parameters it sees).
+  examples::Evaluation evaluate(const examples::LoopState& s) {
+    epoch_train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    net.eval();
+    if (average) average->swap();  // the averaged parameters in, the trained ones out
+    last_dev = sentiment::evaluate(net, dev, opts.threads);
+    if (selection.fine_net) selection.best_binary.offer(last_dev.root_binary, static_cast<int>(s.epoch));
+    return {last_dev.selection()};
+  }
+
+  void after_evaluation(const examples::LoopState& s, const examples::Evaluation& e) const {
+    if (average) average->swap();
+    std::cout << "epoch " << s.epoch << ": train loss/tree " << std::setprecision(4)
+              << trainer.loss_sum / double(train.size()) << "  dev " << last_dev.summary()
+              << (e.improved ? "  * best" : "") << "  [" << std::setprecision(3)
+              << double(train.size()) / epoch_train_seconds << " trees/s]" << std::endl;
+  }
+
+  std::string status(const examples::LoopState& s) const {
+    const double best = selection.stopping.best().score();
+    std::ostringstream text;
+    text << "epoch " << s.epoch + (s.batch ? 1 : 0) << "/" << opts.epochs << "  loss/tree " << std::setprecision(4)
+         << trainer.loss_sum / double(std::max<std::size_t>(1, trainer.trees)) << "  best dev "
+         << (best < 0 ? std::string("-") : pct(best));
+    return text.str();
+  }
+
+  examples::LoopOutcome run(examples::LoopState& state) {
+    examples::LoopOptions lo;
+    lo.epochs = static_cast<std::size_t>(opts.epochs);
+    lo.selection = &selection.stopping;
+    lo.unit = "trees";
+    lo.total_items = double((lo.epochs - std::min(lo.epochs, state.epoch)) * train.size());
+    examples::LoopHooks hooks;
+    hooks.start_epoch = [this](std::size_t e) {
+      epoch_start = std::chrono::steady_clock::now();
+      return trainer.start_epoch(static_cast<int>(e));
+    };
+    hooks.train_batch = [this](const examples::LoopState& s) {
+      return trainer.train_batch(static_cast<int>(s.epoch), s.batch);
+    };
+    hooks.status = [this](const examples::LoopState& s) { return status(s); };
+    hooks.evaluate = [this](const examples::LoopState& s) { return evaluate(s); };
+    hooks.after_step = [this](const examples::LoopState& s, const examples::StepResult&,
+                              const examples::Evaluation* e) {
+      if (e) after_evaluation(s, *e);
+    };
+    hooks.save = [this](const examples::LoopState& s) { save(s); };
+    return examples::run_training_loop(lo, hooks, state);
+  }
+};
+
 int run_train(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "root-weight", "cell-dropout", "composition-dropout", "min-count",
@@ -810,23 +816,22 @@ int run_train(int argc, char** argv) {
   const bool resume = args.has("resume");
   if (resume && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
 
-  const NetConfig config = net_config(args, resume ? checkpoint : std::string());
-  const std::map<std::string, double> saved_settings = resume ? read_saved_settings(checkpoint) : std::map<std::string, double>{};
-  if (resume && saved_settings.empty())
-    std::cout << checkpoint << " stores no training options (an older checkpoint): they come from the command line\n";
-  examples::Settings settings(args, saved_settings.empty() ? nullptr : &saved_settings);
-  check_data_source(settings, synthetic);
-  const long seed_arg = settings.fixed_integer("seed", 1);  // it also makes the synthetic treebank
+  examples::RunRecord saved;
+  if (resume) saved = examples::read_run_record(checkpoint);
+  examples::RunConfig run_config(args, resume ? &saved.config : nullptr);
+  const NetConfig config = net_config(args, run_config);
+  check_data_source(run_config, synthetic);
+  const long seed_arg = run_config.integer("seed", 1, Policy::Fixed);  // it also makes the synthetic treebank
   if (seed_arg < 0) throw std::invalid_argument("--seed must be a whole number >= 0");
   const auto seed = static_cast<std::uint64_t>(seed_arg);
-  const TrainOptions opts = train_options(args, settings, config, synthetic);
+  const TrainOptions opts = train_options(args, run_config, config, synthetic);
   // --threads bounds OpenBLAS too: the optimizer's update of a large table runs on its threads.
   openblas_set_num_threads(opts.used_threads);
   const data::LabelMode labels = config.labels;
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
 
   // Data and vocabulary (from the training split, or the one saved with the checkpoint).
-  Splits splits = load_splits(args, settings, seed, labels);
+  Splits splits = load_splits(args, run_config, seed, labels);
   if (config.lowercase)
     for (auto* split : {&splits.train, &splits.dev, &splits.test})
       for (data::Tree& tree : *split) data::lowercase_words(tree);
@@ -869,56 +874,26 @@ int run_train(int argc, char** argv) {
 
   Selection selection(params, opts.patience, labels == data::LabelMode::Fine);
   const EarlyStopping<float>& stopping = selection.stopping;
-  int start_epoch = 0;
-  if (resume)
-    start_epoch = resume_from(checkpoint, params, opts, optimizer, selection, average.get());
-  else if (!checkpoint.empty())
+  examples::LoopState loop;
+  if (resume) {
+    loop = saved.loop;
+    resume_from(checkpoint, params, opts, optimizer, selection, average.get(), loop.epoch);
+  } else if (!checkpoint.empty()) {
     save_vocab(vocab, checkpoint);
-
-  auto save = [&](int epochs_done) {
-    if (checkpoint.empty()) return;
-    Optimizer<float>::StateDict state = optimizer.set.state_dict();
-    write_config(config, state);
-    examples::write_settings(settings.values(), "settings/", state);
-    state["config/optimizer"] = scalar(opts.adam ? 1 : 0);
-    state["trainer/epoch"] = scalar(epochs_done);
-    selection.save(state);
-    if (average)
-      for (auto& [key, value] : average->state_dict()) state["average/" + key] = value;
-    save_checkpoint(checkpoint, params, state);
-  };
+  }
+  const std::size_t start_epoch = loop.epoch;
 
   print_header(config, net.parameter_count(), splits, vocab.size(), opts);
-
-  const EpochTrainer trainer{net, optimizer, average.get(), opts, replace_words, seed, labels};
   if (!resume) {
     net.eval();
     const Scores s = sentiment::evaluate(net, dev, opts.threads);
     std::cout << "epoch 0 (untrained): dev " << s.summary() << "\n";
   }
 
-  double train_seconds = 0;
-  std::size_t trees_trained = 0;
-  int epoch = start_epoch;
-  for (; epoch < opts.epochs && !stopping.stop(); ++epoch) {
-    // CoreNLP resets AdaGrad's history every adagradResetFrequency epochs.
-    if (opts.adagrad_reset > 0 && epoch > 0 && epoch % opts.adagrad_reset == 0) optimizer.set.reset_state();
-    net.train();
-    examples::Progress progress(train.size(), "trees");
-    const double loss_sum = trainer.run_epoch(train, epoch, stopping.best().score(), progress);
-    train_seconds += progress.seconds_since_start();
-    trees_trained += train.size();
-
-    net.eval();
-    if (average) average->swap();  // the averaged parameters in, the trained ones out
-    const Scores d = sentiment::evaluate(net, dev, opts.threads);
-    const bool better = selection.offer(d, epoch + 1);
-    if (average) average->swap();
-    std::cout << "epoch " << epoch + 1 << ": train loss/tree " << std::setprecision(4) << loss_sum / double(train.size())
-              << "  dev " << d.summary() << (better ? "  * best" : "") << "  [" << std::setprecision(3)
-              << double(train.size()) / progress.seconds_since_start() << " trees/s]" << std::endl;
-    save(epoch + 1);
-  }
+  BatchTrainer trainer{net, optimizer, average.get(), opts, replace_words, seed, labels, train, {}, 0, 0};
+  TrainRun run{args, run_config, config, opts, train, dev, net, optimizer, average.get(), selection, trainer, checkpoint,
+               {}, {}, 0};
+  const examples::LoopOutcome outcome = run.run(loop);
   if (stopping.stop())
     std::cout << "early stop: no better dev root " << labels_flag(labels) << " accuracy for " << opts.patience << " epochs\n";
 
@@ -938,20 +913,21 @@ int run_train(int argc, char** argv) {
 
   if (synthetic) print_probes(net, vocab, labels, opts.threads);
 
-  const double trees_per_s = train_seconds > 0 ? double(trees_trained) / train_seconds : 0.0;
+  const double train_seconds = outcome.session_train_seconds;
+  const double trees_per_s = train_seconds > 0 ? outcome.session_items / train_seconds : 0.0;
   examples::Metrics metrics;
   add_score_metrics(metrics, labels, dv, ts, binary_dv, binary_ts, selection.best_binary.epoch());
   add_option_metrics(metrics, config, opts);
   metrics.set("best_epoch", stopping.best().epoch());
-  metrics.set("epochs", epoch);
-  metrics.set("epochs_this_run", epoch - start_epoch);
+  metrics.set("epochs", double(loop.epoch));
+  metrics.set("epochs_this_run", double(loop.epoch - start_epoch));
   metrics.set("trees_per_s", trees_per_s);
   metrics.set("train_s", train_seconds);
   metrics.set("wall_s", wall_seconds());
   metrics.set("threads", opts.used_threads);
   metrics.set("data", splits.source);
   metrics.write(args.str("metrics-out"));
-  std::cout << "trained " << trees_trained << " trees at " << std::setprecision(4) << trees_per_s
+  std::cout << "trained " << outcome.session_items << " trees at " << std::setprecision(4) << trees_per_s
             << " trees/s; wall " << wall_seconds() << " s\n";
   return 0;
 }
