@@ -17,6 +17,7 @@
 //                 [--hidden H] [--epochs E] [--batch B] [--lr LR] [--clip C] [--seed S]
 //                 [--data FILE | --points N] [--metrics-out FILE] [--checkpoint FILE [--resume]]
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -28,11 +29,15 @@
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
 #include "../common/progress.hpp"
+#include "../common/run_checkpoint.hpp"
+#include "../common/run_config.hpp"
+#include "../common/train_loop.hpp"
 #include "layers/basic.hpp"
 #include "layers/cell_factory.hpp"
 #include "layers/sequence.hpp"
 #include "optim/checkpoint.hpp"
 #include "optim/clip.hpp"
+#include "optim/early_stopping.hpp"
 #include "optim/optimizer.hpp"
 
 using namespace tapenet;
@@ -90,189 +95,248 @@ struct Forecaster : Module<float> {
   }
 };
 
-}  // namespace
+// The options; a checkpoint remembers them (fixed: the model, the data and the window; the
+// schedule may change on --resume).
+struct Options {
+  std::string mode, cell, data, checkpoint;
+  std::size_t window = 0, hidden = 0, epochs = 0, batch = 0, points = 0;
+  double lr = 0, clip = 0;
+  std::uint64_t seed = 1;
+  bool many_to_many() const { return mode == "many-to-many"; }
+};
 
-int main(int argc, char** argv) try {
-  examples::Args args(argc, argv,
-                      {"mode", "cell", "window", "hidden", "epochs", "batch", "lr", "clip", "seed", "data", "points",
-                       "metrics-out", "checkpoint", "resume"},
-                      {"resume"}, kUsage);
-  const std::string mode = args.str("mode", "many-to-one"), cell_kind = args.str("cell", "gru");
-  if (mode != "many-to-one" && mode != "many-to-many")
-    throw std::invalid_argument("--mode must be many-to-one or many-to-many, not '" + mode + "'");
-  const bool seq_targets = mode == "many-to-many";
-  auto positive = [&](const char* key, long fallback) {
-    const long v = args.integer(key, fallback);
-    if (v < 1) throw std::invalid_argument(std::string("--") + key + " must be at least 1");
-    return static_cast<std::size_t>(v);
-  };
-  const std::size_t N = positive("window", 24), hidden = positive("hidden", 32), epochs = positive("epochs", 20),
-                    batch = positive("batch", 32), points = positive("points", 3000);
-  const double lr = args.num("lr", 3e-3), clip = args.num("clip", 1.0);
-  const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
-  const std::string checkpoint = args.str("checkpoint");
-  if (args.has("resume") && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
+Options read_options(const examples::Args& args, examples::RunConfig& c) {
+  Options o;
+  o.mode = c.choice("mode", "many-to-one", {"many-to-one", "many-to-many"});
+  o.cell = c.choice("cell", "gru", {"gru", "lstm", "elman", "rnn"});
+  o.window = c.count("window", 24);
+  o.hidden = c.count("hidden", 32);
+  o.epochs = c.count("epochs", 20, examples::Policy::Tunable);
+  o.batch = c.count("batch", 32, examples::Policy::Tunable);
+  o.points = c.count("points", 3000);
+  o.data = c.text("data", "");
+  o.lr = c.number("lr", 3e-3);
+  o.clip = c.number("clip", 1.0);
+  o.seed = static_cast<std::uint64_t>(c.integer("seed", 1, examples::Policy::Fixed));
+  o.checkpoint = args.str("checkpoint");
+  if (args.has("resume") && o.checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
+  return o;
+}
 
-  // ---- data: chronological split, normalised with the training statistics ----
-  const std::vector<double> y = args.has("data") ? read_csv(args.str("data")) : synthetic(points, seed);
-  const std::size_t n = y.size(), n_train = n * 70 / 100, n_valid = n * 15 / 100;
+// The series, split chronologically 70/15/15 and normalised with the training statistics.
+// A sample is the index i of its target: inputs z[i-N .. i-1].
+struct Series {
+  std::vector<double> y;
+  std::vector<float> z;
+  double mean = 0, stdev = 1;
+  std::vector<std::size_t> train, valid, test;
+
+  // ŷ_i = y_{i-1}, in original units.
+  double baseline_mse(const std::vector<std::size_t>& idx) const {
+    double s = 0;
+    for (std::size_t i : idx) s += (y[i] - y[i - 1]) * (y[i] - y[i - 1]);
+    return s / idx.size();
+  }
+};
+
+Series load_series(const Options& o) {
+  Series s;
+  s.y = o.data.empty() ? synthetic(o.points, o.seed) : read_csv(o.data);
+  const std::size_t n = s.y.size(), n_train = n * 70 / 100, n_valid = n * 15 / 100, N = o.window;
   if (n_train <= N || n_valid == 0 || n - n_train - n_valid == 0)
     throw std::invalid_argument("the series has " + std::to_string(n) + " points: too short for --window " +
                                 std::to_string(N) + " and a 70/15/15 split");
-  const double mean = std::accumulate(y.begin(), y.begin() + n_train, 0.0) / n_train;
+  s.mean = std::accumulate(s.y.begin(), s.y.begin() + n_train, 0.0) / n_train;
   double var = 0;
-  for (std::size_t i = 0; i < n_train; ++i) var += (y[i] - mean) * (y[i] - mean);
-  const double stdev = std::max(std::sqrt(var / n_train), 1e-8);
-  std::vector<float> z(n);
-  for (std::size_t i = 0; i < n; ++i) z[i] = float((y[i] - mean) / stdev);
-  // A sample is the index i of its target: inputs z[i-N .. i-1].
+  for (std::size_t i = 0; i < n_train; ++i) var += (s.y[i] - s.mean) * (s.y[i] - s.mean);
+  s.stdev = std::max(std::sqrt(var / n_train), 1e-8);
+  s.z.resize(n);
+  for (std::size_t i = 0; i < n; ++i) s.z[i] = float((s.y[i] - s.mean) / s.stdev);
   auto targets_in = [&](std::size_t begin, std::size_t end) {
     std::vector<std::size_t> v;
     for (std::size_t i = std::max(begin, N); i < end; ++i) v.push_back(i);
     return v;
   };
-  const auto train = targets_in(0, n_train), valid = targets_in(n_train, n_train + n_valid),
-             test = targets_in(n_train + n_valid, n);
-  auto baseline_mse = [&](const std::vector<std::size_t>& idx) {  // ŷ_i = y_{i-1}, original units
-    double s = 0;
-    for (std::size_t i : idx) s += (y[i] - y[i - 1]) * (y[i] - y[i - 1]);
-    return s / idx.size();
-  };
+  s.train = targets_in(0, n_train);
+  s.valid = targets_in(n_train, n_train + n_valid);
+  s.test = targets_in(n_train + n_valid, n);
+  return s;
+}
 
-  // ---- model ----
-  std::mt19937_64 init_rng(seed);
-  Forecaster model(cell_kind, hidden, init_rng);
-  ParameterList<float> params = model.parameters();
-  Adam<float> optimizer(params, AdamOptions().with_lr(lr));
+// One run: the model, its optimizer, the best-on-valid parameters and the loop's hooks.
+class Run {
+ public:
+  Run(const Options& o, const Series& s, examples::ConfigValues config)
+      : o_(o), s_(s), config_(std::move(config)), init_rng_(o.seed), model_(o.cell, o.hidden, init_rng_),
+        params_(model_.parameters()), optimizer_(params_, AdamOptions().with_lr(o.lr)), best_(params_, 0) {}
 
+  std::size_t parameter_count() { return model_.parameter_count(); }
+
+  void resume(const examples::LoopState& loop) {
+    state_ = loop;
+    auto state = load_checkpoint(o_.checkpoint, params_);
+    best_.load(state, o_.checkpoint);
+    Optimizer<float>::StateDict opt_state;
+    for (auto& [key, value] : state)
+      if (!best_.owns(key)) opt_state[key] = value;
+    optimizer_.load_state_dict(opt_state);
+    std::cout << "resumed from " << o_.checkpoint << " after epoch " << loop.epoch << " (best val mse "
+              << -best_.best().score() << ")\n";
+  }
+
+  void train() {
+    const std::size_t per_epoch = (s_.train.size() + o_.batch - 1) / o_.batch;
+    examples::LoopOptions lo;
+    lo.epochs = o_.epochs;
+    lo.selection = &best_;
+    lo.higher_is_better = false;
+    lo.unit = "batches";
+    lo.total_items = double(o_.epochs > state_.epoch ? (o_.epochs - state_.epoch) * per_epoch : 0);
+    examples::LoopHooks hooks;
+    hooks.start_epoch = [this, per_epoch](std::size_t epoch) {
+      order_ = s_.train;
+      std::mt19937_64 shuffle_rng(o_.seed * 1000003 + epoch);  // a pure function of the epoch: resumable
+      std::shuffle(order_.begin(), order_.end(), shuffle_rng);
+      train_loss_ = 0;
+      return per_epoch;
+    };
+    hooks.train_batch = [this](const examples::LoopState& st) { return train_batch(st); };
+    hooks.status = [this](const examples::LoopState& st) {
+      std::ostringstream status;
+      status << "epoch " << st.epoch + (st.batch ? 1 : 0) << " train mse "
+             << train_loss_ / double(st.batch ? st.batch : 1) * s_.stdev * s_.stdev;
+      return status.str();
+    };
+    hooks.evaluate = [this](const examples::LoopState&) { return examples::Evaluation{evaluate(s_.valid)}; };
+    hooks.after_step = [this, per_epoch](const examples::LoopState& st, const examples::StepResult&,
+                                         const examples::Evaluation* e) {
+      if (!e) return;
+      std::cout << "epoch " << st.epoch << ": train mse " << train_loss_ / per_epoch * s_.stdev * s_.stdev
+                << "  val mse " << e->score << (e->improved ? "  (best)" : "") << std::endl;
+    };
+    if (!o_.checkpoint.empty())
+      hooks.save = [this](const examples::LoopState& st) {
+        auto state = optimizer_.state_dict();
+        best_.save(state);
+        examples::save_run(o_.checkpoint, params_, state, examples::RunRecord{config_, st, {}});
+      };
+    examples::run_training_loop(lo, hooks, state_);
+  }
+
+  // Test with the best-on-validation parameters, once.
+  void report(examples::Metrics& metrics, double wall_seconds) {
+    const double val_baseline = s_.baseline_mse(s_.valid), test_baseline = s_.baseline_mse(s_.test);
+    if (best_.best().has_score()) best_.best().restore();
+    const double best_val = best_.best().has_score() ? -best_.best().score() : INFINITY;
+    const double test_mse = evaluate(s_.test), ratio = test_mse / test_baseline;
+    std::cout << "best epoch " << best_.best().epoch() << " (val mse " << best_val << ", baseline " << val_baseline
+              << ")\n"
+              << "test mse " << test_mse << "  last-value baseline " << test_baseline << "  ratio " << ratio
+              << std::endl;
+    metrics.set("test_mse", test_mse);
+    metrics.set("baseline_mse", test_baseline);
+    metrics.set("mse_ratio", ratio);
+    metrics.set("val_mse", best_val);
+    metrics.set("val_baseline_mse", val_baseline);
+    metrics.set("best_epoch", double(best_.best().epoch()));
+    metrics.set("epochs", double(o_.epochs));
+    metrics.set("wall_s", wall_seconds);
+    metrics.set("parameters", double(model_.parameter_count()));
+    metrics.set("mode", o_.mode);
+    metrics.set("cell", o_.cell);
+    metrics.set("hidden", double(o_.hidden));
+    metrics.set("window", double(o_.window));
+  }
+
+ private:
   // Predictions (and, for training, the loss) of one batch of samples. `last` is [B, 1]:
   // the prediction of z[i] for each sample i.
-  struct Batch { Var<float> loss, last; };
-  auto forward = [&](Tape<float>& tape, const std::size_t* idx, std::size_t B) {
+  struct Batch {
+    Var<float> loss, last;
+  };
+  Batch forward(Tape<float>& tape, const std::size_t* idx, std::size_t B) const {
+    const std::size_t N = o_.window;
     Tensor<float> x = Tensor<float>::from_shape({N * B, 1}), target = Tensor<float>::from_shape({N * B, 1});
     for (std::size_t t = 0; t < N; ++t)
       for (std::size_t b = 0; b < B; ++b) {
-        x(t * B + b, 0) = z[idx[b] - N + t];
-        target(t * B + b, 0) = z[idx[b] - N + t + 1];  // row (N-1)·B + b is z[i]
+        x(t * B + b, 0) = s_.z[idx[b] - N + t];
+        target(t * B + b, 0) = s_.z[idx[b] - N + t + 1];  // row (N-1)·B + b is z[i]
       }
-    SequenceOutput<float> run = run_sequence(tape, *model.cell, tape.constant(x), B);
-    if (seq_targets) {
-      Var<float> pred = model.readout.forward(tape, concat_outputs(run.outputs));  // [N·B, 1]
+    SequenceOutput<float> run = run_sequence(tape, *model_.cell, tape.constant(x), B);
+    if (o_.many_to_many()) {
+      Var<float> pred = model_.readout.forward(tape, concat_outputs(run.outputs));  // [N·B, 1]
       return Batch{mse(pred, tape.constant(target)), slice(pred, 0, (N - 1) * B, N * B)};
     }
-    Var<float> pred = model.readout.forward(tape, run.final.h);  // [B, 1]
+    Var<float> pred = model_.readout.forward(tape, run.final.h);  // [B, 1]
     Tensor<float> last = Tensor<float>::from_shape({B, 1});
     for (std::size_t b = 0; b < B; ++b) last(b, 0) = target((N - 1) * B + b, 0);
     return Batch{mse(pred, tape.constant(last)), pred};
-  };
+  }
+
+  examples::StepResult train_batch(const examples::LoopState& st) {
+    const std::size_t k = st.batch, B = std::min(o_.batch, order_.size() - k * o_.batch);
+    tape_.clear();
+    Var<float> loss = forward(tape_, order_.data() + k * o_.batch, B).loss;
+    optimizer_.zero_grad();
+    tape_.backward(loss);
+    clip_grad_norm(params_, o_.clip);
+    optimizer_.step();
+    train_loss_ += loss.item();
+    return {loss.item(), 1.0};
+  }
+
   // MSE of the next-value prediction, in original units.
-  auto evaluate = [&](const std::vector<std::size_t>& idx) {
+  double evaluate(const std::vector<std::size_t>& idx) const {
     NoGradGuard no_grad;
-    double s = 0;
+    double sum = 0;
     for (std::size_t k = 0; k < idx.size(); k += 256) {
       const std::size_t B = std::min<std::size_t>(256, idx.size() - k);
       Tape<float> tape;
       Var<float> last = forward(tape, idx.data() + k, B).last;
       for (std::size_t b = 0; b < B; ++b) {
-        const double e = double(last.value()(b, 0)) * stdev + mean - y[idx[k + b]];
-        s += e * e;
+        const double e = double(last.value()(b, 0)) * s_.stdev + s_.mean - s_.y[idx[k + b]];
+        sum += e * e;
       }
     }
-    return s / idx.size();
-  };
-
-  // ---- resume: parameters, optimizer, epoch, best validation and its parameters ----
-  std::size_t start = 0, best_epoch = 0;
-  double best_val = INFINITY;
-  std::vector<Tensor<float>> best;
-  for (auto* p : params) best.push_back(p->value);
-  if (args.has("resume")) {
-    auto state = load_checkpoint(checkpoint, params);
-    Optimizer<float>::StateDict opt_state;
-    for (auto& [key, value] : state)
-      if (key.rfind("trainer/", 0) != 0 && key.rfind("best/", 0) != 0) opt_state[key] = value;
-    for (const char* key : {"trainer/epoch", "trainer/best_val", "trainer/best_epoch", "trainer/window", "trainer/many_to_many"})
-      if (!state.count(key)) throw std::runtime_error(checkpoint + ": no '" + key + "': not a forecast checkpoint");
-    auto num = [&](const char* key) { return double(state.at(key)(0)); };
-    if (std::size_t(num("trainer/window")) != N || (num("trainer/many_to_many") != 0) != seq_targets)
-      throw std::invalid_argument(checkpoint + " was trained with another --window or --mode");
-    optimizer.load_state_dict(opt_state);
-    start = std::size_t(num("trainer/epoch"));
-    best_val = num("trainer/best_val");
-    best_epoch = std::size_t(num("trainer/best_epoch"));
-    for (std::size_t k = 0; k < params.size(); ++k) best[k] = state.at("best/" + params[k]->name);
-    std::cout << "resumed from " << checkpoint << " after epoch " << start << " (best val mse " << best_val << ")\n";
-  }
-  auto scalar = [](double v) { Tensor<float> t = Tensor<float>::from_shape({1}); t(0) = float(v); return t; };
-
-  const double val_baseline = baseline_mse(valid), test_baseline = baseline_mse(test);
-  std::cout << "forecast: " << cell_kind << " (hidden " << hidden << ", " << model.parameter_count() << " parameters), "
-            << mode << ", window " << N << "; " << n << " points -> " << train.size() << "/" << valid.size() << "/"
-            << test.size() << " train/valid/test windows; val baseline mse " << val_baseline << std::endl;
-
-  // ---- training ----
-  const std::size_t per_epoch = (train.size() + batch - 1) / batch;
-  examples::Progress progress(epochs > start ? (epochs - start) * per_epoch : 0, "batches");
-  Tape<float> tape;
-  for (std::size_t epoch = start; epoch < epochs; ++epoch) {
-    std::vector<std::size_t> order = train;
-    std::mt19937_64 shuffle_rng(seed * 1000003 + epoch);  // a pure function of the epoch: resumable
-    std::shuffle(order.begin(), order.end(), shuffle_rng);
-    double train_loss = 0;
-    for (std::size_t k = 0; k < per_epoch; ++k) {
-      const std::size_t B = std::min(batch, order.size() - k * batch);
-      tape.clear();
-      Var<float> loss = forward(tape, order.data() + k * batch, B).loss;
-      optimizer.zero_grad();
-      tape.backward(loss);
-      clip_grad_norm(params, clip);
-      optimizer.step();
-      train_loss += loss.item();
-      std::ostringstream status;
-      status << "epoch " << epoch + 1 << " train mse " << train_loss / (k + 1) * stdev * stdev;
-      progress.update((epoch - start) * per_epoch + k + 1, status.str());
-    }
-    const double val = evaluate(valid);
-    if (val < best_val) {
-      best_val = val;
-      best_epoch = epoch + 1;
-      for (std::size_t k = 0; k < params.size(); ++k) best[k] = params[k]->value;
-    }
-    std::cout << "epoch " << epoch + 1 << ": train mse " << train_loss / per_epoch * stdev * stdev << "  val mse " << val
-              << (best_epoch == epoch + 1 ? "  (best)" : "") << std::endl;
-    if (!checkpoint.empty()) {
-      auto state = optimizer.state_dict();
-      state["trainer/epoch"] = scalar(double(epoch + 1));
-      state["trainer/best_val"] = scalar(best_val);
-      state["trainer/best_epoch"] = scalar(double(best_epoch));
-      state["trainer/window"] = scalar(double(N));
-      state["trainer/many_to_many"] = scalar(seq_targets ? 1 : 0);
-      for (std::size_t k = 0; k < params.size(); ++k) state["best/" + params[k]->name] = best[k];
-      save_checkpoint(checkpoint, params, state);
-    }
+    return sum / idx.size();
   }
 
-  // ---- test with the best-on-validation parameters ----
-  if (best_epoch > 0)
-    for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = best[k];
-  const double test_mse = evaluate(test), ratio = test_mse / test_baseline;
-  std::cout << "best epoch " << best_epoch << " (val mse " << best_val << ", baseline " << val_baseline << ")\n"
-            << "test mse " << test_mse << "  last-value baseline " << test_baseline << "  ratio " << ratio << std::endl;
+  const Options& o_;
+  const Series& s_;
+  examples::ConfigValues config_;
+  std::mt19937_64 init_rng_;
+  Forecaster model_;
+  ParameterList<float> params_;
+  Adam<float> optimizer_;
+  EarlyStopping<float> best_;  // patience 0: keeps the best-on-valid parameters
+  Tape<float> tape_;
+  std::vector<std::size_t> order_;
+  examples::LoopState state_;
+  double train_loss_ = 0;
+};
 
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const auto clock_start = std::chrono::steady_clock::now();
+  examples::Args args(argc, argv,
+                      {"mode", "cell", "window", "hidden", "epochs", "batch", "lr", "clip", "seed", "data", "points",
+                       "metrics-out", "checkpoint", "resume"},
+                      {"resume"}, kUsage);
+  examples::RunRecord saved;
+  if (args.has("resume")) saved = examples::read_run_record(args.str("checkpoint"));
+  examples::RunConfig config(args, args.has("resume") ? &saved.config : nullptr);
+  const Options o = read_options(args, config);
+  const Series series = load_series(o);
+  Run run(o, series, config.values());
+  if (args.has("resume")) run.resume(saved.loop);
+  std::cout << "forecast: " << o.cell << " (hidden " << o.hidden << ", " << run.parameter_count() << " parameters), "
+            << o.mode << ", window " << o.window << "; " << series.y.size() << " points -> " << series.train.size()
+            << "/" << series.valid.size() << "/" << series.test.size() << " train/valid/test windows; val baseline mse "
+            << series.baseline_mse(series.valid) << std::endl;
+  run.train();
   examples::Metrics metrics;
-  metrics.set("test_mse", test_mse);
-  metrics.set("baseline_mse", test_baseline);
-  metrics.set("mse_ratio", ratio);
-  metrics.set("val_mse", best_val);
-  metrics.set("val_baseline_mse", val_baseline);
-  metrics.set("best_epoch", double(best_epoch));
-  metrics.set("epochs", double(epochs));
-  metrics.set("wall_s", progress.seconds_since_start());
-  metrics.set("parameters", double(model.parameter_count()));
-  metrics.set("mode", mode);
-  metrics.set("cell", cell_kind);
-  metrics.set("hidden", double(hidden));
-  metrics.set("window", double(N));
+  run.report(metrics, std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count());
   metrics.write(args.str("metrics-out"));
   return 0;
 } catch (const std::exception& e) {
