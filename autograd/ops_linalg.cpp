@@ -94,6 +94,7 @@ Var<T> matmul(Var<T> a, Var<T> b, bool ta, bool tb) {
     });
   }
   Tape<T>& tape = a.tape();
+  tape.check_inputs("matmul", {a, b});  // before b's node is read for its packing
   if (detail::node_is_packed_parameter(tape, ib, tb, m)) {  // a weight: packed once per tape
     C.fill(T(0));
     detail::multiply_add_node(tape, ib, tb, ta, m, A.data(), A.shape()[1], C.data(), n);
