@@ -55,6 +55,71 @@ void axpy(T a, const T* x, T* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+struct MatmulDims {
+  std::size_t m, k, n;  // op(A) [m, k], op(B) [k, n]
+};
+
+template <class T>
+MatmulDims matmul_dims(const Tensor<T>& A, const Tensor<T>& B, bool ta, bool tb) {
+  require_rank("matmul", "left operand", A, 2);
+  require_rank("matmul", "right operand", B, 2);
+  const std::size_t m = ta ? A.shape()[1] : A.shape()[0], k = ta ? A.shape()[0] : A.shape()[1];
+  const std::size_t kb = tb ? B.shape()[1] : B.shape()[0], n = tb ? B.shape()[0] : B.shape()[1];
+  if (k != kb)
+    throw ShapeError("matmul", shape_str(A.shape()) + (ta ? "ᵀ" : "") + " x " + shape_str(B.shape()) + (tb ? "ᵀ" : ""));
+  return {m, k, n};
+}
+
+// One row (a tree node, a single decoder step): c = a B̄ is a gemv; in backward
+// dA = g B̄ᵀ is a gemv and dB̄ += aᵀ g an outer product, which the tape sums for a leaf B
+// with one GEMM per backward (Tape::add_outer_product_grad).
+template <class T>
+Var<T> matmul_one_row(Var<T> a, Var<T> b, bool tb, std::size_t k, std::size_t n) {
+  const Tensor<T>& B = b.value();
+  Tensor<T> C = Tensor<T>::from_shape({1, n});
+  const int rows = int(B.shape()[0]), cols = int(B.shape()[1]);
+  gemv(!tb, rows, cols, B.data(), a.value().data(), C.data());  // c = Bᵀa (B [k,n]) or B a (B [n,k])
+  auto ia = a.id(), ib = b.id();
+  return a.tape().record("matmul", std::move(C), {a, b}, [ia, ib, tb, k, n](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
+    const Tensor<T>& B = t.value(ib);
+    const int rows = int(B.shape()[0]), cols = int(B.shape()[1]);
+    if (t.requires_grad(ia)) {
+      thread_local std::vector<T> da;
+      da.resize(k);
+      gemv(tb, rows, cols, B.data(), G.data(), da.data());  // dA = g B̄ᵀ
+      axpy(T(1), da.data(), t.grad_buffer(ia).data(), k);
+    }
+    if (t.requires_grad(ib)) {
+      const T* a = t.value(ia).data();
+      if (tb) t.add_outer_product_grad(ib, G.data(), n, a, k);  // dB [n,k] += g ⊗ a
+      else t.add_outer_product_grad(ib, a, k, G.data(), n);     // dB [k,n] += a ⊗ g
+    }
+  });
+}
+
+// dĀ = G B̄ᵀ and dB̄ = Āᵀ G for C = op(A) op(B) of `d`'s dimensions.
+template <class T>
+void matmul_backward(Tape<T>& t, const Tensor<T>& G, std::uint32_t ia, std::uint32_t ib, bool ta, bool tb,
+                     const MatmulDims& d) {
+  const Tensor<T>& A = t.value(ia);
+  const Tensor<T>& B = t.value(ib);
+  if (t.requires_grad(ia)) {
+    Tensor<T>& dA = t.grad_buffer(ia);
+    if (ta) gemm(tb, true, B, G, T(1), dA);                                                // dA = B̄ Gᵀ
+    else detail::multiply_add_node(t, ib, !tb, false, d.m, G.data(), d.n, dA.data(), d.k);  // dA = G B̄ᵀ
+  }
+  if (!t.requires_grad(ib)) return;
+  if (ta) {
+    Tensor<T>& dB = t.grad_buffer(ib);
+    if (tb) gemm(true, ta, G, A, T(1), dB);  // dB = Gᵀ Ā
+    else gemm(!ta, false, A, G, T(1), dB);   // dB = Āᵀ G
+  } else if (tb) {
+    t.add_product_grad(ib, G.data(), d.n, d.n, A.data(), d.k, d.k, d.m);  // dB [n,k] += Gᵀ A, one GEMM for a leaf
+  } else {
+    t.add_product_grad(ib, A.data(), d.k, d.k, G.data(), d.n, d.n, d.m);  // dB [k,n] += Aᵀ G
+  }
+}
+
 }  // namespace
 
 // C = op(A) op(B).  With Ā = op(A), B̄ = op(B):  dĀ = G B̄ᵀ,  dB̄ = Āᵀ G;
@@ -63,62 +128,20 @@ template <class T>
 Var<T> matmul(Var<T> a, Var<T> b, bool ta, bool tb) {
   const Tensor<T>& A = a.value();
   const Tensor<T>& B = b.value();
-  require_rank("matmul", "left operand", A, 2);
-  require_rank("matmul", "right operand", B, 2);
-  const std::size_t m = ta ? A.shape()[1] : A.shape()[0], k = ta ? A.shape()[0] : A.shape()[1];
-  const std::size_t kb = tb ? B.shape()[1] : B.shape()[0], n = tb ? B.shape()[0] : B.shape()[1];
-  if (k != kb)
-    throw ShapeError("matmul", shape_str(A.shape()) + (ta ? "ᵀ" : "") + " x " + shape_str(B.shape()) + (tb ? "ᵀ" : ""));
-  Tensor<T> C = Tensor<T>::from_shape({m, n});
-  auto ia = a.id(), ib = b.id();
-  if (m == 1 && !ta && k > 0 && n > 0) {
-    // One row (a tree node, a single decoder step): c = a B̄ is a gemv; in backward
-    // dA = g B̄ᵀ is a gemv and dB̄ += aᵀ g an outer product, which the tape sums for a leaf B
-    // with one GEMM per backward (Tape::add_outer_product_grad).
-    const int rows = int(B.shape()[0]), cols = int(B.shape()[1]);
-    gemv(!tb, rows, cols, B.data(), A.data(), C.data());  // c = Bᵀa (B [k,n]) or B a (B [n,k])
-    return a.tape().record("matmul", std::move(C), {a, b}, [ia, ib, tb, k, n](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
-      const Tensor<T>& B = t.value(ib);
-      const int rows = int(B.shape()[0]), cols = int(B.shape()[1]);
-      if (t.requires_grad(ia)) {
-        thread_local std::vector<T> da;
-        da.resize(k);
-        gemv(tb, rows, cols, B.data(), G.data(), da.data());  // dA = g B̄ᵀ
-        axpy(T(1), da.data(), t.grad_buffer(ia).data(), k);
-      }
-      if (t.requires_grad(ib)) {
-        const T* a = t.value(ia).data();
-        if (tb) t.add_outer_product_grad(ib, G.data(), n, a, k);  // dB [n,k] += g ⊗ a
-        else t.add_outer_product_grad(ib, a, k, G.data(), n);     // dB [k,n] += a ⊗ g
-      }
-    });
-  }
+  const MatmulDims d = matmul_dims(A, B, ta, tb);
+  if (d.m == 1 && !ta && d.k > 0 && d.n > 0) return matmul_one_row(a, b, tb, d.k, d.n);
+  Tensor<T> C = Tensor<T>::from_shape({d.m, d.n});
   Tape<T>& tape = a.tape();
-  if (detail::node_is_packed_parameter(tape, ib, tb, m)) {  // a weight: packed once per tape
+  tape.check_inputs("matmul", {a, b});  // before b's node is read for its packing
+  if (detail::node_is_packed_parameter(tape, b.id(), tb, d.m)) {  // a weight: packed once per tape
     C.fill(T(0));
-    detail::multiply_add_node(tape, ib, tb, ta, m, A.data(), A.shape()[1], C.data(), n);
+    detail::multiply_add_node(tape, b.id(), tb, ta, d.m, A.data(), A.shape()[1], C.data(), d.n);
   } else {
     gemm(ta, tb, A, B, T(0), C);
   }
-  return tape.record("matmul", std::move(C), {a, b}, [ia, ib, ta, tb, m, k, n](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
-    const Tensor<T>& A = t.value(ia);
-    const Tensor<T>& B = t.value(ib);
-    if (t.requires_grad(ia)) {
-      Tensor<T>& dA = t.grad_buffer(ia);
-      if (ta) gemm(tb, true, B, G, T(1), dA);                                          // dA = B̄ Gᵀ
-      else detail::multiply_add_node(t, ib, !tb, false, m, G.data(), n, dA.data(), k);  // dA = G B̄ᵀ
-    }
-    if (t.requires_grad(ib)) {
-      if (ta) {
-        Tensor<T>& dB = t.grad_buffer(ib);
-        if (tb) gemm(true, ta, G, A, T(1), dB);   // dB = Gᵀ Ā
-        else gemm(!ta, false, A, G, T(1), dB);    // dB = Āᵀ G
-      } else if (tb) {
-        t.add_product_grad(ib, G.data(), n, n, A.data(), k, k, m);  // dB [n,k] += Gᵀ A, one GEMM for a leaf
-      } else {
-        t.add_product_grad(ib, A.data(), k, k, G.data(), n, n, m);  // dB [k,n] += Aᵀ G
-      }
-    }
+  auto ia = a.id(), ib = b.id();
+  return tape.record("matmul", std::move(C), {a, b}, [ia, ib, ta, tb, d](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
+    matmul_backward(t, G, ia, ib, ta, tb, d);
   });
 }
 
@@ -133,6 +156,93 @@ Var<T> transpose(Var<T> x) {
   });
 }
 
+namespace {
+
+struct BilinearDims {
+  std::size_t B, n, K, m;  // x [B, n], V [K, n, m], y [B, m]
+  std::size_t Kn() const { return K * n; }
+  bool small() const { return B <= kSmallBatch; }
+};
+
+template <class T>
+BilinearDims bilinear_dims(const Tensor<T>& X, const Tensor<T>& V, const Tensor<T>& Y) {
+  require_rank("bilinear", "x", X, 2);
+  require_rank("bilinear", "V", V, 3);
+  require_rank("bilinear", "y", Y, 2);
+  const BilinearDims d{X.shape()[0], X.shape()[1], V.shape()[0], V.shape()[2]};
+  if (V.shape()[1] != d.n || Y.shape()[1] != d.m || Y.shape()[0] != d.B)
+    throw ShapeError("bilinear", "x " + shape_str(X.shape()) + ", V " + shape_str(V.shape()) + ", y " + shape_str(Y.shape()));
+  return d;
+}
+
+// Z = y V_rᵀ [B, K·n]: one gemv per row for a small batch, else one gemm.
+template <class T>
+Tensor<T> bilinear_z(const Tensor<T>& V, const Tensor<T>& Y, const BilinearDims& d) {
+  const std::size_t Kn = d.Kn();
+  Tensor<T> Z = Tensor<T>::from_shape({d.B, Kn});
+  if (d.B == 0 || Kn == 0) return Z;
+  if (d.m == 0) {
+    Z.fill(T(0));
+  } else if (d.small()) {
+    for (std::size_t b = 0; b < d.B; ++b) gemv(false, int(Kn), int(d.m), V.data(), Y.data() + b * d.m, Z.data() + b * Kn);
+  } else {
+    gemm(false, true, int(d.B), int(Kn), int(d.m), T(1), Y.data(), int(d.m), V.data(), int(d.m), T(0), Z.data(), int(Kn));
+  }
+  return Z;
+}
+
+// dx[b,i] += Σ_k g[b,k] Z[b, k·n+i]
+template <class T>
+void bilinear_dx(T* dX, const Tensor<T>& g, const Tensor<T>& Z, const BilinearDims& d) {
+  const std::size_t Kn = d.Kn();
+  for (std::size_t b = 0; b < d.B; ++b)
+    for (std::size_t k = 0; k < d.K; ++k) {
+      const T gk = g(b, k);
+      const T* z = Z.data() + b * Kn + k * d.n;
+      T* dx = dX + b * d.n;
+      for (std::size_t i = 0; i < d.n; ++i) dx[i] += gk * z[i];
+    }
+}
+
+// Per row b: w = g_b ⊗ x_b [K·n];  dy_b += w V_r (one pass over V_r);  dV_r += w ⊗ y_b,
+// handed to the tape, which sums all such products of a leaf V with one GEMM at the end of
+// backward. dy goes through a scratch row: x, V and y may be one node (xᵀ V x).
+template <class T>
+void bilinear_dv_dy_by_rows(Tape<T>& t, const Tensor<T>& g, std::uint32_t ix, std::uint32_t iv, std::uint32_t iy,
+                            bool dv, bool dy, const BilinearDims& d) {
+  const std::size_t Kn = d.Kn();
+  const T* X = t.value(ix).data();
+  const T* V = t.value(iv).data();
+  const T* Y = t.value(iy).data();
+  thread_local std::vector<T> w, dyb;
+  w.resize(Kn);
+  dyb.resize(d.m);
+  for (std::size_t b = 0; b < d.B; ++b) {
+    for (std::size_t k = 0; k < d.K; ++k)
+      for (std::size_t i = 0; i < d.n; ++i) w[k * d.n + i] = g(b, k) * X[b * d.n + i];
+    if (dy) gemv(true, int(Kn), int(d.m), V, w.data(), dyb.data());
+    if (dv) t.add_outer_product_grad(iv, w.data(), Kn, Y + b * d.m, d.m);
+    if (dy) axpy(T(1), dyb.data(), t.grad_buffer(iy).data() + b * d.m, d.m);
+  }
+}
+
+// W[b, k·n+i] = g[b,k] x[b,i];  dy += W V_r,  dV_r += Wᵀ y, each one gemm.
+template <class T>
+void bilinear_dv_dy_batched(Tape<T>& t, const Tensor<T>& g, std::uint32_t ix, std::uint32_t iv, std::uint32_t iy,
+                            bool dv, bool dy, const BilinearDims& d) {
+  const std::size_t Kn = d.Kn();
+  const T* X = t.value(ix).data();
+  Tensor<T> W = Tensor<T>::from_shape({d.B, Kn});
+  for (std::size_t b = 0; b < d.B; ++b)
+    for (std::size_t k = 0; k < d.K; ++k)
+      for (std::size_t i = 0; i < d.n; ++i) W(b, k * d.n + i) = g(b, k) * X[b * d.n + i];
+  const int iB = int(d.B), iKn = int(Kn), im = int(d.m);
+  if (dy) gemm(false, false, iB, im, iKn, T(1), W.data(), iKn, t.value(iv).data(), im, T(1), t.grad_buffer(iy).data(), im);
+  if (dv) gemm(true, false, iKn, im, iB, T(1), W.data(), iKn, t.value(iy).data(), im, T(1), t.grad_buffer(iv).data(), im);
+}
+
+}  // namespace
+
 // out[b,k] = x_bᵀ V_k y_b with V viewed as the matrix V_r [K·n, m].
 //   Z = y V_rᵀ  [B, K·n]          (Z[b, k·n+i] = (V_k y_b)_i)
 //   out[b,k] = Σ_i x[b,i] Z[b, k·n+i]
@@ -145,75 +255,19 @@ Var<T> transpose(Var<T> x) {
 template <class T>
 Var<T> bilinear(Var<T> x, Var<T> V, Var<T> y) {
   const Tensor<T>& X = x.value();
-  const Tensor<T>& Vt = V.value();
-  const Tensor<T>& Y = y.value();
-  require_rank("bilinear", "x", X, 2);
-  require_rank("bilinear", "V", Vt, 3);
-  require_rank("bilinear", "y", Y, 2);
-  const std::size_t B = X.shape()[0], n = X.shape()[1], K = Vt.shape()[0], m = Vt.shape()[2];
-  if (Vt.shape()[1] != n || Y.shape()[1] != m || Y.shape()[0] != B)
-    throw ShapeError("bilinear", "x " + shape_str(X.shape()) + ", V " + shape_str(Vt.shape()) + ", y " + shape_str(Y.shape()));
-  const std::size_t Kn = K * n;
-  const bool small = B <= kSmallBatch;
-  Tensor<T> Z = Tensor<T>::from_shape({B, Kn});
-  if (B == 0 || Kn == 0) {
-  } else if (m == 0) {
-    Z.fill(T(0));
-  } else if (small) {
-    for (std::size_t b = 0; b < B; ++b) {
-      const T* yb = Y.data() + b * m;
-      T* zb = Z.data() + b * Kn;
-      gemv(false, int(Kn), int(m), Vt.data(), yb, zb);
-    }
-  } else {
-    gemm(false, true, int(B), int(Kn), int(m), T(1), Y.data(), int(m), Vt.data(), int(m), T(0), Z.data(), int(Kn));
-  }
-  Tensor<T> out = Tensor<T>::from_shape({B, K});
-  for (std::size_t b = 0; b < B; ++b)
-    for (std::size_t k = 0; k < K; ++k) out(b, k) = dot(X.data() + b * n, Z.data() + b * Kn + k * n, n);
+  const BilinearDims d = bilinear_dims(X, V.value(), y.value());
+  Tensor<T> Z = bilinear_z(V.value(), y.value(), d);
+  Tensor<T> out = Tensor<T>::from_shape({d.B, d.K});
+  for (std::size_t b = 0; b < d.B; ++b)
+    for (std::size_t k = 0; k < d.K; ++k) out(b, k) = dot(X.data() + b * d.n, Z.data() + b * d.Kn() + k * d.n, d.n);
   auto ix = x.id(), iv = V.id(), iy = y.id();
   return x.tape().record("bilinear", std::move(out), {x, V, y},
-                         [ix, iv, iy, Z = std::move(Z), B, n, K, m, small](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
-    const std::size_t Kn = K * n;
-    if (t.requires_grad(ix)) {
-      T* dX = t.grad_buffer(ix).data();
-      for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t k = 0; k < K; ++k) {
-          const T gk = g(b, k);
-          const T* z = Z.data() + b * Kn + k * n;
-          T* d = dX + b * n;
-          for (std::size_t i = 0; i < n; ++i) d[i] += gk * z[i];
-        }
-    }
+                         [ix, iv, iy, Z = std::move(Z), d](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    if (t.requires_grad(ix)) bilinear_dx(t.grad_buffer(ix).data(), g, Z, d);
     const bool dv = t.requires_grad(iv), dy = t.requires_grad(iy);
-    if (!dv && !dy) return;
-    if (!B || !K || !n || !m) return;
-    const T* X = t.value(ix).data();
-    const T* Vp = t.value(iv).data();
-    const T* Yp = t.value(iy).data();
-    if (small) {
-      // Per row b: w = g_b ⊗ x_b [K·n];  dy_b += w V_r (one pass over V_r);  dV_r += w ⊗ y_b,
-      // handed to the tape, which sums all such products of a leaf V with one GEMM at the
-      // end of backward. dy goes through a scratch row: x, V and y may be one node (xᵀ V x).
-      thread_local std::vector<T> w, dyb;
-      w.resize(Kn);
-      dyb.resize(m);
-      for (std::size_t b = 0; b < B; ++b) {
-        for (std::size_t k = 0; k < K; ++k)
-          for (std::size_t i = 0; i < n; ++i) w[k * n + i] = g(b, k) * X[b * n + i];
-        if (dy) gemv(true, int(Kn), int(m), Vp, w.data(), dyb.data());
-        if (dv) t.add_outer_product_grad(iv, w.data(), Kn, Yp + b * m, m);
-        if (dy) axpy(T(1), dyb.data(), t.grad_buffer(iy).data() + b * m, m);
-      }
-      return;
-    }
-    Tensor<T> W = Tensor<T>::from_shape({B, Kn});
-    for (std::size_t b = 0; b < B; ++b)
-      for (std::size_t k = 0; k < K; ++k)
-        for (std::size_t i = 0; i < n; ++i) W(b, k * n + i) = g(b, k) * X[b * n + i];
-    const int iB = int(B), iKn = int(Kn), im = int(m);
-    if (dy) gemm(false, false, iB, im, iKn, T(1), W.data(), iKn, Vp, im, T(1), t.grad_buffer(iy).data(), im);
-    if (dv) gemm(true, false, iKn, im, iB, T(1), W.data(), iKn, Yp, im, T(1), t.grad_buffer(iv).data(), im);
+    if ((!dv && !dy) || !d.B || !d.K || !d.n || !d.m) return;
+    if (d.small()) bilinear_dv_dy_by_rows(t, g, ix, iv, iy, dv, dy, d);
+    else bilinear_dv_dy_batched(t, g, ix, iv, iy, dv, dy, d);
   });
 }
 

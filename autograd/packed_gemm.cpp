@@ -15,18 +15,18 @@ namespace {
 constexpr std::size_t register_bytes(PackedIsa isa) { return isa == PackedIsa::Avx512 ? 64 : 32; }
 
 // Fewer rows than this do not repay packing B for one product (gemm_accumulate leaves them
-// to BLAS). Packing Bᵀ scatters, so it needs more rows to pay off than packing B, a row-by-row
-// copy. Measured here (K 256, N 2048, one thread, OpenBLAS's Haswell kernels): pack + kernel
-// beats sgemm from 32 rows with Bᵀ (279 vs 320 µs; 16 rows: 213 vs 197) and from 8 rows with B.
+// to BLAS): packing costs K·N once, the kernel saves a little per row. Packing Bᵀ scatters,
+// so it needs more rows to pay off than packing B, a row-by-row copy. The crossovers were
+// measured against sgemm (bench/README.md, "Packed GEMM kernel").
 constexpr std::size_t kMinPackedRows = 8;
 constexpr std::size_t kMinPackedRowsTransposedB = 32;
 // Below this many rows per thread, packed_multiply_add splits B's columns instead of C's rows.
 constexpr std::size_t kMinRowsPerThread = 64;
 
 // The kernel TAPENET_PACKED_GEMM asks for: "0", "off" or "blas" (none), "avx2", or the default
-// (unset, "avx512"): AVX-512 where the CPU has it, else none. The AVX2 kernel is opt-in because
-// on this VM it lost to OpenBLAS's own AVX2 kernels over a whole step (medium LSTM fwd+bwd:
-// 268 vs 241 ms on one thread, 155 vs 132 ms on two), while the AVX-512 one wins (142 / 76 ms).
+// (unset, "avx512"): AVX-512 where the CPU has it, else none. The AVX2 kernel is opt-in: with
+// half the register width it does not beat OpenBLAS's own AVX2 kernels over a whole step,
+// while the AVX-512 one does (bench/README.md, "Packed GEMM kernel").
 PackedIsa requested_isa() {
   const char* v = std::getenv("TAPENET_PACKED_GEMM");
   if (v && (!std::strcmp(v, "0") || !std::strcmp(v, "off") || !std::strcmp(v, "blas"))) return PackedIsa::None;

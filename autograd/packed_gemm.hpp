@@ -1,16 +1,18 @@
 // A weight matrix packed once for many products C += A · B (internal, not public API).
 //
 // Why: a recurrence multiplies the same W_hh by a small [batch, H] block at every time step.
-// OpenBLAS has no "pack once" interface, so each of those calls re-packs all of W_hh (4 MB
-// for the medium LSTM): measured at ~17 % of an LSTM step. Here W is packed once per sequence
-// into column panels and a register-blocked kernel streams A against them; on this machine's
-// AVX-512 cores the per-step product ran at ~250 GFLOP/s against OpenBLAS's 115-195.
+// OpenBLAS has no "pack once" interface, so each of those calls re-packs all of W_hh, a
+// cost that grows with the weight and not with the batch. Here W is packed once per sequence
+// into column panels and a register-blocked kernel streams A against them: the packing and
+// blocking of Goto and van de Geijn (2008), with the packed operand kept across calls.
+// Measurements: bench/README.md ("Packed GEMM kernel").
 //
 // The kernel is compiled for AVX-512 and for AVX2+FMA in their own translation units and
 // chosen at run time (CPUID), so default builds get it without -march=native. It does not
 // depend on OpenBLAS's kernel choice (OPENBLAS_CORETYPE). By default only the AVX-512 kernel
-// is used (the AVX2 one, TAPENET_PACKED_GEMM=avx2, measured slower than OpenBLAS's AVX2
-// kernels); without AVX-512, or with TAPENET_PACKED_GEMM=0, multiply_add is plain BLAS gemm.
+// is used (the AVX2 one, TAPENET_PACKED_GEMM=avx2, does not beat OpenBLAS's own AVX2 kernels
+// over a whole step); without AVX-512, or with TAPENET_PACKED_GEMM=0, multiply_add is plain
+// BLAS gemm.
 // multiply_add runs on the calling thread (the BLAS fallback excepted): the fused recurrences
 // parallelise over batch rows themselves (ops_rnn.cpp, for_batch_blocks). Each element of C is
 // summed in the same order whatever the row count, so splitting rows changes no bit.

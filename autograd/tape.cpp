@@ -211,6 +211,7 @@ Var<T> Tape<T>::param(Parameter<T>& p) {
 template <class T>
 template <class Inputs>
 Var<T> Tape<T>::record_node(const char* op, Tensor<T> value, const Inputs& inputs, BackwardFn backward) {
+  check_inputs(op, inputs);
   bool needs = false;
   if (g_grad_enabled)
     for (const auto& v : inputs) needs = needs || nodes_[v.id()].requires_grad;
@@ -233,6 +234,17 @@ template <class T>
 Var<T> Tape<T>::record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs,
                        BackwardFn backward) {
   return record_node(op, std::move(value), inputs, std::move(backward));
+}
+
+template <class T>
+void Tape<T>::throw_foreign_input(const char* op, std::size_t position, const Var<T>& v) const {
+  const std::string input = std::string(op) + ": input " + std::to_string(position);
+  if (!v.valid()) throw TapeError(input + " is an empty Var (default-constructed, never recorded)");
+  if (!v.on(this))
+    throw TapeError(input + " is recorded on another tape (use one tape per graph; a value from another "
+                            "tape enters as tape.constant(v.value()), a parameter as tape.param(p))");
+  throw TapeError(input + " was recorded before this tape's clear() (node " + std::to_string(v.id()) + " of " +
+                  std::to_string(size_) + ")");
 }
 
 template <class T>

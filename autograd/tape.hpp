@@ -49,6 +49,7 @@ class Var {
   Tape<T>& tape() const { return *tape_; }
   std::uint32_t id() const { return id_; }
   bool valid() const { return tape_ != nullptr; }
+  bool on(const Tape<T>* tape) const { return tape_ == tape; }
 
  private:
   Tape<T>* tape_ = nullptr;
@@ -159,11 +160,28 @@ class Tape {
   Var<T> param(Parameter<T>& p);     // one node per parameter per tape; gradients flush to p
 
   // Appends an op's node. The closure is kept only when some input requires a gradient
-  // and gradient mode is on.
+  // and gradient mode is on. Every input must be a live node of this tape (check_inputs).
   Var<T> record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs,
                 BackwardFn backward);
   Var<T> record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs,
                 BackwardFn backward);
+
+  // Throws TapeError naming `op` and the input (counted from 1) when an input is not a live
+  // node of this tape: empty (default-constructed), recorded on another tape (another
+  // parallel_batch chunk, a generate() loop's tape), or past the tape's end (kept across clear()).
+  // record() checks; an op that reads its inputs' nodes before recording (a packed weight)
+  // calls it first. Parameters are tape-free: param(p) gives each tape its own node of p.
+  template <class Inputs>
+  void check_inputs(const char* op, const Inputs& inputs) const {
+    std::size_t position = 0;
+    for (const Var<T>& v : inputs) {
+      ++position;
+      if (!v.on(this) || v.id() >= size_) throw_foreign_input(op, position, v);
+    }
+  }
+  void check_inputs(const char* op, std::initializer_list<Var<T>> inputs) const {
+    check_inputs<std::initializer_list<Var<T>>>(op, inputs);
+  }
 
   // Reverse sweep from a one-element loss (seed 1) or from any node with an explicit seed.
   // Gradients accumulate (+=). Unless retain_graph, closures are released afterwards and a
@@ -234,6 +252,7 @@ class Tape {
   void flush_parameter_grads();
   void flush_outer_products();
   void check_finite_output(const Node& n) const;
+  [[noreturn]] void throw_foreign_input(const char* op, std::size_t position, const Var<T>& v) const;
   Node& append();  // a fresh node: a recycled one when clear() left some, else a new one
 
   // Products Aᵀ B waiting for the end of the sweep: rows of A [count, M], B [count, N].

@@ -14,6 +14,7 @@
 
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/parallel_batch.hpp"
 
 using namespace tapenet;
 using Tn = Tensor<double>;
@@ -248,6 +249,48 @@ BOOST_AUTO_TEST_CASE(backward_from_another_tape_throws) {
   Tape<double> a, b;
   V x = a.input(Tn({1.0}));
   BOOST_CHECK_THROW(b.backward(sum(x)), TapeError);
+}
+
+BOOST_AUTO_TEST_CASE(inputs_from_another_tape_throw_naming_the_op) {
+  Tape<double> a, b;
+  V x = a.input(rnd({2, 3}, 1)), y = b.input(rnd({2, 3}, 2)), z = a.input(rnd({2, 3}, 3));
+  const std::size_t before = a.size();
+  CHECK_THROW_MSG(add(x, y), TapeError, "add: input 2 is recorded on another tape");
+  CHECK_THROW_MSG(mul(y, x), TapeError, "mul: input 2 is recorded on another tape");
+  CHECK_THROW_MSG(concat(std::vector<V>{x, z, y}, 0), TapeError, "concat: input 3 is recorded on another tape");
+  CHECK_THROW_MSG(bilinear(x, b.input(rnd({2, 3, 3}, 4)), z), TapeError, "bilinear: input 2");
+  // matmul against a parameter of the other tape: both the one-row and the packed path.
+  Parameter<double> W("W", rnd({3, 64}, 5));
+  V Wb = b.param(W);
+  CHECK_THROW_MSG(matmul(a.input(rnd({1, 3}, 6)), Wb), TapeError, "matmul: input 2 is recorded on another tape");
+  CHECK_THROW_MSG(matmul(a.input(rnd({64, 3}, 7)), Wb), TapeError, "matmul: input 2 is recorded on another tape");
+  BOOST_TEST(a.size() == before + 2);  // the two matmul inputs; no op node
+  // The same parameter on its own tape, and a value carried over as a constant, are fine.
+  BOOST_CHECK_NO_THROW(matmul(a.input(rnd({64, 3}, 8)), a.param(W)));
+  BOOST_CHECK_NO_THROW(add(x, a.constant(y.value())));
+  BOOST_CHECK_NO_THROW(add(detach(x), z));
+}
+
+BOOST_AUTO_TEST_CASE(empty_or_stale_inputs_throw) {
+  Tape<double> tape;
+  V x = tape.input(Tn({1.0}));
+  auto identity = [](Tape<double>&, const Tn&, const Tn&) {};
+  CHECK_THROW_MSG(tape.record("custom", Tn({2.0}), {x, V()}, identity), TapeError, "custom: input 2 is an empty Var");
+  V kept = tape.input(Tn({3.0}));  // node 1
+  tape.clear();
+  V fresh = tape.input(Tn({4.0}));  // node 0 again
+  CHECK_THROW_MSG(add(fresh, kept), TapeError, "add: input 2 was recorded before this tape's clear()");
+  BOOST_CHECK_NO_THROW(add(fresh, fresh));
+}
+
+BOOST_AUTO_TEST_CASE(parallel_batch_rejects_a_var_of_the_outer_tape) {
+  Parameter<double> p("p", Tn({0.5, -1.0}));
+  Tape<double> outer;
+  V w_outer = outer.param(p);  // the mistake: a Var of the caller's tape used in every chunk
+  auto wrong = [&](Tape<double>& t, std::size_t i) { return sum(mul(t.input(Tn({double(i), 1.0})), w_outer)); };
+  CHECK_THROW_MSG(parallel_batch<double>(8, wrong, {2, 2}), TapeError, "mul: input 2 is recorded on another tape");
+  auto right = [&](Tape<double>& t, std::size_t i) { return sum(mul(t.input(Tn({double(i), 1.0})), t.param(p))); };
+  BOOST_CHECK_NO_THROW(parallel_batch<double>(8, right, {2, 2}));
 }
 
 BOOST_AUTO_TEST_CASE(anomaly_mode_names_the_op) {
