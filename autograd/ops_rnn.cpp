@@ -76,6 +76,7 @@ Var<T> elman_tanh_sequence(Var<T> xp, Var<T> h0, Var<T> W, Var<T> b, const std::
 // every step), and its gradient is one GEMM over the rows of every call (Tape::add_product_grad).
 template <class T>
 Var<T> linear(Var<T> x, Var<T> W, Var<T> b) {
+  x.tape().check_inputs("linear", {x, W, b});  // the product reads W's node on x's tape before recording
   if (x.ndim() != 2 || W.ndim() != 2 || x.dim(1) != W.dim(1) || b.size() != W.dim(0))
     throw ShapeError("linear", "x " + shape_str(x.shape()) + ", W " + shape_str(W.shape()) + ", b " + shape_str(b.shape()));
   const std::size_t N = x.dim(0), D = x.dim(1), M = W.dim(0);

@@ -264,7 +264,9 @@ BOOST_AUTO_TEST_CASE(inputs_from_another_tape_throw_naming_the_op) {
   V Wb = b.param(W);
   CHECK_THROW_MSG(matmul(a.input(rnd({1, 3}, 6)), Wb), TapeError, "matmul: input 2 is recorded on another tape");
   CHECK_THROW_MSG(matmul(a.input(rnd({64, 3}, 7)), Wb), TapeError, "matmul: input 2 is recorded on another tape");
-  BOOST_TEST(a.size() == before + 2);  // the two matmul inputs; no op node
+  Parameter<double> L("L", rnd({4, 3}, 9)), c("c", rnd({1, 4}, 10));
+  CHECK_THROW_MSG(linear(x, b.param(L), a.param(c)), TapeError, "linear: input 2 is recorded on another tape");
+  BOOST_TEST(a.size() == before + 3);  // the two matmul inputs and c; no op node
   // The same parameter on its own tape, and a value carried over as a constant, are fine.
   BOOST_CHECK_NO_THROW(matmul(a.input(rnd({64, 3}, 8)), a.param(W)));
   BOOST_CHECK_NO_THROW(add(x, a.constant(y.value())));
