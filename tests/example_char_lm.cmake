@@ -1,7 +1,8 @@
 # Smoke tests of examples/char_lm on its built-in synthetic text, tiny settings (seconds):
 #   example_char_lm         trains 30 steps; checks the exit code, the metrics JSON keys, the
 #                           loss-curve CSV, the checkpoint, and that an unknown --prime
-#                           character is an error naming it
+#                           character is an error naming it; then the fixed splits
+#                           (--train/--valid/--test, a test character the vocabulary lacks)
 #   example_char_lm_resume  resumes that checkpoint to step 40, giving none of the model or
 #                           optimizer options (they come from the checkpoint), and checks the
 #                           last step's loss equals that of an uninterrupted 40-step run
@@ -49,6 +50,22 @@ if(CMAKE_SCRIPT_MODE_FILE)
     endif()
     if(NOT EXISTS ${WORK_DIR}/ckpt.npz)
       message(FATAL_ERROR "no checkpoint written")
+    endif()
+    # fixed splits: the vocabulary from --train, a test character it lacks scored as <unk>
+    string(REPEAT "the cat sat on the mat. " 40 train_text)
+    file(WRITE ${WORK_DIR}/train.txt "${train_text}")
+    file(WRITE ${WORK_DIR}/valid.txt "the mat sat on the cat. the cat sat.")
+    file(WRITE ${WORK_DIR}/test.txt "a cat on a mat! ")
+    run_char_lm(0 --train train.txt --valid valid.txt --test test.txt --hidden 16 --embed 8 --seq 8 --batch 4
+                --steps 10 --eval-every 10 --sample 0 --checkpoint splits.npz --metrics-out splits.json)
+    metric(splits.json test_loss_nats test_loss)
+    metric(splits.json test_unknown_chars test_unknown)
+    if(NOT test_unknown EQUAL 1)  # '!'
+      message(FATAL_ERROR "test.txt: ${test_unknown} characters scored as <unk>, expected 1 ('!')")
+    endif()
+    run_char_lm(1 --data train.txt --train train.txt --valid valid.txt --steps 1 --checkpoint unused.npz)
+    if(NOT err MATCHES "either --data or --train")
+      message(FATAL_ERROR "--data with --train should be refused, got:\n${err}")
     endif()
     run_char_lm(1 ${run} ${model} --steps 0 --prime "say @" --checkpoint unused.npz)
     if(NOT err MATCHES "U\\+0040")

@@ -142,25 +142,50 @@ std::string synthetic_text(std::size_t chars, std::uint64_t seed) {
 
 // ---- corpus ---------------------------------------------------------------------------------
 
+namespace {
+
+std::u32string decoded(const std::string& utf8, const std::string& name) {
+  if (auto bad = tapenet::data::find_invalid_utf8(utf8))
+    throw std::invalid_argument(name + ": not valid UTF-8 at byte offset " + std::to_string(*bad));
+  return tapenet::data::decode_utf8(utf8);
+}
+
+// The vocabulary of `train` (with <unk> when a held-out text has a character it lacks) and
+// the ids of every split.
+Corpus corpus_of(const std::u32string& train, const std::u32string& valid, const std::u32string& test,
+                 const std::string& train_name) {
+  if (train.empty() || valid.empty()) throw std::invalid_argument(train_name + ": an empty training or validation text");
+  Vocabulary probe = Vocabulary::of_text(train, false);
+  Corpus c;
+  for (const std::u32string* held_out : {&valid, &test})
+    for (char32_t ch : *held_out)
+      if (!probe.contains(ch) && c.unknown_examples.size() < 5 && c.unknown_examples.find(ch) == std::u32string::npos)
+        c.unknown_examples += ch;
+  c.vocab = Vocabulary::of_text(train, !c.unknown_examples.empty());
+  c.train = c.vocab.encode_strict(train, train_name);
+  c.valid = c.vocab.encode_mapping_unknown(valid, &c.valid_unknown);
+  if (!test.empty()) c.test = c.vocab.encode_mapping_unknown(test, &c.test_unknown);
+  return c;
+}
+
+}  // namespace
+
 Corpus make_corpus(const std::string& utf8_text, const std::string& source_name) {
-  if (auto bad = tapenet::data::find_invalid_utf8(utf8_text))
-    throw std::invalid_argument(source_name + ": not valid UTF-8 at byte offset " + std::to_string(*bad));
-  const std::u32string text = tapenet::data::decode_utf8(utf8_text);
+  const std::u32string text = decoded(utf8_text, source_name);
   if (text.size() < 100)
     throw std::invalid_argument(source_name + ": only " + std::to_string(text.size()) +
                                 " characters; need at least 100 to split 90/10");
   const std::size_t n_train = text.size() * 9 / 10;
   const std::u32string train(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(n_train));
   const std::u32string valid(text.begin() + static_cast<std::ptrdiff_t>(n_train), text.end());
-  Vocabulary probe = Vocabulary::of_text(train, false);
-  Corpus c;
-  for (char32_t ch : valid)
-    if (!probe.contains(ch) && c.unknown_examples.size() < 5 && c.unknown_examples.find(ch) == std::u32string::npos)
-      c.unknown_examples += ch;
-  c.vocab = Vocabulary::of_text(train, !c.unknown_examples.empty());
-  c.train = c.vocab.encode_strict(train, source_name);
-  c.valid = c.vocab.encode_mapping_unknown(valid, &c.valid_unknown);
-  return c;
+  return corpus_of(train, valid, {}, source_name);
+}
+
+Corpus make_split_corpus(const SplitTexts& texts) {
+  const std::u32string test = texts.test_name.empty() ? std::u32string() : decoded(texts.test, texts.test_name);
+  if (!texts.test_name.empty() && test.empty()) throw std::invalid_argument(texts.test_name + ": an empty test text");
+  return corpus_of(decoded(texts.train, texts.train_name), decoded(texts.valid, texts.valid_name), test,
+                   texts.train_name);
 }
 
 }  // namespace char_lm

@@ -54,8 +54,10 @@ std::string synthetic_text(std::size_t chars, std::uint64_t seed = 2024);
 struct Corpus {
   Vocabulary vocab;
   std::vector<std::int64_t> train;  // ids of the first 90 % of the characters
-  std::vector<std::int64_t> valid;  // ids of the last 10 %
+  std::vector<std::int64_t> valid;  // ids of the last 10 % (or of the --valid file)
+  std::vector<std::int64_t> test;   // ids of the --test file (empty without one)
   std::size_t valid_unknown = 0;    // validation characters mapped to <unk>
+  std::size_t test_unknown = 0;     // test characters mapped to <unk>
   std::u32string unknown_examples;  // up to 5 distinct ones, for the report
 };
 
@@ -63,6 +65,15 @@ struct Corpus {
 // vocabulary from the training part. Throws on invalid UTF-8 (naming the byte offset) or a
 // text too short to split.
 Corpus make_corpus(const std::string& utf8_text, const std::string& source_name);
+
+// Fixed splits: the vocabulary from the training text; characters of the validation or test
+// text that it lacks become <unk>. Errors name the file (invalid UTF-8 with its byte offset,
+// an empty text).
+struct SplitTexts {
+  std::string train, valid, test;                  // UTF-8; test may be empty (no --test)
+  std::string train_name, valid_name, test_name;  // the paths, for messages
+};
+Corpus make_split_corpus(const SplitTexts& texts);
 
 // The lanes of truncated BPTT over a stream of ids (data/token_lanes.hpp).
 using Lanes = tapenet::data::TokenLanes;

@@ -45,6 +45,9 @@ Trains a character-level LSTM/GRU language model with truncated BPTT.
 data
   --data PATH           UTF-8 text: first 90% trains, last 10% validates
                         (default: a built-in synthetic text)
+  --train F --valid F [--test F]   fixed splits instead: the vocabulary from the
+                        training file; --test is scored once at the end with the
+                        parameters of the best validation
   --synthetic-chars N   length of the synthetic text (200000)
 model and training: on --resume, options marked * default to the checkpoint's; given
 again, those marked *= must equal it, the other * ones override it
@@ -82,9 +85,9 @@ outputs
 
 constexpr double kLn2 = 0.69314718055994530942;
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, const std::string& option = "data") {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open --data '" + path + "'");
+  if (!in) throw std::runtime_error("cannot open --" + option + " '" + path + "'");
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
@@ -137,12 +140,31 @@ double non_negative(const examples::Args& args, const std::string& key, double f
   return v;
 }
 
+std::string data_source(const examples::Args& args) {
+  return args.has("train") ? args.str("train") : args.has("data") ? args.str("data") : "synthetic text";
+}
+
+Corpus read_corpus(const examples::Args& args) {
+  if (args.has("train") || args.has("valid") || args.has("test")) {
+    if (args.has("data")) throw std::invalid_argument("give either --data or --train/--valid/--test");
+    if (!args.has("train") || !args.has("valid")) throw std::invalid_argument("--train needs --valid (and --valid --train)");
+    SplitTexts t;
+    t.train_name = args.str("train");
+    t.valid_name = args.str("valid");
+    t.test_name = args.str("test");
+    t.train = read_file(t.train_name, "train");
+    t.valid = read_file(t.valid_name, "valid");
+    if (!t.test_name.empty()) t.test = read_file(t.test_name, "test");
+    return make_split_corpus(t);
+  }
+  return make_corpus(args.has("data") ? read_file(args.str("data"))
+                                      : synthetic_text(static_cast<std::size_t>(non_negative(args, "synthetic-chars", 200000))),
+                     data_source(args));
+}
+
 Corpus load_corpus(const examples::Args& args) {
-  const std::string source = args.has("data") ? args.str("data") : "synthetic text";
-  Corpus corpus = make_corpus(args.has("data") ? read_file(args.str("data"))
-                                               : synthetic_text(static_cast<std::size_t>(
-                                                     non_negative(args, "synthetic-chars", 200000))),
-                              source);
+  const std::string source = data_source(args);
+  Corpus corpus = read_corpus(args);
   std::cout << "data: " << source << ": " << corpus.train.size() << " training and " << corpus.valid.size()
             << " validation characters, vocabulary " << corpus.vocab.size()
             << (corpus.vocab.has_unk() ? " (with <unk>)" : "") << "\n";
@@ -179,7 +201,7 @@ struct Options {
 
 Options read_options(const examples::Args& args, examples::RunConfig& config, const Corpus& corpus) {
   Options o;
-  o.source = args.has("data") ? args.str("data") : "synthetic text";
+  o.source = data_source(args);
   o.model.cell = config.choice("cell", "lstm", {"lstm", "gru"});
   o.model.layers = config.count("layers", 2);
   o.model.hidden = config.count("hidden", 256);
@@ -311,7 +333,7 @@ class Run {
     tape_.clear();
     std::vector<State> states;
     for (const auto& v : carry_) states.push_back(constant_state(v, tape_));
-    Var<float> loss = model_.loss(tape_, inputs_, targets_, o_.batch, states, dropout_rng);
+    Var<float> loss = model_.loss(tape_, inputs_, targets_, o_.batch, states, &dropout_rng);
     carry_.clear();  // the state after this chunk, detached: the next chunk's start
     for (const auto& st : states) carry_.push_back(state_values(st));
     optimizer_->zero_grad();
@@ -425,6 +447,15 @@ void Run::report(examples::Metrics& metrics, double wall_seconds) {
   metrics.set("skipped_steps", double(skipped_));
   metrics.set("vocab_size", double(corpus_.vocab.size()));
   metrics.set("valid_unknown_chars", double(corpus_.valid_unknown));
+  if (!corpus_.test.empty()) {  // once, with the parameters of the best validation
+    if (best_.best().has_score()) best_.best().restore();
+    const EvalResult t = char_lm::evaluate(model_, corpus_.test, o_.eval_batch, o_.seq, 0);
+    std::cout << "test: " << fixed(t.nats) << " nats/char = " << fixed(t.nats / kLn2) << " bits/char (" << t.tokens
+              << " chars, the best validation's parameters)\n";
+    metrics.set("test_loss_nats", t.nats);
+    metrics.set("test_bits_per_char", t.nats / kLn2);
+    metrics.set("test_unknown_chars", double(corpus_.test_unknown));
+  }
   metrics.set("data", o_.source);
   metrics.set("cell", o_.model.cell);
   metrics.set("layers", double(o_.model.layers));
@@ -442,7 +473,7 @@ void Run::report(examples::Metrics& metrics, double wall_seconds) {
 
 int main(int argc, char** argv) try {
   examples::Args args(argc, argv,
-                      {"data", "synthetic-chars", "cell", "layers", "hidden", "embed", "dropout", "seq", "batch",
+                      {"data", "train", "valid", "test", "synthetic-chars", "cell", "layers", "hidden", "embed", "dropout", "seq", "batch",
                        "optimizer", "lr", "lr-schedule", "min-lr", "clip", "steps", "epochs", "seed", "eval-every",
                        "eval-tokens", "eval-batch", "sample", "temperature", "prime", "checkpoint", "resume",
                        "metrics-out", "curve-out", "log-every", "time-limit"},
