@@ -17,12 +17,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <unistd.h>
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
+#include "../common/plot.hpp"
 #include "../common/run_config.hpp"
 #include "../common/train_loop.hpp"
 #include "corpus.hpp"
@@ -81,6 +83,7 @@ outputs
   --resume              continue from --checkpoint
   --metrics-out FILE    final figures as JSON
   --curve-out FILE      loss curve CSV: step,train_loss,val_loss
+  --plot FILE.svg       train and validation loss against steps, redrawn at every evaluation
   --log-every N         progress / curve row every N steps (50))";
 
 constexpr double kLn2 = 0.69314718055994530942;
@@ -256,13 +259,15 @@ void say(const std::string& text) {
 // One run: the model, its optimizer and the figures of the loop's hooks.
 class Run {
  public:
-  Run(const Options& o, const Corpus& corpus, const std::string& checkpoint, examples::RunConfig& config)
-      : o_(o), corpus_(corpus), checkpoint_(checkpoint), config_(config), init_rng_(o.seed), model_(o.model, init_rng_),
+  Run(const Options& o, const Corpus& corpus, const std::string& checkpoint, examples::RunConfig& config,
+      const std::string& plot_path)
+      : plot_(plot_path, {"step", "loss (nats/char)", "char_lm: " + o.source, ""}), o_(o), corpus_(corpus), checkpoint_(checkpoint), config_(config), init_rng_(o.seed), model_(o.model, init_rng_),
         params_(model_.parameters()), optimizer_(make_optimizer(o, params_)), best_(params_, 0),
         lanes_(corpus.train, o.batch, o.seq) {}
 
-  void resume(const examples::LoopState& loop) {
+  void resume(const examples::LoopState& loop, const std::string& curves) {
     state_ = loop;
+    saved_curves_ = curves;
     carry_ = restore(checkpoint_, params_, *optimizer_, best_);
     start_step_ = loop.step;
     resumed_train_seconds_ = loop.train_seconds;
@@ -281,6 +286,7 @@ class Run {
   examples::LoopOutcome train(const std::string& curve_path, std::chrono::steady_clock::time_point clock_start) {
     clock_start_ = clock_start;
     Curve curve(curve_path, config_.resuming(), start_step_);
+    if (saved_curves_) plot_.restore(*saved_curves_, double(start_step_));
     examples::LoopOptions lo;
     lo.epochs = o_.total_steps / o_.per_epoch + 1;
     lo.max_steps = o_.total_steps;
@@ -300,6 +306,11 @@ class Run {
     hooks.after_step = [&](const examples::LoopState& s, const examples::StepResult&, const examples::Evaluation* e) {
       if (s.step % o_.log_every != 0 && !e) return;
       curve.row(s.step, window_.mean(last_loss_), e ? val_ : NAN);
+      plot_.add("train loss", double(s.step), window_.mean(last_loss_));
+      if (e) {
+        plot_.add("validation loss", double(s.step), val_);
+        plot_.draw();
+      }
       window_ = {};
     };
     hooks.save = [&](const examples::LoopState& s) { save(checkpoint_, params_, *optimizer_, best_, carry_, record(s)); };
@@ -396,9 +407,10 @@ class Run {
   double best_val() const { return best_.best().has_score() ? -best_.best().score() : NAN; }
 
   RunRecord record(const examples::LoopState& s) const {
-    return RunRecord{config_.values(), s, {{"vocab", vocabulary_record(corpus_.vocab)}}};
+    return RunRecord{config_.values(), s, {{"vocab", vocabulary_record(corpus_.vocab)}, {"curves", plot_.record()}}};
   }
 
+  examples::RunPlot plot_;
   const Options& o_;
   const Corpus& corpus_;
   std::string checkpoint_;
@@ -419,6 +431,7 @@ class Run {
   double last_loss_ = NAN, train_loss_ = NAN, val_ = NAN, eval_seconds_ = 0, resumed_train_seconds_ = 0;
   std::chrono::steady_clock::time_point clock_start_;
   std::string last_sample_;
+  std::optional<std::string> saved_curves_;
 };
 
 void Run::report(examples::Metrics& metrics, double wall_seconds) {
@@ -476,7 +489,7 @@ int main(int argc, char** argv) try {
                       {"data", "train", "valid", "test", "synthetic-chars", "cell", "layers", "hidden", "embed", "dropout", "seq", "batch",
                        "optimizer", "lr", "lr-schedule", "min-lr", "clip", "steps", "epochs", "seed", "eval-every",
                        "eval-tokens", "eval-batch", "sample", "temperature", "prime", "checkpoint", "resume",
-                       "metrics-out", "curve-out", "log-every", "time-limit"},
+                       "metrics-out", "curve-out", "plot", "log-every", "time-limit"},
                       {"resume"}, kUsage);
   const Stopwatch wall;
   const std::string checkpoint = args.str("checkpoint", "char_lm_checkpoint.npz");
@@ -487,8 +500,8 @@ int main(int argc, char** argv) try {
   const Options options = read_options(args, config, corpus);
   if (args.has("resume")) check_vocabulary(saved, corpus.vocab);
 
-  Run run(options, corpus, checkpoint, config);
-  if (args.has("resume")) run.resume(saved.loop);
+  Run run(options, corpus, checkpoint, config, args.str("plot"));
+  if (args.has("resume")) run.resume(saved.loop, saved.texts.at("curves"));
   run.describe();
   run.train(args.str("curve-out"), wall.start);
   examples::Metrics metrics;

@@ -17,7 +17,9 @@ std::string carry_key(std::size_t layer, const char* part) { return kCarryPrefix
 
 }  // namespace
 
-RunRecord read_saved_run(const std::string& path) { return tapenet::examples::read_run_record(path, {"vocab"}); }
+RunRecord read_saved_run(const std::string& path) {
+  return tapenet::examples::read_run_record(path, {"vocab", "curves"});
+}
 
 std::string vocabulary_record(const Vocabulary& vocab) { return tapenet::data::encode_utf8(vocab.chars()); }
 

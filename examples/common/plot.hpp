@@ -64,6 +64,30 @@ void write_heat_map(const std::string& path, const std::vector<std::vector<doubl
                     const std::vector<std::string>& row_labels, const std::vector<std::string>& column_labels,
                     const std::string& title);
 
+// A run's --plot: its curves, restored from the checkpoint's record on --resume, one point
+// per series at every evaluation, the SVG redrawn after each (no file without a path).
+class RunPlot {
+ public:
+  RunPlot(std::string path, PlotAxes axes) : path_(std::move(path)), axes_(std::move(axes)) {}
+
+  // The points of a resumed run's record, up to where the checkpoint was (x <= up_to_x).
+  void restore(const std::string& record, double up_to_x) {
+    curves_ = Curves::from_text(record);
+    curves_.truncate(up_to_x);
+  }
+  void add(const std::string& series, double x, double y, int chart = 0) { curves_.add(series, x, y, chart); }
+  void draw() const {
+    if (!path_.empty() && !curves_.empty()) write_line_plot(path_, curves_, axes_);
+  }
+  std::string record() const { return curves_.to_text(); }
+  const Curves& curves() const { return curves_; }
+
+ private:
+  std::string path_;
+  PlotAxes axes_;
+  Curves curves_;
+};
+
 // ---- implementation ---------------------------------------------------------------------------
 
 namespace plot_detail {
