@@ -127,6 +127,17 @@ elseif(MODE STREQUAL "bad_data")
   if(NOT rc EQUAL 0 OR NOT out MATCHES ", unk-replace 0.5,")
     message(FATAL_ERROR "--data: expected a run with unk-replace 0.5 by default, got ${rc}:\n${out}\n${err}")
   endif()
+  # The three files by path, and --plot: well-formed SVG with both series.
+  run_sentiment(--train ${DIR}/good/train.txt --dev ${DIR}/good/dev.txt --test ${DIR}/good/test.txt --epochs 2
+                --threads 1 --plot ${DIR}/curves.svg)
+  file(READ ${DIR}/curves.svg svg)
+  if(NOT rc EQUAL 0 OR NOT svg MATCHES "data-name=\"training loss per tree\"" OR NOT svg MATCHES "data-name=\"dev root accuracy\"")
+    message(FATAL_ERROR "--train/--dev/--test --plot: exited with ${rc} or the plot lacks a series:\n${err}\n${svg}")
+  endif()
+  run_sentiment(--train ${DIR}/good/train.txt --dev ${DIR}/good/dev.txt --epochs 1)
+  if(rc EQUAL 0 OR NOT err MATCHES "--train, --dev and --test go together")
+    message(FATAL_ERROR "--train without --test must be refused, got ${rc}:\n${err}")
+  endif()
   # --lowercase: "Good" and "good" become one vocabulary entry, and predict lower-cases its input.
   file(WRITE ${DIR}/good/train.txt "(3 (2 A) (3 Good))\n(1 (2 a) (1 (2 not) (3 good)))\n")
   run_sentiment(--data ${DIR}/good --epochs 1 --threads 1 --lowercase --checkpoint ${DIR}/lower.npz)

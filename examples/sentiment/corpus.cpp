@@ -22,13 +22,18 @@ std::string vocab_path(const std::string& checkpoint) { return checkpoint + ".vo
 Splits load_splits(const examples::Args& args, examples::RunConfig& settings, std::uint64_t seed,
                    data::LabelMode labels) {
   Splits s;
-  if (args.has("data")) {
+  const bool paths = args.has("train") || args.has("dev") || args.has("test");
+  if (paths || args.has("data")) {
     if (args.has("train-size")) throw std::invalid_argument("--train-size is for the synthetic treebank (no --data)");
+    if (paths && args.has("data")) throw std::invalid_argument("give either --data DIR or --train/--dev/--test");
+    if (paths && !(args.has("train") && args.has("dev") && args.has("test")))
+      throw std::invalid_argument("--train, --dev and --test go together (or --data DIR with the three files)");
     const std::string dir = args.str("data");
-    s.train = data::read_trees(dir + "/train.txt");
-    s.dev = data::read_trees(dir + "/dev.txt");
-    s.test = data::read_trees(dir + "/test.txt");
-    s.source = dir;
+    const std::string train = paths ? args.str("train") : dir + "/train.txt";
+    s.train = data::read_trees(train);
+    s.dev = data::read_trees(paths ? args.str("dev") : dir + "/dev.txt");
+    s.test = data::read_trees(paths ? args.str("test") : dir + "/test.txt");
+    s.source = paths ? train : dir;
   } else {
     const std::size_t n = settings.count("train-size", 2000);
     const std::size_t held_out = std::clamp<std::size_t>(n / 6, 50, 500);  // dev and test each

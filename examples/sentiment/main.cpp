@@ -145,7 +145,7 @@ int run_predict(int argc, char** argv) {
 examples::Args train_args(int argc, char** argv) {
   return examples::Args(
       argc, argv,
-      {"data", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "root-weight", "cell-dropout", "composition-dropout", "min-count",
+      {"data", "train", "dev", "test", "plot", "model", "dim", "epochs", "patience", "batch", "optimizer", "lr", "dropout", "input-dropout", "root-weight", "cell-dropout", "composition-dropout", "min-count",
        "threads", "seed", "checkpoint", "resume", "metrics-out", "train-size", "identity-init",
        "adagrad-reset", "unk-replace", "word-dropout", "embed-lr-scale", "embed-sgd", "l2-words", "l2-words-in-batch", "clip", "labels",
        "leaf-tanh", "leaf-cell", "word-dim", "word-init-std", "average", "lowercase"},
@@ -284,13 +284,13 @@ void print_speed(const examples::LoopOutcome& outcome, std::chrono::steady_clock
 int run_train(int argc, char** argv) {
   examples::Args args = train_args(argc, argv);
   const auto wall_start = std::chrono::steady_clock::now();
-  const bool synthetic = !args.has("data");
+  const bool synthetic = !args.has("data") && !args.has("train");
   const std::string checkpoint = args.str("checkpoint");
   const bool resume = args.has("resume");
   if (resume && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
 
   examples::RunRecord saved;
-  if (resume) saved = examples::read_run_record(checkpoint);
+  if (resume) saved = examples::read_run_record(checkpoint, {"curves"});
   examples::RunConfig run_config(args, resume ? &saved.config : nullptr);
   const NetConfig config = net_config(args, run_config);
   check_data_source(run_config, synthetic);
@@ -330,7 +330,10 @@ int run_train(int argc, char** argv) {
 
   BatchTrainer trainer{net, optimizer, average.get(), opts, replace_words, seed, labels, run_data.train, {}, 0, 0};
   TrainRun run{args, run_config, config, opts, run_data.train, run_data.dev, net, optimizer, average.get(),
-               selection, trainer, checkpoint, {}, {}, 0};
+               selection, trainer, checkpoint, {}, {}, 0,
+               examples::RunPlot(args.str("plot"), {"epoch", "training loss per tree", "sentiment: " + config.describe(),
+                                                    "dev accuracy (%)"})};
+  if (resume) run.plot.restore(saved.texts.at("curves"), double(loop.epoch));
   const examples::LoopOutcome outcome = run.run(loop);
 
   const TestScores s = report_test(net, selection, run_data, opts, labels, synthetic);

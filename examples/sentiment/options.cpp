@@ -23,6 +23,7 @@ those marked *= must equal it and the other * ones override it; the architecture
 from the checkpoint):
   --data DIR          train.txt, dev.txt, test.txt in SST's PTB format (default: a built-in
                       synthetic treebank with negation and contrast)
+  --train F --dev F --test F   the three files by path instead of --data DIR
   --model M           rnn | rntn | treelstm (default rntn)
   --labels L          fine: 5 classes (default) | binary: SST-2, a 2-class net trained on
                       the trees whose root is not neutral (0-1 negative, 3-4 positive,
@@ -71,6 +72,7 @@ from the checkpoint):
   --checkpoint FILE   save after every epoch (atomic .npz, plus FILE.vocab)
   --resume            continue from --checkpoint
   --metrics-out FILE  final figures as JSON
+  --plot FILE.svg     training loss per tree and dev accuracy by epoch, redrawn every epoch
   --train-size N   *= synthetic treebank: training trees (default 2000); dev and test
                       get n/6 each, between 50 and 500
 

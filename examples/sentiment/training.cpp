@@ -140,12 +140,6 @@ examples::StepResult BatchTrainer::train_batch(int epoch, std::size_t batch) {
 Selection::Selection(const ParameterList<float>& params, int patience, bool fine)
     : stopping(params, patience, "best"), best_binary(params, "best_binary"), fine_net(fine) {}
 
-bool Selection::offer(const Scores& dev, int epoch) {
-  const bool better = stopping.offer(dev.selection(), epoch);
-  if (fine_net) best_binary.offer(dev.root_binary, epoch);
-  return better;
-}
-
 void Selection::save(std::map<std::string, Tensor<float>>& state) const {
   stopping.save(state);
   if (fine_net) best_binary.save(state);
@@ -180,7 +174,7 @@ void TrainRun::save(const examples::LoopState& s) const {
   selection.save(state);
   if (average)
     for (auto& [key, value] : average->state_dict()) state["average/" + key] = value;
-  examples::save_run(checkpoint, net.parameters(), state, examples::RunRecord{run_config.values(), s, {}});
+  examples::save_run(checkpoint, net.parameters(), state, examples::RunRecord{run_config.values(), s, {{"curves", plot.record()}}});
 }
 
 examples::Evaluation TrainRun::evaluate(const examples::LoopState& s) {
@@ -192,8 +186,11 @@ examples::Evaluation TrainRun::evaluate(const examples::LoopState& s) {
   return {last_dev.selection()};
 }
 
-void TrainRun::after_evaluation(const examples::LoopState& s, const examples::Evaluation& e) const {
+void TrainRun::after_evaluation(const examples::LoopState& s, const examples::Evaluation& e) {
   if (average) average->swap();
+  plot.add("training loss per tree", double(s.epoch), trainer.loss_sum / double(train.size()));
+  plot.add("dev root accuracy", double(s.epoch), last_dev.selection(), 1);
+  plot.draw();
   std::cout << "epoch " << s.epoch << ": train loss/tree " << std::setprecision(4)
             << trainer.loss_sum / double(train.size()) << "  dev " << last_dev.summary()
             << (e.improved ? "  * best" : "") << "  [" << std::setprecision(3)

@@ -25,6 +25,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/run_config.hpp"
+#include "../common/plot.hpp"
 #include "../common/train_loop.hpp"
 #include "data/tree.hpp"
 #include "data/word_replacement.hpp"
@@ -82,7 +83,6 @@ struct Selection {
   Selection(const tapenet::ParameterList<float>& params, int patience, bool fine);
 
   // Whether `dev` is the best epoch so far by the selection figure.
-  bool offer(const Scores& dev, int epoch);
   void save(std::map<std::string, tapenet::Tensor<float>>& state) const;
   void load(const std::map<std::string, tapenet::Tensor<float>>& state, const std::string& path);
 };
@@ -111,12 +111,13 @@ struct TrainRun {
   Scores last_dev;
   std::chrono::steady_clock::time_point epoch_start;
   double epoch_train_seconds = 0;
+  tapenet::examples::RunPlot plot;  // --plot: loss per tree and dev accuracy by epoch
 
   void save(const tapenet::examples::LoopState& s) const;
   // Dev with the averaged parameters swapped in; after_step swaps them out again, after the
   // loop has offered the score to the selection (which keeps the parameters it sees).
   tapenet::examples::Evaluation evaluate(const tapenet::examples::LoopState& s);
-  void after_evaluation(const tapenet::examples::LoopState& s, const tapenet::examples::Evaluation& e) const;
+  void after_evaluation(const tapenet::examples::LoopState& s, const tapenet::examples::Evaluation& e);
   std::string status(const tapenet::examples::LoopState& s) const;
   tapenet::examples::LoopOutcome run(tapenet::examples::LoopState& state);
 };
