@@ -364,7 +364,7 @@ void bench_lm(const Args& a, int threads) {
   SGD<float> sgd(params, SGDOptions().with_lr(1.0));
   auto forward = [&](Tape<float>& tape) {
     Var<float> e = lm.emb.forward(tape, x);                               // [T·B, 200]
-    StackedOutput<float> out = lm.rnn.forward(tape, e, c.batch, rng);     // 2 layers
+    StackedOutput<float> out = lm.rnn.forward(tape, e, c.batch);          // 2 layers
     Var<float> logits = lm.dec.forward(tape, concat_outputs(out.outputs));  // [T·B, 10000]
     return cross_entropy(logits, y);                                      // mean
   };
@@ -471,7 +471,7 @@ void bench_seq2seq(const Args& a, int threads) {
   std::vector<std::int64_t> targets(s.tgt_len * s.batch);  // time-major
   for (auto& y : targets) y = tgt_word(rng);
   auto forward = [&](Tape<float>& tape) {
-    Seq2SeqLoss<float> l = model.loss(tape, src, targets, rng);  // teacher forcing
+    Seq2SeqLoss<float> l = model.loss(tape, src, targets);  // teacher forcing, no dropout
     return l.loss / float(l.tokens);                             // mean cross-entropy
   };
   const double n_params = double(model.parameter_count());

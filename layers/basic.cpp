@@ -23,9 +23,23 @@ Var<T> Embedding<T>::forward(Tape<T>& tape, const std::vector<std::int64_t>& ids
   return gather_rows(tape.param(table), ids);
 }
 
+template <class T>
+Dropout<T>::Dropout(double p) : p_(p) {
+  if (!(p >= 0 && p < 1)) throw std::invalid_argument("Dropout: p must be in [0, 1), got " + std::to_string(p));
+}
+
+template <class T>
+Var<T> Dropout<T>::forward(Tape<T>& /*tape*/, Var<T> x, std::mt19937_64* rng) const {
+  require_dropout_generator("Dropout", this->training(), p_, rng);
+  if (!this->training() || p_ == 0) return x;
+  return dropout(x, static_cast<T>(p_), true, *rng);
+}
+
 template class Linear<float>;
 template class Linear<double>;
 template class Embedding<float>;
 template class Embedding<double>;
+template class Dropout<float>;
+template class Dropout<double>;
 
 }  // namespace tapenet

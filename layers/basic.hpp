@@ -1,7 +1,18 @@
 // Linear, Embedding and Dropout: the building blocks every model here starts from.
+//
+// The forward convention of every module in layers/: forward(Tape<T>& tape, inputs...,
+// std::mt19937_64* rng = nullptr) — the tape first, the dropout generator last and optional.
+// Dropout acts only in training mode and only with a generator: a null generator draws
+// nothing, and a module in training mode with a dropout rate > 0 and no generator throws
+// std::invalid_argument naming the module. The generator is passed per call (not owned) so
+// one module can serve many threads, each with its own generator. Dropout rates are double
+// everywhere (cast to T at the op). Generators that choose tokens (generate, choose_token,
+// a language model's sample) are sampling, not dropout: they stay a required reference.
 #pragma once
 
 #include <random>
+#include <stdexcept>
+#include <string>
 
 #include "autograd/ops.hpp"
 #include "layers/init.hpp"
@@ -34,17 +45,23 @@ class Embedding : public Module<T> {
   Parameter<T>& table;
 };
 
-// Inverted dropout that follows the module's train/eval mode. The generator is passed in
-// per call so one Dropout can serve many threads (each with its own generator).
+// Inverted dropout that follows the module's train/eval mode (see the convention above).
+// Throws std::invalid_argument for p outside [0, 1).
 template <class T>
 class Dropout : public Module<T> {
  public:
-  explicit Dropout(T p) : p_(p) {}
-  Var<T> forward(Var<T> x, std::mt19937_64& rng) const { return dropout(x, p_, this->training(), rng); }
-  T p() const { return p_; }
+  explicit Dropout(double p);
+  Var<T> forward(Tape<T>& tape, Var<T> x, std::mt19937_64* rng = nullptr) const;
+  double p() const { return p_; }
 
  private:
-  T p_;
+  double p_;
 };
+
+// Throws std::invalid_argument("<module>: dropout in training mode needs a generator") when
+// `training` with a rate > 0 and no generator: the check of the forward convention.
+inline void require_dropout_generator(const char* module, bool training, double p, const std::mt19937_64* rng) {
+  if (training && p > 0 && !rng) throw std::invalid_argument(std::string(module) + ": dropout in training mode needs a generator");
+}
 
 }  // namespace tapenet

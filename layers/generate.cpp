@@ -91,8 +91,8 @@ DecoderStep<T> cell_decoder(const RecurrentCell<T>& cell, TokenIO<T> io) {
 }
 
 template <class T>
-DecoderStep<T> stacked_decoder(const StackedRNN<T>& rnn, TokenIO<T> io, std::mt19937_64& rng) {
-  return [&rnn, io = std::move(io), &rng](Tape<T>& tape, const std::vector<std::int64_t>& ids,
+DecoderStep<T> stacked_decoder(const StackedRNN<T>& rnn, TokenIO<T> io, std::mt19937_64* rng) {
+  return [&rnn, io = std::move(io), rng](Tape<T>& tape, const std::vector<std::int64_t>& ids,
                                           std::vector<RecurrentState<T>>& states) {
     rnn.step(tape, io.embed(tape, ids), states, rng);
     return io.readout(tape, states.back());
@@ -100,11 +100,17 @@ DecoderStep<T> stacked_decoder(const StackedRNN<T>& rnn, TokenIO<T> io, std::mt1
 }
 
 template <class T>
-std::int64_t choose_token(const T* logits, std::size_t vocab, bool greedy, double temperature, std::mt19937_64& rng) {
-  if (vocab == 0) throw std::invalid_argument("choose_token: empty vocabulary");
+std::int64_t argmax_token(const T* logits, std::size_t vocab) {
+  if (vocab == 0) throw std::invalid_argument("argmax_token: empty vocabulary");
   std::size_t best = 0;
   for (std::size_t v = 1; v < vocab; ++v)
     if (logits[v] > logits[best]) best = v;
+  return static_cast<std::int64_t>(best);
+}
+
+template <class T>
+std::int64_t choose_token(const T* logits, std::size_t vocab, bool greedy, double temperature, std::mt19937_64& rng) {
+  const auto best = static_cast<std::size_t>(argmax_token(logits, vocab));
   if (greedy) return static_cast<std::int64_t>(best);
   if (!(temperature > 0)) throw std::invalid_argument("choose_token: temperature must be positive");
   // p_v ∝ exp((l_v - l_max) / temperature)
@@ -136,13 +142,19 @@ void check_logits(const char* op, Var<T> logits, std::size_t batch) {
 template <class T>
 DecodeResult<T> decode(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step, std::vector<RecurrentState<T>> initial,
                        const std::vector<std::int64_t>& start, const std::vector<std::int64_t>& targets,
-                       std::mt19937_64& rng, const DecodeOptions& options) {
+                       const DecodeOptions& options, std::mt19937_64* rng) {
   const std::size_t B = start.size();
   if (B == 0) throw ShapeError("decode", "no start tokens");
   if (targets.empty() || targets.size() % B != 0)
     throw ShapeError("decode", std::to_string(targets.size()) + " targets are not T·B for B = " + std::to_string(B));
   const double p = options.teacher_forcing;
   if (!(p >= 0 && p <= 1)) throw std::invalid_argument("decode: teacher_forcing must be in [0, 1]");
+  // A gold ignore_index also feeds a prediction, so sampled predictions may draw at p = 1.
+  auto generator = [rng]() -> std::mt19937_64& {
+    if (!rng) throw std::invalid_argument("decode: scheduled sampling or sampled predictions need a generator");
+    return *rng;
+  };
+  if ((p > 0 && p < 1) || (options.sample_predictions && p < 1)) generator();
   const std::size_t steps = targets.size() / B;
   ClassLossOptions<T> loss_options;
   loss_options.ignore_index = options.ignore_index;
@@ -166,11 +178,13 @@ DecodeResult<T> decode(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step,
     // The next input: the gold token on heads, the model's own prediction on tails.
     const std::size_t V = logits.dim(1);
     for (std::size_t b = 0; b < B; ++b) {
-      const bool heads = p >= 1 || (p > 0 && coin(rng));
-      input[b] = heads && gold[b] != options.ignore_index
-                     ? gold[b]
-                     : choose_token(logits.value().data() + b * V, V, !options.sample_predictions,
-                                    options.temperature, rng);
+      const bool heads = p >= 1 || (p > 0 && coin(generator()));
+      const T* row = logits.value().data() + b * V;
+      if (heads && gold[b] != options.ignore_index)
+        input[b] = gold[b];
+      else
+        input[b] = options.sample_predictions ? choose_token(row, V, false, options.temperature, generator())
+                                              : argmax_token(row, V);
     }
     r.inputs.insert(r.inputs.end(), input.begin(), input.end());
   }
@@ -234,11 +248,12 @@ std::vector<std::int64_t> generate(const DecoderStep<T>& step, const std::vector
                                                       const std::vector<StateValues<T>>&);                          \
   template TokenIO<T> token_io(const Embedding<T>&, const Linear<T>&);                                              \
   template DecoderStep<T> cell_decoder(const RecurrentCell<T>&, TokenIO<T>);                                        \
-  template DecoderStep<T> stacked_decoder(const StackedRNN<T>&, TokenIO<T>, std::mt19937_64&);                      \
+  template DecoderStep<T> stacked_decoder(const StackedRNN<T>&, TokenIO<T>, std::mt19937_64*);                      \
+  template std::int64_t argmax_token(const T*, std::size_t);                                                        \
   template std::int64_t choose_token(const T*, std::size_t, bool, double, std::mt19937_64&);                        \
   template DecodeResult<T> decode(Tape<T>&, const DecoderStep<T>&, std::vector<RecurrentState<T>>,                  \
                                   const std::vector<std::int64_t>&, const std::vector<std::int64_t>&,               \
-                                  std::mt19937_64&, const DecodeOptions&);                                          \
+                                  const DecodeOptions&, std::mt19937_64*);                                          \
   template std::vector<std::int64_t> generate(const DecoderStep<T>&, const std::vector<std::int64_t>&, std::size_t, \
                                               std::mt19937_64&, const GenerateOptions&,                             \
                                               const std::vector<RecurrentState<T>>&);

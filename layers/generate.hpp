@@ -96,9 +96,10 @@ using DecoderStep =
 template <class T>
 DecoderStep<T> cell_decoder(const RecurrentCell<T>& cell, TokenIO<T> io);
 // A unidirectional StackedRNN: states holds one state per layer; readout sees the top
-// layer's state. `rnn` and `rng` (for dropout in training mode) must outlive the result.
+// layer's state. `rnn` and `rng` (dropout between layers in training mode; see
+// StackedRNN::step) must outlive the result.
 template <class T>
-DecoderStep<T> stacked_decoder(const StackedRNN<T>& rnn, TokenIO<T> io, std::mt19937_64& rng);
+DecoderStep<T> stacked_decoder(const StackedRNN<T>& rnn, TokenIO<T> io, std::mt19937_64* rng = nullptr);
 
 // ---- teacher forcing and scheduled sampling -------------------------------------------------------
 
@@ -125,11 +126,13 @@ struct DecodeResult {
 // Decodes T = targets.size() / B steps from `start` ids [B] and `initial` states (empty:
 // zero states): step t reads inputs[t] and predicts targets[t]; inputs[t + 1] is the gold
 // targets[t] with probability p, else the model's prediction from logits[t] (also when the
-// gold token is ignore_index). p = 1 and p = 0 draw nothing from `rng`.
+// gold token is ignore_index). `rng` draws the coins and the sampled predictions; p = 1 and
+// p = 0 with argmax predictions draw nothing and need no generator. Throws
+// std::invalid_argument when a draw is needed and `rng` is null.
 template <class T>
 DecodeResult<T> decode(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step, std::vector<RecurrentState<T>> initial,
                        const std::vector<std::int64_t>& start, const std::vector<std::int64_t>& targets,
-                       std::mt19937_64& rng, const DecodeOptions& options = {});
+                       const DecodeOptions& options = {}, std::mt19937_64* rng = nullptr);
 
 // Teacher-forcing probability schedules of Bengio et al. (2015), for training step i.
 inline double linear_decay(double i, double k = 1.0, double c = 1e-4, double floor = 0.0) {
@@ -162,6 +165,9 @@ std::vector<std::int64_t> generate(const DecoderStep<T>& step, const std::vector
                                    const std::vector<RecurrentState<T>>& initial = {});
 
 // The id chosen from one row of logits: argmax, or a sample of softmax(logits / temperature).
+// argmax_token is the greedy choice, which needs no generator.
+template <class T>
+std::int64_t argmax_token(const T* logits, std::size_t vocab);
 template <class T>
 std::int64_t choose_token(const T* logits, std::size_t vocab, bool greedy, double temperature, std::mt19937_64& rng);
 

@@ -31,7 +31,7 @@ RNNLanguageModel<T>::RNNLanguageModel(const LanguageModelOptions& options, const
     : options_(checked(options)),
       embedding_(options.vocab, options.embed, rng, 1.0),
       rnn_(options.embed, options.hidden, make_cell,
-           StackedOptions<T>().with_layers(options.layers).with_dropout(T(options.dropout), options.variational)) {
+           StackedOptions<T>().with_layers(options.layers).with_dropout(options.dropout, options.variational)) {
   this->add_module("embedding", embedding_);
   this->add_module("rnn", rnn_);
   if (options.tied) {
@@ -46,12 +46,11 @@ RNNLanguageModel<T>::RNNLanguageModel(const LanguageModelOptions& options, const
 }
 
 template <class T>
-Var<T> RNNLanguageModel<T>::drop(Tape<T>& tape, Var<T> x, std::size_t batch, std::mt19937_64& rng) const {
-  if (!this->training() || options_.dropout == 0) return x;
-  const T p = T(options_.dropout);
-  if (!options_.variational) return dropout(x, p, true, rng);
+Var<T> RNNLanguageModel<T>::drop(Tape<T>& tape, Var<T> x, std::size_t batch, std::mt19937_64* rng) const {
+  if (!this->training() || options_.dropout == 0 || !rng) return x;
+  if (!options_.variational) return dropout(x, static_cast<T>(options_.dropout), true, *rng);
   const std::size_t rows = x.value().shape()[0], features = x.value().shape()[1];
-  return x * tape.constant(tied_dropout_mask<T>(rows / batch, batch, features, p, rng));
+  return x * tape.constant(tied_dropout_mask<T>(rows / batch, batch, features, options_.dropout, *rng));
 }
 
 template <class T>
@@ -65,13 +64,14 @@ template <class T>
 typename RNNLanguageModel<T>::Chunk RNNLanguageModel<T>::forward(Tape<T>& tape, const std::vector<std::int64_t>& inputs,
                                                                  std::size_t batch,
                                                                  const std::vector<RecurrentState<T>>& initial,
-                                                                 std::mt19937_64& rng) const {
+                                                                 std::mt19937_64* rng) const {
+  require_dropout_generator("RNNLanguageModel", this->training(), options_.dropout, rng);
   if (batch == 0 || inputs.empty() || inputs.size() % batch != 0)
     throw std::invalid_argument("RNNLanguageModel: " + std::to_string(inputs.size()) +
                                 " inputs do not make time-major steps of batch " + std::to_string(batch));
   Var<T> x = drop(tape, embedding_.forward(tape, inputs), batch, rng);  // [T·B, embed]
   // Layer-major: each layer's input projection is one GEMM over the whole chunk.
-  StackedOutput<T> run = rnn_.forward(tape, x, batch, rng, {}, initial);
+  StackedOutput<T> run = rnn_.forward(tape, x, batch, {}, initial, rng);
   Var<T> top = drop(tape, concat_outputs(run.outputs), batch, rng);  // [T·B, hidden]
   return Chunk{readout(tape, top), std::move(run.final)};
 }
@@ -79,7 +79,7 @@ typename RNNLanguageModel<T>::Chunk RNNLanguageModel<T>::forward(Tape<T>& tape, 
 template <class T>
 Var<T> RNNLanguageModel<T>::loss(Tape<T>& tape, const std::vector<std::int64_t>& inputs,
                                  const std::vector<std::int64_t>& targets, std::size_t batch,
-                                 std::vector<RecurrentState<T>>& states, std::mt19937_64& rng) const {
+                                 std::vector<RecurrentState<T>>& states, std::mt19937_64* rng) const {
   if (targets.size() != inputs.size())
     throw std::invalid_argument("RNNLanguageModel::loss: " + std::to_string(targets.size()) + " targets for " +
                                 std::to_string(inputs.size()) + " inputs");
@@ -96,7 +96,7 @@ std::vector<std::int64_t> RNNLanguageModel<T>::sample(const std::vector<std::int
   TokenIO<T> io;
   io.embed = [this](Tape<T>& tape, const std::vector<std::int64_t>& ids) { return embedding_.forward(tape, ids); };
   io.readout = [this](Tape<T>& tape, const RecurrentState<T>& state) { return readout(tape, state.h); };
-  DecoderStep<T> step = stacked_decoder(rnn_, io, rng);
+  DecoderStep<T> step = stacked_decoder(rnn_, io);  // eval mode: no dropout
   std::vector<std::int64_t> out =
       generate(step, prime, n, rng, GenerateOptions().with_temperature(temperature).with_greedy(temperature == 0));
   this->train(was_training);
@@ -117,7 +117,6 @@ StreamEvaluation evaluate_stream(RNNLanguageModel<T>& model, const std::vector<s
   Tape<T> tape;
   std::vector<StateValues<T>> carried;
   std::vector<std::int64_t> inputs, targets;
-  std::mt19937_64 unused_rng(0);  // no dropout in eval mode
   StreamEvaluation r;
   double total = 0;
   for (std::size_t i = 0; i < lanes.chunks() && !(max_tokens && r.tokens >= max_tokens); ++i) {
@@ -125,7 +124,7 @@ StreamEvaluation evaluate_stream(RNNLanguageModel<T>& model, const std::vector<s
     tape.clear();
     std::vector<RecurrentState<T>> states;
     for (const auto& v : carried) states.push_back(constant_state(v, tape));
-    const T mean = model.loss(tape, inputs, targets, lanes.batch(), states, unused_rng).item();
+    const T mean = model.loss(tape, inputs, targets, lanes.batch(), states).item();
     total += double(mean) * double(targets.size());
     r.tokens += targets.size();
     carried.clear();

@@ -56,20 +56,20 @@ class RNNLanguageModel : public Module<T> {
   };
   // The logits of a time-major chunk of ids [T·B], from `initial` (empty: zero states;
   // otherwise one state per layer, e.g. constant_state of the previous chunk's). `rng`
-  // draws the dropout masks in training mode.
+  // draws the dropout masks in training mode, and is required then when dropout > 0.
   Chunk forward(Tape<T>& tape, const std::vector<std::int64_t>& inputs, std::size_t batch,
-                const std::vector<RecurrentState<T>>& initial, std::mt19937_64& rng) const;
+                const std::vector<RecurrentState<T>>& initial = {}, std::mt19937_64* rng = nullptr) const;
 
   // Mean cross-entropy (nats per token) of the chunk's targets [T·B]; `states` holds the
   // carried state on entry and the state after the chunk on return.
   Var<T> loss(Tape<T>& tape, const std::vector<std::int64_t>& inputs, const std::vector<std::int64_t>& targets,
-              std::size_t batch, std::vector<RecurrentState<T>>& states, std::mt19937_64& rng) const;
+              std::size_t batch, std::vector<RecurrentState<T>>& states, std::mt19937_64* rng = nullptr) const;
 
   // logits = W h + b for rows h [N, hidden] (no dropout).
   Var<T> readout(Tape<T>& tape, Var<T> h) const;
 
   // Free-running sample of n tokens after the `prime` ids, in eval mode (the caller's mode
-  // is restored); temperature 0 is greedy.
+  // is restored); temperature 0 is greedy. `rng` draws the sampled tokens.
   std::vector<std::int64_t> sample(const std::vector<std::int64_t>& prime, std::size_t n, double temperature,
                                    std::mt19937_64& rng);
 
@@ -79,7 +79,7 @@ class RNNLanguageModel : public Module<T> {
 
  private:
   // x in training mode with dropout p: fresh masks, or one [B, F] mask for all steps.
-  Var<T> drop(Tape<T>& tape, Var<T> x, std::size_t batch, std::mt19937_64& rng) const;
+  Var<T> drop(Tape<T>& tape, Var<T> x, std::size_t batch, std::mt19937_64* rng) const;
 
   LanguageModelOptions options_;
   Embedding<T> embedding_;

@@ -28,8 +28,8 @@ SourceBatch make_source_batch(const std::vector<std::vector<std::int64_t>>& sent
 namespace {
 
 template <class T>
-Var<T> maybe_dropout(Var<T> x, double p, bool training, std::mt19937_64& rng) {
-  return p > 0 && training ? dropout(x, T(p), true, rng) : x;
+Var<T> maybe_dropout(Var<T> x, double p, bool training, std::mt19937_64* rng) {
+  return p > 0 && training && rng ? dropout(x, T(p), true, *rng) : x;
 }
 
 // The ids of rows `rows` of a time-major [S·B, F] tensor repeated k times per example:
@@ -72,20 +72,21 @@ Encoder<T>::Encoder(const Seq2SeqOptions& options, std::mt19937_64& rng) : optio
   if (options.source_vocab == 0) throw std::invalid_argument("Encoder: source_vocab must be > 0");
   embedding_ = std::make_unique<Embedding<T>>(options.source_vocab, options.embedding, rng);
   StackedOptions<T> so;
-  so.with_layers(options.layers).with_bidirectional(options.bidirectional).with_dropout(T(options.dropout));
+  so.with_layers(options.layers).with_bidirectional(options.bidirectional).with_dropout(options.dropout);
   rnn_ = std::make_unique<StackedRNN<T>>(options.embedding, options.hidden, cell_factory<T>(options.cell, rng), so);
   this->add_module("embedding", *embedding_);
   this->add_module("rnn", *rnn_);
 }
 
 template <class T>
-EncoderOutput<T> Encoder<T>::forward(Tape<T>& tape, const SourceBatch& source, std::mt19937_64& rng) const {
+EncoderOutput<T> Encoder<T>::forward(Tape<T>& tape, const SourceBatch& source, std::mt19937_64* rng) const {
+  require_dropout_generator("Encoder", this->training(), options_.dropout, rng);
   if (source.batch == 0 || source.ids.size() % source.batch != 0 || source.lengths.size() != source.batch)
     throw ShapeError("Encoder", std::to_string(source.ids.size()) + " ids and " + std::to_string(source.lengths.size()) +
                                     " lengths for B = " + std::to_string(source.batch));
   // x = E_src[ids]   [S·B, E]
   Var<T> x = maybe_dropout(embedding_->forward(tape, source.ids), options_.dropout, this->training(), rng);
-  StackedOutput<T> run = rnn_->forward(tape, x, source.batch, rng, source.lengths);
+  StackedOutput<T> run = rnn_->forward(tape, x, source.batch, source.lengths, {}, rng);
   EncoderOutput<T> out;
   out.memory = concat_outputs(run.outputs);
   out.summary_h = run.final_h();
@@ -148,11 +149,12 @@ DecoderContext<T> Decoder<T>::context(Tape<T>& tape, const EncoderOutput<T>& enc
 }
 
 template <class T>
-DecoderStep<T> Decoder<T>::step_function(const DecoderContext<T>& context, std::mt19937_64& rng) const {
-  return [this, context, &rng](Tape<T>& tape, const std::vector<std::int64_t>& ids,
-                               std::vector<RecurrentState<T>>& states) -> Var<T> {
-    if (states.empty()) states.push_back(cell_->zero_state(tape, ids.size()));
+DecoderStep<T> Decoder<T>::step_function(const DecoderContext<T>& context, std::mt19937_64* rng) const {
+  return [this, context, rng](Tape<T>& tape, const std::vector<std::int64_t>& ids,
+                              std::vector<RecurrentState<T>>& states) -> Var<T> {
     const bool training = this->training();
+    require_dropout_generator("Decoder", training, options_.dropout, rng);
+    if (states.empty()) states.push_back(cell_->zero_state(tape, ids.size()));
     // x_t = E_tgt[y_{t-1}]
     Var<T> x = maybe_dropout(embedding_->forward(tape, ids), options_.dropout, training, rng);
     Var<T> c;
@@ -396,35 +398,36 @@ Seq2Seq<T>::Seq2Seq(const Seq2SeqOptions& options, std::mt19937_64& rng)
 
 template <class T>
 Seq2SeqLoss<T> Seq2Seq<T>::loss(Tape<T>& tape, const SourceBatch& source, const std::vector<std::int64_t>& targets,
-                                std::mt19937_64& rng, double teacher_forcing) const {
+                                double teacher_forcing, std::mt19937_64* rng) const {
+  require_dropout_generator("Seq2Seq", this->training(), options_.dropout, rng);
   EncoderOutput<T> enc = encoder_.forward(tape, source, rng);
   DecoderContext<T> ctx = decoder_.context(tape, enc);
   DecoderStep<T> step = decoder_.step_function(ctx, rng);
   DecodeResult<T> r = decode(tape, step, decoder_.initial_state(tape, enc),
-                             std::vector<std::int64_t>(source.batch, options_.start_token), targets, rng,
-                             DecodeOptions().with_teacher_forcing(teacher_forcing));
+                             std::vector<std::int64_t>(source.batch, options_.start_token), targets,
+                             DecodeOptions().with_teacher_forcing(teacher_forcing), rng);
   return {r.loss, r.tokens};
 }
 
 template <class T>
 std::vector<Hypothesis> Seq2Seq<T>::greedy(const SourceBatch& source, const SearchOptions& options) const {
+  require_dropout_generator("Seq2Seq", this->training(), options_.dropout, nullptr);
   NoGradGuard no_grad;
   Tape<T> tape;
-  std::mt19937_64 rng(0);
-  EncoderOutput<T> enc = encoder_.forward(tape, source, rng);
+  EncoderOutput<T> enc = encoder_.forward(tape, source);
   DecoderContext<T> ctx = decoder_.context(tape, enc);
-  return greedy_search(tape, decoder_.step_function(ctx, rng), decoder_.initial_state(tape, enc), source.batch,
+  return greedy_search(tape, decoder_.step_function(ctx), decoder_.initial_state(tape, enc), source.batch,
                        options);
 }
 
 template <class T>
 std::vector<Hypothesis> Seq2Seq<T>::beam(const SourceBatch& source, const SearchOptions& options) const {
+  require_dropout_generator("Seq2Seq", this->training(), options_.dropout, nullptr);
   NoGradGuard no_grad;
   Tape<T> tape;
-  std::mt19937_64 rng(0);
-  EncoderOutput<T> enc = encoder_.forward(tape, source, rng);
+  EncoderOutput<T> enc = encoder_.forward(tape, source);
   DecoderContext<T> ctx = repeat_context(decoder_.context(tape, enc), options.beam);
-  return beam_search(tape, decoder_.step_function(ctx, rng),
+  return beam_search(tape, decoder_.step_function(ctx),
                      repeat_states(decoder_.initial_state(tape, enc), options.beam), source.batch, options);
 }
 
@@ -433,14 +436,14 @@ std::vector<std::vector<double>> Seq2Seq<T>::attention_matrix(const std::vector<
                                                               const std::vector<std::int64_t>& output,
                                                               std::int64_t start) const {
   if (options_.context != ContextKind::Attention || output.empty()) return {};
+  require_dropout_generator("Seq2Seq", this->training(), options_.dropout, nullptr);
   NoGradGuard no_grad;
   Tape<T> tape;
-  std::mt19937_64 rng(0);
-  EncoderOutput<T> enc = encoder_.forward(tape, make_source_batch({source}, 0), rng);
+  EncoderOutput<T> enc = encoder_.forward(tape, make_source_batch({source}, 0));
   DecoderContext<T> ctx = decoder_.context(tape, enc);
   std::vector<Var<T>> weights;
   ctx.weights_out = &weights;
-  DecoderStep<T> step = decoder_.step_function(ctx, rng);
+  DecoderStep<T> step = decoder_.step_function(ctx);
   std::vector<RecurrentState<T>> states = decoder_.initial_state(tape, enc);
   std::int64_t prev = start;
   std::vector<std::vector<double>> matrix;

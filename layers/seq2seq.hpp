@@ -83,7 +83,8 @@ template <class T>
 class Encoder : public Module<T> {
  public:
   Encoder(const Seq2SeqOptions& options, std::mt19937_64& rng);
-  EncoderOutput<T> forward(Tape<T>& tape, const SourceBatch& source, std::mt19937_64& rng) const;
+  // `rng`: dropout in training mode (see layers/basic.hpp), required then when dropout > 0.
+  EncoderOutput<T> forward(Tape<T>& tape, const SourceBatch& source, std::mt19937_64* rng = nullptr) const;
   std::size_t output_size() const { return rnn_->output_size(); }
 
   Embedding<T>& embedding() { return *embedding_; }
@@ -112,8 +113,9 @@ class Decoder : public Module<T> {
   // The initial states (one per decoder, i.e. a vector of one) from the encoder.
   std::vector<RecurrentState<T>> initial_state(Tape<T>& tape, const EncoderOutput<T>& encoder) const;
   DecoderContext<T> context(Tape<T>& tape, const EncoderOutput<T>& encoder) const;
-  // One step: ids [N] -> logits [N, V]; `rng` (dropout) and `context` must outlive the result.
-  DecoderStep<T> step_function(const DecoderContext<T>& context, std::mt19937_64& rng) const;
+  // One step: ids [N] -> logits [N, V]; `rng` (dropout in training mode, required then when
+  // dropout > 0: the step throws otherwise) and `context` must outlive the result.
+  DecoderStep<T> step_function(const DecoderContext<T>& context, std::mt19937_64* rng = nullptr) const;
 
   std::size_t hidden_size() const { return cell_->hidden_size(); }
   const RecurrentCell<T>& cell() const { return *cell_; }
@@ -192,12 +194,14 @@ class Seq2Seq : public Module<T> {
 
   // targets time-major [T·B]: y_1 .. y_n <eos>, then ignore_index (-100) at padding.
   // teacher_forcing: probability of feeding the gold token (1: teacher forcing; < 1:
-  // scheduled sampling, the model's argmax otherwise).
+  // scheduled sampling, the model's argmax otherwise). `rng` draws the dropout masks in
+  // training mode and the coins of scheduled sampling; either needs it (std::invalid_argument
+  // otherwise).
   Seq2SeqLoss<T> loss(Tape<T>& tape, const SourceBatch& source, const std::vector<std::int64_t>& targets,
-                      std::mt19937_64& rng, double teacher_forcing = 1.0) const;
+                      double teacher_forcing = 1.0, std::mt19937_64* rng = nullptr) const;
 
-  // Inference without gradients, one hypothesis per source sentence; dropout follows the
-  // module's mode, so call eval() first.
+  // Inference without gradients, one hypothesis per source sentence. They draw no dropout,
+  // so call eval() first: in training mode with dropout > 0 they throw std::invalid_argument.
   std::vector<Hypothesis> greedy(const SourceBatch& source, const SearchOptions& options) const;
   std::vector<Hypothesis> beam(const SourceBatch& source, const SearchOptions& options) const;
   // The attention weights [T, S] of one source sentence while the decoder is fed `output`

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "autograd/ops_rnn.hpp"
+#include "layers/basic.hpp"
 #include "layers/cells.hpp"
 
 namespace tapenet {
@@ -232,8 +233,10 @@ BidirectionalOutput<T> BidirectionalRNN<T>::forward(Tape<T>& tape, Var<T> inputs
 // ---- StackedRNN ---------------------------------------------------------------------------------
 
 template <class T>
-Tensor<T> tied_dropout_mask(std::size_t steps, std::size_t batch, std::size_t features, T p, std::mt19937_64& rng) {
-  if (!(p >= 0 && p < 1)) throw std::invalid_argument("tied_dropout_mask: p must be in [0, 1), got " + std::to_string(p));
+Tensor<T> tied_dropout_mask(std::size_t steps, std::size_t batch, std::size_t features, double rate,
+                            std::mt19937_64& rng) {
+  const T p = static_cast<T>(rate);  // the rate as the dropout op sees it, so both draw alike
+  if (!(p >= 0 && p < 1)) throw std::invalid_argument("tied_dropout_mask: p must be in [0, 1), got " + std::to_string(rate));
   std::bernoulli_distribution keep(1.0 - static_cast<double>(p));
   const T scale = T(1) / (T(1) - p);
   std::vector<T> one(batch * features);
@@ -276,9 +279,9 @@ StackedRNN<T>::StackedRNN(std::size_t input, std::size_t hidden, const CellFacto
 }
 
 template <class T>
-StackedOutput<T> StackedRNN<T>::forward(Tape<T>& tape, Var<T> inputs, std::size_t batch, std::mt19937_64& rng,
+StackedOutput<T> StackedRNN<T>::forward(Tape<T>& tape, Var<T> inputs, std::size_t batch,
                                         const std::vector<std::size_t>& lengths,
-                                        const std::vector<RecurrentState<T>>& initial) const {
+                                        const std::vector<RecurrentState<T>>& initial, std::mt19937_64* rng) const {
   if (inputs.ndim() != 2) throw ShapeError("StackedRNN", "inputs must be [T·B, D], got " + shape_str(inputs.shape()));
   const Batch b = check_batch("StackedRNN", inputs.dim(0), batch, lengths);
   if (!initial.empty() && initial.size() != cells_.size())
@@ -289,15 +292,16 @@ StackedOutput<T> StackedRNN<T>::forward(Tape<T>& tape, Var<T> inputs, std::size_
     return initial[k];
   };
   const std::size_t dirs = directions();
-  const bool drop = this->training() && options_.dropout > 0;
+  require_dropout_generator("StackedRNN", this->training() && options_.layers > 1, options_.dropout, rng);
+  const bool drop = this->training() && options_.dropout > 0 && rng;
   StackedOutput<T> out;
   out.directions = dirs;
   Var<T> x = inputs;  // [T·B, F]: the input of layer l
   for (std::size_t l = 0; l < options_.layers; ++l) {
     const bool top = l + 1 == options_.layers;
     if (l > 0 && drop)
-      x = options_.variational ? mask_mul(x, tied_dropout_mask(b.steps, batch, x.dim(1), options_.dropout, rng))
-                               : dropout(x, options_.dropout, true, rng);
+      x = options_.variational ? mask_mul(x, tied_dropout_mask<T>(b.steps, batch, x.dim(1), options_.dropout, *rng))
+                               : dropout(x, static_cast<T>(options_.dropout), true, *rng);
     Pass<T> fwd = run_pass(tape, *cells_[l * dirs], x, b, init(l * dirs), Direction::Forward);
     out.final.push_back(fwd.final);
     if (dirs == 1) {
@@ -316,17 +320,17 @@ StackedOutput<T> StackedRNN<T>::forward(Tape<T>& tape, Var<T> inputs, std::size_
 }
 
 template <class T>
-StackedOutput<T> StackedRNN<T>::forward(Tape<T>& tape, const std::vector<Var<T>>& inputs, std::mt19937_64& rng,
+StackedOutput<T> StackedRNN<T>::forward(Tape<T>& tape, const std::vector<Var<T>>& inputs,
                                         const std::vector<std::size_t>& lengths,
-                                        const std::vector<RecurrentState<T>>& initial) const {
+                                        const std::vector<RecurrentState<T>>& initial, std::mt19937_64* rng) const {
   if (inputs.empty()) throw ShapeError("StackedRNN", "no steps");
   if (inputs[0].ndim() != 2) throw ShapeError("StackedRNN", "steps must be [B, D], got " + shape_str(inputs[0].shape()));
-  return forward(tape, concat_outputs(inputs), inputs[0].dim(0), rng, lengths, initial);
+  return forward(tape, concat_outputs(inputs), inputs[0].dim(0), lengths, initial, rng);
 }
 
 template <class T>
 Var<T> StackedRNN<T>::step(Tape<T>& tape, Var<T> x, std::vector<RecurrentState<T>>& states,
-                           std::mt19937_64& rng) const {
+                           std::mt19937_64* rng) const {
   if (options_.bidirectional)
     throw std::logic_error("StackedRNN::step: a bidirectional stack needs the whole sequence; use forward()");
   if (x.ndim() != 2) throw ShapeError("StackedRNN::step", "x must be [B, D], got " + shape_str(x.shape()));
@@ -335,8 +339,10 @@ Var<T> StackedRNN<T>::step(Tape<T>& tape, Var<T> x, std::vector<RecurrentState<T
   if (states.size() != cells_.size())
     throw ShapeError("StackedRNN::step", std::to_string(states.size()) + " states for " +
                                              std::to_string(cells_.size()) + " layers");
+  require_dropout_generator("StackedRNN::step", this->training() && cells_.size() > 1, options_.dropout, rng);
+  const bool drop = this->training() && options_.dropout > 0 && rng;
   for (std::size_t l = 0; l < cells_.size(); ++l) {
-    if (l > 0) x = dropout(x, options_.dropout, this->training(), rng);
+    if (l > 0 && drop) x = dropout(x, static_cast<T>(options_.dropout), true, *rng);
     states[l] = cells_[l]->step(tape, x, states[l]);
     x = states[l].h;
   }
@@ -358,7 +364,7 @@ Var<T> StackedRNN<T>::step(Tape<T>& tape, Var<T> x, std::vector<RecurrentState<T
                                                     Var<T>, std::size_t, const std::vector<std::size_t>&,        \
                                                     const std::optional<RecurrentState<T>>&,                     \
                                                     const std::optional<RecurrentState<T>>&);                    \
-  template Tensor<T> tied_dropout_mask(std::size_t, std::size_t, std::size_t, T, std::mt19937_64&);              \
+  template Tensor<T> tied_dropout_mask(std::size_t, std::size_t, std::size_t, double, std::mt19937_64&);         \
   template struct StackedOutput<T>;                                                                              \
   template class BidirectionalRNN<T>;                                                                            \
   template class StackedRNN<T>;

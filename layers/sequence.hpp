@@ -28,7 +28,7 @@
 //     Var<float> loss = cross_entropy(logits, targets);  // time-major; -100 at padded steps
 //   one-to-many (generation; see layers/generate.hpp):
 //     DecoderStep<float> step = cell_decoder(cell, token_io(embedding, readout));
-//     DecodeResult<float> r = decode(tape, step, {}, start, gold, rng, DecodeOptions().with_teacher_forcing(p));
+//     DecodeResult<float> r = decode(tape, step, {}, start, gold, DecodeOptions().with_teacher_forcing(p), &rng);
 //     std::vector<std::int64_t> ids = generate(step, prime, 200, rng);   // free-running, no gradients
 // A padded step's output is zero but a readout's bias is not: mark padded targets with the
 // loss's ignore_index (the default -100), never with a real class.
@@ -145,14 +145,14 @@ struct StackedOptions {
   // Dropout on the INPUTS of layers 1 .. L-1 (the outputs of the layer below), in training
   // mode only; never on the input of layer 0 nor on the top layer's outputs, nor on the
   // recurrent connections h_{t-1} (drop embeddings / outputs yourself if you want to).
-  T dropout = 0;
+  double dropout = 0;
   // Variational ("tied") dropout (Gal & Ghahramani 2016): one mask per sequence per layer,
   // [B, F], reused at every time step, instead of a fresh mask at every step.
   bool variational = false;
 
   StackedOptions& with_layers(std::size_t n) { layers = n; return *this; }
   StackedOptions& with_bidirectional(bool v = true) { bidirectional = v; return *this; }
-  StackedOptions& with_dropout(T p, bool tied = false) { dropout = p; variational = tied; return *this; }
+  StackedOptions& with_dropout(double p, bool tied = false) { dropout = p; variational = tied; return *this; }
 };
 
 template <class T>
@@ -172,19 +172,18 @@ class StackedRNN : public Module<T> {
   StackedRNN(std::size_t input, std::size_t hidden, const CellFactory<T>& make, const StackedOptions<T>& options = {});
 
   // inputs [T·B, D] time-major. `initial` is empty (zero states) or one state per cell in
-  // the order of StackedOutput::final. `rng` draws the dropout masks (unused in eval mode).
-  StackedOutput<T> forward(Tape<T>& tape, Var<T> inputs, std::size_t batch, std::mt19937_64& rng,
-                           const std::vector<std::size_t>& lengths = {},
-                           const std::vector<RecurrentState<T>>& initial = {}) const;
-  StackedOutput<T> forward(Tape<T>& tape, const std::vector<Var<T>>& inputs, std::mt19937_64& rng,
-                           const std::vector<std::size_t>& lengths = {},
-                           const std::vector<RecurrentState<T>>& initial = {}) const;
+  // the order of StackedOutput::final. `rng` draws the dropout masks in training mode; it is
+  // required then when options().dropout > 0 (std::invalid_argument otherwise).
+  StackedOutput<T> forward(Tape<T>& tape, Var<T> inputs, std::size_t batch, const std::vector<std::size_t>& lengths = {},
+                           const std::vector<RecurrentState<T>>& initial = {}, std::mt19937_64* rng = nullptr) const;
+  StackedOutput<T> forward(Tape<T>& tape, const std::vector<Var<T>>& inputs, const std::vector<std::size_t>& lengths = {},
+                           const std::vector<RecurrentState<T>>& initial = {}, std::mt19937_64* rng = nullptr) const;
 
   // One time step of a unidirectional stack, x [B, D] -> top h [B, H], for decoders and
   // generation; `states` (one per layer; empty means zero) is advanced in place. Dropout
   // between layers is drawn fresh at each call (not tied), as a step cannot know the
   // sequence.
-  Var<T> step(Tape<T>& tape, Var<T> x, std::vector<RecurrentState<T>>& states, std::mt19937_64& rng) const;
+  Var<T> step(Tape<T>& tape, Var<T> x, std::vector<RecurrentState<T>>& states, std::mt19937_64* rng = nullptr) const;
 
   const RecurrentCell<T>& cell(std::size_t layer, std::size_t direction = 0) const {
     return *cells_.at(layer * directions() + direction);
@@ -203,6 +202,6 @@ class StackedRNN : public Module<T> {
 // A [T·B, F] inverted-dropout mask that repeats one [B, F] Bernoulli(1 - p) / (1 - p)
 // mask at every step: the mask of variational dropout.
 template <class T>
-Tensor<T> tied_dropout_mask(std::size_t steps, std::size_t batch, std::size_t features, T p, std::mt19937_64& rng);
+Tensor<T> tied_dropout_mask(std::size_t steps, std::size_t batch, std::size_t features, double p, std::mt19937_64& rng);
 
 }  // namespace tapenet

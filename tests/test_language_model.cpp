@@ -46,7 +46,7 @@ void check_gradients(const LanguageModelOptions& o, const std::string& what) {
     std::mt19937_64 masks(17);  // the same dropout masks at every evaluation
     std::vector<RecurrentState<double>> states;
     for (std::size_t l = 0; l < o.layers; ++l) states.push_back({tape.constant(h0), tape.constant(h0)});
-    return model.loss(tape, inputs, targets, kB, states, masks);
+    return model.loss(tape, inputs, targets, kB, states, &masks);
   };
   GradcheckResult r = gradcheck(f, {}, model.parameters());
   BOOST_TEST(r.ok, what << ": " << r.message());
@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(dropout_masks_come_from_the_given_generator_in_training_mod
     auto logits = [&](std::uint64_t seed) {
       Tape<float> tape;
       std::mt19937_64 masks(seed);
-      return Tensor<float>(model.forward(tape, in, kB, {}, masks).logits.value());
+      return Tensor<float>(model.forward(tape, in, kB, {}, &masks).logits.value());
     };
     BOOST_TEST(testing::max_abs_diff(logits(9), logits(9)) == 0.0);  // reproducible
     BOOST_TEST(testing::max_abs_diff(logits(9), logits(10)) > 0.0);  // drawn

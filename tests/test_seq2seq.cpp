@@ -101,14 +101,14 @@ void check_loss(const Seq2SeqOptions& o, const char* name) {
   randomise(model, 5, 0.4);
   auto f = [&](Tape<double>& tape, const std::vector<Var<double>>&) {
     std::mt19937_64 r(1);
-    return model.loss(tape, tiny_source(), kTargets, r).loss;
+    return model.loss(tape, tiny_source(), kTargets, 1.0, &r).loss;
   };
   GradcheckResult r = gradcheck(f, {}, model.parameters());
   BOOST_TEST(r.ok, name << ": " << r.message());
   BOOST_TEST(r.checked == model.parameter_count());
   Tape<double> tape;
   std::mt19937_64 r1(1);
-  BOOST_TEST(model.loss(tape, tiny_source(), kTargets, r1).tokens == 5u);
+  BOOST_TEST(model.loss(tape, tiny_source(), kTargets, 1.0, &r1).tokens == 5u);
 }
 
 }  // namespace
@@ -201,7 +201,7 @@ BOOST_AUTO_TEST_CASE(scheduled_sampling_loss) {
   for (double p : {0.0, 0.5}) {
     Tape<double> tape;
     std::mt19937_64 r(3);
-    Seq2SeqLoss<double> l = model.loss(tape, tiny_source(), kTargets, r, p);
+    Seq2SeqLoss<double> l = model.loss(tape, tiny_source(), kTargets, p, &r);
     BOOST_TEST(l.tokens == 5u);
     for (auto* q : model.parameters()) q->zero_grad();
     tape.backward(l.loss);

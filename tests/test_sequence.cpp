@@ -102,8 +102,7 @@ Runner bi_runner(const BidirectionalRNN<double>& rnn) {
 
 Runner stacked_runner(const StackedRNN<double>& rnn) {
   return [&rnn](Tape<double>& tape, V x, std::size_t batch, const std::vector<std::size_t>& lengths) {
-    std::mt19937_64 rng(99);
-    StackedOutput<double> r = rnn.forward(tape, x, batch, rng, lengths);
+    StackedOutput<double> r = rnn.forward(tape, x, batch, lengths);
     return Run{r.outputs, r.final};
   };
 }
@@ -463,13 +462,13 @@ BOOST_AUTO_TEST_CASE(stacked_layers_are_wired_and_named) {
   BOOST_CHECK_EQUAL(names.size(), 3u * 2u * 4u);
 
   Tape<double> tape;
-  StackedOutput<double> out = bi.forward(tape, tape.constant(rnd({kT * kB, kD}, 1)), kB, rng, kLengths);
+  StackedOutput<double> out = bi.forward(tape, tape.constant(rnd({kT * kB, kD}, 1)), kB, kLengths);
   BOOST_CHECK_EQUAL(out.final.size(), 6u);
   BOOST_CHECK(to_shape(out.final_h().shape()) == Shape({kB, 2 * kH}));
   // final_h = [top forward h | top backward h]
   BOOST_CHECK(row_of(out.final_h().value(), 1, 0, kH) == row_of(out.final[4].h.value(), 1));
   BOOST_CHECK(row_of(out.final_h().value(), 1, kH, 2 * kH) == row_of(out.final[5].h.value(), 1));
-  BOOST_CHECK_THROW(bi.forward(tape, tape.constant(rnd({kT * kB, kD}, 1)), kB, rng, kLengths, {out.final[0]}), ShapeError);
+  BOOST_CHECK_THROW(bi.forward(tape, tape.constant(rnd({kT * kB, kD}, 1)), kB, kLengths, {out.final[0]}), ShapeError);
 }
 
 BOOST_AUTO_TEST_CASE(stacked_step_equals_stacked_forward) {
@@ -479,11 +478,11 @@ BOOST_AUTO_TEST_CASE(stacked_step_equals_stacked_forward) {
   rnn.eval();
   const Tn x = rnd({kT * kB, kD}, 2);
   Tape<double> tape;
-  StackedOutput<double> whole = rnn.forward(tape, tape.constant(x), kB, rng);
+  StackedOutput<double> whole = rnn.forward(tape, tape.constant(x), kB);
   std::vector<State> states;
   std::vector<V> steps = split_steps(tape.constant(x), kB);
   for (std::size_t t = 0; t < kT; ++t) {
-    V h = rnn.step(tape, steps[t], states, rng);
+    V h = rnn.step(tape, steps[t], states);
     BOOST_CHECK_LT(max_abs_diff(h.value(), whole.outputs[t].value()), 1e-12);
   }
   for (std::size_t l = 0; l < 2; ++l) {
@@ -530,7 +529,7 @@ DropoutProbe probe_dropout(bool variational, bool training, std::size_t T, std::
   rnn.train(training);
   Tape<double> tape;
   V x = tape.constant(rnd({T * B, kD}, 3));
-  rnn.forward(tape, x, B, rng);
+  rnn.forward(tape, x, B, {}, {}, &rng);
   BOOST_REQUIRE_EQUAL(seen.size(), 1u);
   return {seen[0], concat_outputs(run_sequence(tape, rnn.cell(0), x, B).outputs).value()};
 }
@@ -747,7 +746,7 @@ BOOST_AUTO_TEST_CASE(scheduled_sampling_with_p1_is_teacher_forcing) {
   zero_grads(params);
   std::mt19937_64 rng(17), untouched(17);
   Tape<double> tape;
-  DecodeResult<double> r = decode(tape, m.step(), {}, start, gold, rng, DecodeOptions().with_teacher_forcing(1.0));
+  DecodeResult<double> r = decode(tape, m.step(), {}, start, gold, DecodeOptions().with_teacher_forcing(1.0), &rng);
   tape.backward(r.loss);
   const std::vector<Tn> decode_grads = grads_of(params);
   BOOST_CHECK(rng == untouched);  // p = 1 draws nothing
@@ -781,7 +780,7 @@ BOOST_AUTO_TEST_CASE(scheduled_sampling_with_p0_feeds_the_models_predictions) {
   const Ids gold(T * B, 0);  // never what the model predicts after a non-(V-1) token
   std::mt19937_64 rng(18), untouched(18);
   Tape<double> tape;
-  DecodeResult<double> r = decode(tape, m.step(), {}, start, gold, rng, DecodeOptions().with_teacher_forcing(0.0));
+  DecodeResult<double> r = decode(tape, m.step(), {}, start, gold, DecodeOptions().with_teacher_forcing(0.0), &rng);
   BOOST_CHECK(rng == untouched);  // argmax feeding draws nothing
   // The shift model's prediction after id is id + 1: inputs climb from the start token.
   for (std::size_t t = 0; t < T; ++t)
@@ -792,7 +791,7 @@ BOOST_AUTO_TEST_CASE(scheduled_sampling_with_p0_feeds_the_models_predictions) {
 
   // The same on a random model: every fed token is the argmax of the previous logits.
   TokenModel random_model;
-  DecodeResult<double> q = decode(tape, random_model.step(), {}, Ids{1, 2, 3}, Ids(5 * 3, 4), rng,
+  DecodeResult<double> q = decode(tape, random_model.step(), {}, Ids{1, 2, 3}, Ids(5 * 3, 4),
                                   DecodeOptions().with_teacher_forcing(0.0));
   for (std::size_t t = 1; t < 5; ++t)
     for (std::size_t b = 0; b < 3; ++b) BOOST_CHECK_EQUAL(q.inputs[t * 3 + b], argmax_row(q.logits[t - 1].value(), b));
@@ -805,7 +804,7 @@ BOOST_AUTO_TEST_CASE(scheduled_sampling_mixes_gold_and_predictions) {
   const Ids gold(T * B, 0);
   std::mt19937_64 rng(19);
   Tape<double> tape;
-  DecodeResult<double> r = decode(tape, m.step(), {}, start, gold, rng, DecodeOptions().with_teacher_forcing(0.5));
+  DecodeResult<double> r = decode(tape, m.step(), {}, start, gold, DecodeOptions().with_teacher_forcing(0.5), &rng);
   std::size_t from_gold = 0, from_model = 0;
   for (std::size_t t = 1; t < T; ++t)
     for (std::size_t b = 0; b < B; ++b) {
@@ -840,7 +839,7 @@ BOOST_AUTO_TEST_CASE(generation_from_an_encoder_state_matches_free_running_decod
   SequenceOutput<double> enc = run_sequence(encoder, m.cell, encoder.constant(rnd({2 * 2, kD}, 21)), 2);
   std::mt19937_64 rng(22);
   Tape<double> tape;
-  DecodeResult<double> r = decode(tape, m.step(), {detach_state(enc.final, tape)}, Ids{0, 1}, Ids(6 * 2, 0), rng,
+  DecodeResult<double> r = decode(tape, m.step(), {detach_state(enc.final, tape)}, Ids{0, 1}, Ids(6 * 2, 0),
                                   DecodeOptions().with_teacher_forcing(0.0));
   // Record the logits generate sees at each step.
   std::vector<Tn> seen;
@@ -899,13 +898,13 @@ BOOST_AUTO_TEST_CASE(stacked_decoder_drives_a_stack) {
   StackedRNN<double> rnn(kD, kH, factory<LSTMCell<double>>(rng), StackedOptions<double>().with_layers(2));
   Linear<double> readout(kH, kVocab, rng);
   randomize(rnn, 1000);
-  DecoderStep<double> step = stacked_decoder(rnn, token_io(embedding, readout), rng);
+  DecoderStep<double> step = stacked_decoder(rnn, token_io(embedding, readout));
   const Ids start{1, 2}, gold{3, 4, 0, 1, 2, 3};
   Tape<double> tape;
-  DecodeResult<double> r = decode(tape, step, {}, start, gold, rng);
+  DecodeResult<double> r = decode(tape, step, {}, start, gold);
   BOOST_CHECK_EQUAL(r.final.size(), 2u);
   // Teacher forcing through the stack = the stack's forward over the embedded inputs.
-  StackedOutput<double> whole = rnn.forward(tape, embedding.forward(tape, Ids{1, 2, 3, 4, 0, 1}), 2, rng);
+  StackedOutput<double> whole = rnn.forward(tape, embedding.forward(tape, Ids{1, 2, 3, 4, 0, 1}), 2);
   for (std::size_t t = 0; t < 3; ++t)
     BOOST_CHECK_LT(max_abs_diff(r.logits[t].value(), readout.forward(tape, whole.outputs[t]).value()), 1e-12);
 }

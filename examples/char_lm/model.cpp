@@ -27,15 +27,16 @@ CharLM::CharLM(const ModelConfig& config, std::mt19937_64& rng)
 
 Var<float> CharLM::loss(Tape<float>& tape, const std::vector<std::int64_t>& inputs,
                         const std::vector<std::int64_t>& targets, std::size_t batch, std::vector<State>& states,
-                        std::mt19937_64& rng) const {
+                        std::mt19937_64* rng) const {
+  require_dropout_generator("CharLM", training(), config_.dropout, rng);
   // x_t = E[c_t], all T·B rows at once: [T·B, embed]
   Var<float> x = embedding_.forward(tape, inputs);
   // The stack over the chunk, starting from the carried state (layer-major: each layer's
   // input projection is one GEMM over the whole chunk).
-  StackedOutput<float> run = rnn_.forward(tape, x, batch, rng, {}, states);
+  StackedOutput<float> run = rnn_.forward(tape, x, batch, {}, states, rng);
   states = run.final;
   Var<float> top = concat_outputs(run.outputs);  // [T·B, hidden]
-  if (training() && config_.dropout > 0) top = dropout(top, config_.dropout, true, rng);
+  if (training() && config_.dropout > 0 && rng) top = dropout(top, config_.dropout, true, *rng);
   // logits = W hᴸ_t + b; mean_t -log softmax(logits)[c_{t+1}]
   return cross_entropy(readout_.forward(tape, top), targets);
 }
@@ -44,7 +45,7 @@ std::vector<std::int64_t> CharLM::sample(const std::vector<std::int64_t>& prime,
                                          std::mt19937_64& rng) {
   const bool was_training = training();
   eval();
-  DecoderStep<float> step = stacked_decoder(rnn_, token_io(embedding_, readout_), rng);
+  DecoderStep<float> step = stacked_decoder(rnn_, token_io(embedding_, readout_));  // eval mode: no dropout
   std::vector<std::int64_t> out =
       generate(step, prime, n, rng, GenerateOptions().with_temperature(temperature).with_greedy(temperature == 0));
   train(was_training);
@@ -62,7 +63,6 @@ EvalResult evaluate(CharLM& model, const std::vector<std::int64_t>& ids, std::si
   Tape<float> tape;
   std::vector<StateValues> carried;
   std::vector<std::int64_t> inputs, targets;
-  std::mt19937_64 unused_rng(0);  // dropout is off in eval mode
   EvalResult r;
   double total = 0;
   for (std::size_t i = 0; i < lanes.chunks(); ++i) {
@@ -71,7 +71,7 @@ EvalResult evaluate(CharLM& model, const std::vector<std::int64_t>& ids, std::si
     tape.clear();
     std::vector<State> states;
     for (const auto& v : carried) states.push_back(constant_state(v, tape));
-    const float mean = model.loss(tape, inputs, targets, lanes.batch(), states, unused_rng).item();
+    const float mean = model.loss(tape, inputs, targets, lanes.batch(), states).item();
     total += double(mean) * double(targets.size());
     r.tokens += targets.size();
     carried.clear();

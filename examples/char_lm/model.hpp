@@ -37,10 +37,11 @@ class CharLM : public tapenet::Module<float> {
 
   // Mean cross-entropy (nats/char) of one time-major chunk, inputs/targets [T·B].
   // `states` holds the carried state (constants; empty = zeros) and is replaced by the
-  // state after the chunk (Vars of `tape`).
+  // state after the chunk (Vars of `tape`). `rng` draws the dropout masks in training mode
+  // and is required then when dropout > 0.
   Var<float> loss(tapenet::Tape<float>& tape, const std::vector<std::int64_t>& inputs,
                   const std::vector<std::int64_t>& targets, std::size_t batch, std::vector<State>& states,
-                  std::mt19937_64& rng) const;
+                  std::mt19937_64* rng = nullptr) const;
 
   // Free-running sample of n characters after `prime` ids (in eval mode; the caller's mode
   // is restored).

@@ -146,7 +146,7 @@ class TrainRun {
     auto loss_of = [&](Tape<float>& tape, std::size_t p) {
       std::mt19937_64 rng(step_seed * 31 + p);
       Seq2SeqLoss<float> l =
-          model_.loss(tape, source_batch(d_, sub[p]), target_ids(d_, sub[p]), rng, s_.teacher_forcing);
+          model_.loss(tape, source_batch(d_, sub[p]), target_ids(d_, sub[p]), s_.teacher_forcing, &rng);
       return l.loss / float(tokens);
     };
     float loss;

@@ -184,10 +184,9 @@ double evaluate_ppl(Seq2Seq<float>& model, const Dataset& d, const std::vector<s
   NoGradGuard no_grad;
   double nll = 0;
   std::size_t tokens = 0;
-  std::mt19937_64 rng(0);
   for (const auto& batch : eval_batches(d, idx, 128)) {
     Tape<float> tape;
-    Seq2SeqLoss<float> l = model.loss(tape, source_batch(d, batch), target_ids(d, batch), rng);
+    Seq2SeqLoss<float> l = model.loss(tape, source_batch(d, batch), target_ids(d, batch));
     nll += l.loss.item();
     tokens += l.tokens;
   }

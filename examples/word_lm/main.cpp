@@ -159,7 +159,7 @@ examples::StepResult Run::train_chunk(const examples::LoopState& s) {
   tape_.clear();
   std::vector<RecurrentState<float>> states;
   for (const auto& v : carry_) states.push_back(constant_state(v, tape_));
-  Var<float> loss = model_.loss(tape_, inputs_, targets_, o_.batch, states, dropout_rng);
+  Var<float> loss = model_.loss(tape_, inputs_, targets_, o_.batch, states, &dropout_rng);
   carry_.clear();  // the state after this chunk, detached: the next chunk's start
   for (const auto& st : states) carry_.push_back(state_values(st));
   optimizer_->zero_grad();
