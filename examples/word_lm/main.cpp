@@ -16,6 +16,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
+#include "../common/plot.hpp"
 #include "../common/run_checkpoint.hpp"
 #include "../common/train_loop.hpp"
 #include "corpus.hpp"
@@ -72,14 +73,15 @@ class Run {
       : o_(o), corpus_(corpus), config_(config), init_rng_(o.seed),
         model_(model_options(o, corpus.vocab.size()), cell_factory<float>(parse_cell(o.cell), init_rng_), init_rng_),
         params_(model_.parameters()), optimizer_(make_optimizer(o, params_)), best_(params_, 0),
-        lanes_(corpus.train.ids, o.batch, o.bptt) {
+        lanes_(corpus.train.ids, o.batch, o.bptt),
+        plot_(o.plot, {"epoch", "perplexity", "word_lm: " + corpus.source + " (" + o.cell + ")", ""}) {
     if (lanes_.full_chunks() == 0)
       throw std::invalid_argument("the training text (" + std::to_string(corpus.train.ids.size()) +
                                   " tokens) is too short for --batch " + std::to_string(o.batch) + " x --bptt " +
                                   std::to_string(o.bptt));
   }
 
-  void resume(const examples::LoopState& loop);
+  void resume(const examples::LoopState& loop, const std::string& curves);
   void describe();
   examples::LoopOutcome train();
   void report(examples::Metrics& metrics, double wall_seconds);
@@ -100,6 +102,7 @@ class Run {
   std::unique_ptr<Optimizer<float>> optimizer_;
   EarlyStopping<float> best_;  // patience 0: keeps the best-on-valid parameters, never stops
   data::TokenLanes lanes_;
+  examples::RunPlot plot_;  // --plot: train and valid perplexity by epoch
   Tape<float> tape_;
   std::vector<std::int64_t> inputs_, targets_;
   std::vector<StateValues<float>> carry_;
@@ -108,8 +111,9 @@ class Run {
   std::size_t epoch_steps_ = 0, start_step_ = 0;
 };
 
-void Run::resume(const examples::LoopState& loop) {
+void Run::resume(const examples::LoopState& loop, const std::string& curves) {
   state_ = loop;
+  plot_.restore(curves, double(loop.epoch));
   start_step_ = loop.step;
   resumed_seconds_ = loop.train_seconds;
   std::map<std::string, Tensor<float>> state = load_checkpoint(o_.checkpoint, params_);
@@ -135,7 +139,7 @@ void Run::save(const examples::LoopState& s) const {
     state[carry_key(k, "h")] = carry_[k].h;
     if (carry_[k].has_c) state[carry_key(k, "c")] = carry_[k].c;
   }
-  examples::save_run(o_.checkpoint, params_, state, examples::RunRecord{config_, s, {{"vocab", corpus_.vocab.to_text()}}});
+  examples::save_run(o_.checkpoint, params_, state, examples::RunRecord{config_, s, {{"vocab", corpus_.vocab.to_text()}, {"curves", plot_.record()}}});
 }
 
 void Run::describe() {
@@ -183,7 +187,11 @@ examples::Evaluation Run::validate(const examples::LoopState& s) {
   valid_ppl_ = v.perplexity();
   const double train_ppl = std::exp(epoch_loss_ / double(std::max<std::size_t>(1, epoch_steps_)));
   say("epoch " + std::to_string(s.epoch) + ": lr " + fixed(o_.lr_at(s.epoch - 1), 4) + ", train ppl " +
-      fixed(train_ppl) + ", valid ppl " + fixed(valid_ppl_) + "\n");
+      fixed(train_ppl) + ", valid ppl " + fixed(valid_ppl_) + ", " + fixed(s.train_seconds / 60, 1) +
+      " min of training\n");
+  plot_.add("train ppl", double(s.epoch), train_ppl);
+  plot_.add("valid ppl", double(s.epoch), valid_ppl_);
+  plot_.draw();
   return examples::Evaluation{valid_ppl_};
 }
 
@@ -264,7 +272,7 @@ int main(int argc, char** argv) try {
   examples::Args args(argc, argv, option_names(), flag_names(), kUsage);
   const bool resume = args.has("resume");
   examples::RunRecord saved;
-  if (resume) saved = examples::read_run_record(args.str("checkpoint", "word_lm.npz"), {"vocab"});
+  if (resume) saved = examples::read_run_record(args.str("checkpoint", "word_lm.npz"), {"vocab", "curves"});
   examples::RunConfig config(args, resume ? &saved.config : nullptr);
   const Options o = read_options(args, config);
   openblas_set_num_threads(o.threads);
@@ -278,7 +286,7 @@ int main(int argc, char** argv) try {
             << " valid, " << corpus.test.ids.size() << " test tokens (<eos> included); " << corpus.valid.unknown
             << " valid words mapped to " << o.unk << "\n";
   Run run(o, corpus, config.values());
-  if (resume) run.resume(saved.loop);
+  if (resume) run.resume(saved.loop, saved.texts.at("curves"));
   run.describe();
   run.train();
   examples::Metrics metrics;
