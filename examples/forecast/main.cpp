@@ -28,6 +28,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
+#include "../common/plot.hpp"
 #include "../common/progress.hpp"
 #include "../common/run_checkpoint.hpp"
 #include "../common/run_config.hpp"
@@ -47,7 +48,7 @@ namespace {
 const char* kUsage =
     "usage: forecast [--mode many-to-one|many-to-many] [--cell gru|lstm|elman] [--window N] [--hidden H]\n"
     "                [--epochs E] [--batch B] [--lr LR] [--clip C] [--seed S] [--data FILE | --points N]\n"
-    "                [--metrics-out FILE] [--checkpoint FILE [--resume]]";
+    "                [--metrics-out FILE] [--checkpoint FILE [--resume]] [--plot FILE.svg]";
 
 std::vector<double> synthetic(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -98,7 +99,7 @@ struct Forecaster : Module<float> {
 // The options; a checkpoint remembers them (fixed: the model, the data and the window; the
 // schedule may change on --resume).
 struct Options {
-  std::string mode, cell, data, checkpoint;
+  std::string mode, cell, data, checkpoint, plot;
   std::size_t window = 0, hidden = 0, epochs = 0, batch = 0, points = 0;
   double lr = 0, clip = 0;
   std::uint64_t seed = 1;
@@ -119,6 +120,7 @@ Options read_options(const examples::Args& args, examples::RunConfig& c) {
   o.clip = c.number("clip", 1.0);
   o.seed = static_cast<std::uint64_t>(c.integer("seed", 1, examples::Policy::Fixed));
   o.checkpoint = args.str("checkpoint");
+  o.plot = args.str("plot");
   if (args.has("resume") && o.checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
   return o;
 }
@@ -168,12 +170,14 @@ class Run {
  public:
   Run(const Options& o, const Series& s, examples::ConfigValues config)
       : o_(o), s_(s), config_(std::move(config)), init_rng_(o.seed), model_(o.cell, o.hidden, init_rng_),
-        params_(model_.parameters()), optimizer_(params_, AdamOptions().with_lr(o.lr)), best_(params_, 0) {}
+        params_(model_.parameters()), optimizer_(params_, AdamOptions().with_lr(o.lr)), best_(params_, 0),
+        plot_(o.plot, {"epoch", "mse (original units)", "forecast: " + o.mode + " " + o.cell, ""}) {}
 
   std::size_t parameter_count() { return model_.parameter_count(); }
 
-  void resume(const examples::LoopState& loop) {
+  void resume(const examples::LoopState& loop, const std::string& curves) {
     state_ = loop;
+    plot_.restore(curves, double(loop.epoch));
     auto state = load_checkpoint(o_.checkpoint, params_);
     best_.load(state, o_.checkpoint);
     Optimizer<float>::StateDict opt_state;
@@ -213,12 +217,15 @@ class Run {
       if (!e) return;
       std::cout << "epoch " << st.epoch << ": train mse " << train_loss_ / per_epoch * s_.stdev * s_.stdev
                 << "  val mse " << e->score << (e->improved ? "  (best)" : "") << std::endl;
+      plot_.add("train mse", double(st.epoch), train_loss_ / per_epoch * s_.stdev * s_.stdev);
+      plot_.add("val mse", double(st.epoch), e->score);
+      plot_.draw();
     };
     if (!o_.checkpoint.empty())
       hooks.save = [this](const examples::LoopState& st) {
         auto state = optimizer_.state_dict();
         best_.save(state);
-        examples::save_run(o_.checkpoint, params_, state, examples::RunRecord{config_, st, {}});
+        examples::save_run(o_.checkpoint, params_, state, examples::RunRecord{config_, st, {{"curves", plot_.record()}}});
       };
     examples::run_training_loop(lo, hooks, state_);
   }
@@ -309,6 +316,7 @@ class Run {
   ParameterList<float> params_;
   Adam<float> optimizer_;
   EarlyStopping<float> best_;  // patience 0: keeps the best-on-valid parameters
+  examples::RunPlot plot_;      // --plot: train and validation MSE by epoch
   Tape<float> tape_;
   std::vector<std::size_t> order_;
   examples::LoopState state_;
@@ -321,15 +329,15 @@ int main(int argc, char** argv) try {
   const auto clock_start = std::chrono::steady_clock::now();
   examples::Args args(argc, argv,
                       {"mode", "cell", "window", "hidden", "epochs", "batch", "lr", "clip", "seed", "data", "points",
-                       "metrics-out", "checkpoint", "resume"},
+                       "metrics-out", "checkpoint", "resume", "plot"},
                       {"resume"}, kUsage);
   examples::RunRecord saved;
-  if (args.has("resume")) saved = examples::read_run_record(args.str("checkpoint"));
+  if (args.has("resume")) saved = examples::read_run_record(args.str("checkpoint"), {"curves"});
   examples::RunConfig config(args, args.has("resume") ? &saved.config : nullptr);
   const Options o = read_options(args, config);
   const Series series = load_series(o);
   Run run(o, series, config.values());
-  if (args.has("resume")) run.resume(saved.loop);
+  if (args.has("resume")) run.resume(saved.loop, saved.texts.at("curves"));
   std::cout << "forecast: " << o.cell << " (hidden " << o.hidden << ", " << run.parameter_count() << " parameters), "
             << o.mode << ", window " << o.window << "; " << series.y.size() << " points -> " << series.train.size()
             << "/" << series.valid.size() << "/" << series.test.size() << " train/valid/test windows; val baseline mse "
