@@ -28,6 +28,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
+#include "../common/plot.hpp"
 #include "../common/progress.hpp"
 #include "../common/run_checkpoint.hpp"
 #include "../common/train_loop.hpp"
@@ -49,6 +50,10 @@ const char* kUsage = R"(usage: translate train|eval|translate [options]
 data:
   --data PATH            tab-separated pairs (eng-fra.txt: English<TAB>French); default: synthetic numbers
   --direction D          fra-eng (default) or eng-fra: source-target on eng-fra.txt
+  --train F --valid F --test F   fixed splits instead of --data: tab-separated files
+  --train-source F --train-target F (likewise valid, test)   or aligned files per split
+  --source-column N      the source column of tab-separated lines (0 or 1; default from
+                         --direction: fra-eng 1, eng-fra 0)
   --tutorial-filter      the PyTorch tutorial's set: < 10 tokens per side, English prefixes, 90/10 split
   --max-len N            keep pairs with at most N tokens per side (0: no limit; tutorial: 9)
   --min-count N          words seen fewer times in training become <unk> (default 1)
@@ -69,7 +74,9 @@ training:
 search and output:
   --beam K (default 5)  --length-alpha A (default 0.6)  --max-output N (default 30)
   --eval-limit N         evaluate BLEU on the first N test pairs only (0: all)
-  --show-attention       translate: print the attention matrix of each sentence
+  --show-attention       translate: print the attention matrix of each sentence; with
+                         --plot FILE.svg also draw it (FILE.svg, FILE-2.svg, ... per sentence)
+  --plot FILE.svg        train: train/valid perplexity and greedy BLEU by epoch
   --metrics-out FILE     JSON with test_bleu, test_ppl, sentences_per_s, wall_s, ...)";
 
 std::string checkpoint_path(const examples::Args& args) { return args.str("checkpoint", "translate.npz"); }
@@ -82,13 +89,15 @@ class TrainRun {
   TrainRun(const examples::Args& args, const Settings& s, Dataset& d, std::string ckpt)
       : args_(args), s_(s), d_(d), ckpt_(std::move(ckpt)), init_rng_(s.seed),
         model_(model_options(s, d.vocabs), init_rng_), opt_(model_.parameters(), AdamOptions().with_lr(float(s.lr))),
-        threads_(int(args.integer("threads", 1))) {
+        threads_(int(args.integer("threads", 1))),
+        plot_(args.str("plot"), {"epoch", "perplexity", "translate: " + (s.data == "-" ? s.train : s.data), "BLEU"}) {
     opt_.set_clip_norm(float(s.clip));
     std::cerr << "model: " << model_.parameter_count() << " parameters\n";
   }
 
-  void resume(const examples::LoopState& loop) {
+  void resume(const examples::LoopState& loop, const std::string& curves) {
     state_ = loop;
+    plot_.restore(curves, double(loop.epoch));
     opt_.load_state_dict(load_checkpoint(ckpt_, model_.parameters()));
     std::cerr << "resumed from " << ckpt_ << " at epoch " << loop.epoch + 1 << ", batch " << loop.batch << "\n";
   }
@@ -113,7 +122,7 @@ class TrainRun {
     };
     hooks.evaluate = [&](const examples::LoopState& st) { return report_epoch(st.epoch); };
     hooks.save = [&](const examples::LoopState& st) {
-      save_run(ckpt_, model_.parameters(), opt_.state_dict(), examples::RunRecord{config, st, {}});
+      save_run(ckpt_, model_.parameters(), opt_.state_dict(), examples::RunRecord{config, st, {{"curves", plot_.record()}}});
     };
     epoch_clock_ = std::chrono::steady_clock::now();
     examples::LoopOutcome outcome = examples::run_training_loop(lo, hooks, state_);
@@ -172,13 +181,21 @@ class TrainRun {
   // held-out pairs to watch progress. Selects nothing: the last epoch's model is kept.
   examples::Evaluation report_epoch(std::size_t epochs_done) {
     std::ostringstream line;
-    line << "epoch " << epochs_done << ": train ppl " << std::setprecision(4)
-         << (epoch_tokens_ ? std::exp(epoch_nll_ / epoch_tokens_) : NAN);
-    if (!d_.split.valid.empty()) line << ", valid ppl " << evaluate_ppl(model_, d_, d_.split.valid);
+    const double train_ppl = epoch_tokens_ ? std::exp(epoch_nll_ / epoch_tokens_) : NAN;
+    line << "epoch " << epochs_done << ": train ppl " << std::setprecision(4) << train_ppl;
+    plot_.add("train ppl", double(epochs_done), train_ppl);
+    if (!d_.split.valid.empty()) {
+      const double valid_ppl = evaluate_ppl(model_, d_, d_.split.valid);
+      line << ", valid ppl " << valid_ppl;
+      plot_.add("valid ppl", double(epochs_done), valid_ppl);
+    }
     const auto& held = d_.split.valid.empty() ? d_.split.test : d_.split.valid;
     std::vector<std::size_t> peek(held.begin(), held.begin() + std::ptrdiff_t(std::min<std::size_t>(500, held.size())));
-    line << ", greedy BLEU " << std::setprecision(4)
-         << evaluate_bleu(model_, d_, peek, search_options(args_), true).score.bleu << " ("
+    const double bleu = evaluate_bleu(model_, d_, peek, search_options(args_), true).score.bleu;
+    plot_.add(std::string("greedy BLEU (") + (d_.split.valid.empty() ? "test" : "valid") + ")", double(epochs_done),
+              bleu, 1);
+    plot_.draw();
+    line << ", greedy BLEU " << std::setprecision(4) << bleu << " ("
          << (d_.split.valid.empty() ? "test" : "valid") << ", " << peek.size() << " pairs), " << std::setprecision(5)
          << std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_clock_).count() << " s";
     std::cerr << line.str() << "\n";
@@ -198,6 +215,7 @@ class TrainRun {
   double epoch_nll_ = 0, smoothed_ = 0;
   std::size_t epoch_tokens_ = 0;
   std::chrono::steady_clock::time_point epoch_clock_;
+  examples::RunPlot plot_;  // --plot: perplexities and greedy BLEU by epoch
 };
 
 // The final evaluation on the test split.
@@ -235,7 +253,7 @@ int train(const examples::Args& args) {
   const std::string ckpt = checkpoint_path(args);
   const bool resume = args.has("resume");
   examples::RunRecord saved;
-  if (resume) saved = examples::read_run_record(ckpt);
+  if (resume) saved = examples::read_run_record(ckpt, {"curves"});
   examples::RunConfig config(args, resume ? &saved.config : nullptr);
   const Settings s = read_settings(config, true);
   Dataset d = load_data(s, !resume);
@@ -251,7 +269,7 @@ int train(const examples::Args& args) {
             << d.split.test.size() << " test; vocab " << d.vocabs.source.size() << " source, "
             << d.vocabs.target.size() << " target\n";
   TrainRun run(args, s, d, ckpt);
-  if (resume) run.resume(saved.loop);
+  if (resume) run.resume(saved.loop, saved.texts.at("curves"));
   run.train(config.values());
   examples::Metrics metrics;
   run.report(metrics, std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count());
@@ -326,12 +344,27 @@ std::string cell(const std::string& word, std::size_t width) {
   return out;
 }
 
+// --show-attention --plot FILE.svg: the attention of each translated sentence as a heat map,
+// output words down, source words across; FILE.svg for the first, FILE-2.svg, ... after.
+void write_attention_plot(const std::string& path, std::size_t sentence, const std::vector<std::vector<double>>& m,
+                          const Hypothesis& h, const td::Vocab& target, const td::Tokens& source_words) {
+  std::string file = path;
+  if (sentence > 1) {
+    const auto dot = path.rfind(".svg");
+    file = (dot == std::string::npos ? path : path.substr(0, dot)) + "-" + std::to_string(sentence) + ".svg";
+  }
+  std::vector<std::string> rows;
+  for (std::size_t t = 0; t < m.size(); ++t)
+    rows.push_back(h.tokens[t] == Specials::kEos ? Specials::kEosToken : target.word(int(h.tokens[t])));
+  examples::write_heat_map(file, m, rows, source_words, "attention: " + td::join_tokens(source_words));
+}
+
 int translate(const examples::Args& args) {
   Loaded l = load_model(args);
   SearchOptions so = search_options(args);
-  const bool synthetic = l.settings.data == "-";
+  const bool synthetic = l.settings.data == "-" && !has_fixed_splits(l.settings);
   std::string line;
-  while (std::getline(std::cin, line)) {
+  for (std::size_t sentence = 1; std::getline(std::cin, line);) {
     td::Tokens words = synthetic ? td::split_on_spaces(line) : td::normalize_tokens(line);
     if (words.empty()) continue;
     std::vector<std::int64_t> src = to_ids(td::encode_sentence(l.vocabs.source, words));
@@ -346,6 +379,7 @@ int translate(const examples::Args& args) {
       }
       td::Tokens cols = words;
       cols.push_back(Specials::kEosToken);
+      if (args.has("plot")) write_attention_plot(args.str("plot"), sentence++, m, h, l.vocabs.target, cols);
       std::cout << std::string(12, ' ');
       for (const auto& c : cols) std::cout << cell(c, 8);
       std::cout << "\n";
@@ -374,7 +408,8 @@ int main(int argc, char** argv) try {
   }
   const std::string command = argv[1];
   examples::Args args(argc - 1, argv + 1,
-                      {"data", "direction", "tutorial-filter", "max-len", "min-count", "synthetic-size", "seed", "cell",
+                      {"data", "train", "valid", "test", "train-source", "train-target", "valid-source",
+                       "valid-target", "test-source", "test-target", "source-column", "plot", "direction", "tutorial-filter", "max-len", "min-count", "synthetic-size", "seed", "cell",
                        "embedding", "hidden", "layers", "bidirectional", "attention", "dropout", "epochs", "batch",
                        "lr", "lr-decay", "blas-threads", "decay-after", "clip", "teacher-forcing", "threads", "max-minutes",
                        "checkpoint", "resume", "beam", "length-alpha", "max-output", "eval-limit", "show-attention",

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <random>
 
@@ -17,6 +19,13 @@ Settings read_settings(examples::RunConfig& c, bool training) {
   Settings s;
   s.data = c.text("data", "-");
   s.direction = c.choice("direction", "fra-eng", {"fra-eng", "eng-fra"});
+  s.source_column = std::size_t(c.integer("source-column", s.direction == "fra-eng" ? 1 : 0, Policy::Fixed));
+  if (s.source_column > 1) throw std::invalid_argument("--source-column must be 0 or 1");
+  for (auto [key, field] : {std::pair{"train", &s.train}, {"valid", &s.valid}, {"test", &s.test},
+                            {"train-source", &s.train_source}, {"train-target", &s.train_target},
+                            {"valid-source", &s.valid_source}, {"valid-target", &s.valid_target},
+                            {"test-source", &s.test_source}, {"test-target", &s.test_target}})
+    *field = c.text(key, "");
   s.tutorial = c.flag("tutorial-filter");
   s.max_len = std::size_t(c.integer("max-len", s.tutorial ? 9 : 0, Policy::Fixed));
   s.min_count = std::size_t(c.integer("min-count", 1, Policy::Fixed));
@@ -94,22 +103,82 @@ std::vector<td::SentencePair> synthetic_pairs(std::size_t count, std::uint64_t s
 
 // ---- data ---------------------------------------------------------------------------------------
 
+namespace {
+
+td::PairReadOptions read_options(const Settings& s) {
+  td::PairReadOptions o;
+  o.source_column = s.source_column;
+  o.english_column = 0;
+  o.max_tokens = s.max_len;
+  o.english_prefix_filter = s.tutorial;
+  return o;
+}
+
+td::PairCorpus reported(td::PairCorpus corpus, const std::string& name) {
+  const auto& r = corpus.report;
+  std::cerr << name << ": " << r.lines << " lines, kept " << r.kept << " pairs (" << r.too_long << " too long, "
+            << r.no_english_prefix << " without an English prefix, " << r.malformed() << " malformed)\n";
+  return corpus;
+}
+
+// One split: a tab-separated file, or two aligned files (line i of one translates line i of
+// the other) read as "source<TAB>target" lines; none: no pairs.
+std::vector<td::SentencePair> read_split(const std::string& tsv, const std::string& source, const std::string& target,
+                                         td::PairReadOptions o) {
+  if (!tsv.empty() && (!source.empty() || !target.empty()))
+    throw std::invalid_argument(tsv + ": give a split as one tab-separated file or as --*-source/--*-target, not both");
+  if (!tsv.empty()) return reported(td::read_pairs(tsv, o), tsv).pairs;
+  if (source.empty() != target.empty()) throw std::invalid_argument("a --*-source file needs its --*-target file");
+  if (source.empty()) return {};
+  std::ifstream src(source), tgt(target);
+  if (!src || !tgt) throw std::runtime_error("cannot open " + (src ? target : source));
+  std::stringstream joined;
+  std::string a, b;
+  for (std::size_t line = 1; std::getline(src, a); ++line) {
+    if (!std::getline(tgt, b))
+      throw std::invalid_argument(target + ": ends at line " + std::to_string(line) + ", " + source + " goes on");
+    joined << a << '\t' << b << '\n';
+  }
+  if (std::getline(tgt, b)) throw std::invalid_argument(source + ": ends before " + target);
+  o.source_column = 0;
+  const std::string name = source + " | " + target;
+  return reported(td::read_pairs(joined, name, o), name).pairs;
+}
+
+// The fixed splits, concatenated, with the index ranges of each.
+void load_fixed_splits(const Settings& s, Dataset& d) {
+  const td::PairReadOptions o = read_options(s);
+  std::vector<std::size_t>* ranges[] = {&d.split.train, &d.split.valid, &d.split.test};
+  const std::string* files[][3] = {{&s.train, &s.train_source, &s.train_target},
+                                   {&s.valid, &s.valid_source, &s.valid_target},
+                                   {&s.test, &s.test_source, &s.test_target}};
+  for (int k = 0; k < 3; ++k) {
+    for (auto& p : read_split(*files[k][0], *files[k][1], *files[k][2], o)) {
+      ranges[k]->push_back(d.pairs.size());
+      d.pairs.push_back(std::move(p));
+    }
+  }
+  if (d.split.train.empty()) throw std::invalid_argument("the training split holds no pair");
+  if (d.split.test.empty()) throw std::invalid_argument("the test split holds no pair (give --test or --test-source/--test-target)");
+}
+
+}  // namespace
+
+bool has_fixed_splits(const Settings& s) { return !s.train.empty() || !s.train_source.empty(); }
+
 Dataset load_data(const Settings& s, bool build_vocabs) {
   Dataset d;
   td::SplitFractions fractions;
+  if (has_fixed_splits(s)) {
+    if (s.data != "-") throw std::invalid_argument("give either --data or fixed splits (--train ..., --train-source ...)");
+    load_fixed_splits(s, d);
+    if (build_vocabs) d.vocabs = td::build_pair_vocabs(d.pairs, d.split.train, s.min_count);
+    return d;
+  }
   if (s.data == "-") {
     d.pairs = synthetic_pairs(s.synthetic_size, s.seed + 77);
   } else {
-    td::PairReadOptions o;
-    o.source_column = s.direction == "fra-eng" ? 1 : 0;
-    o.english_column = 0;
-    o.max_tokens = s.max_len;
-    o.english_prefix_filter = s.tutorial;
-    td::PairCorpus corpus = td::read_pairs(s.data, o);
-    const auto& r = corpus.report;
-    std::cerr << s.data << ": " << r.lines << " lines, kept " << r.kept << " pairs (" << r.too_long << " too long, "
-              << r.no_english_prefix << " without an English prefix, " << r.malformed() << " malformed)\n";
-    d.pairs = std::move(corpus.pairs);
+    d.pairs = reported(td::read_pairs(s.data, read_options(s)), s.data).pairs;
   }
   if (s.tutorial) fractions = {0.9, 0.0, 0.1};
   d.split = td::split_indices(d.pairs.size(), s.seed, fractions);

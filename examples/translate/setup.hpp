@@ -20,6 +20,9 @@ namespace td = tapenet::data;
 // --resume, eval or translate, they must match); the training options are tunable.
 struct Settings {
   std::string data, direction, cell, attention;
+  // Fixed splits: tab-separated files, or aligned source/target files, per split (empty: none).
+  std::string train, valid, test, train_source, train_target, valid_source, valid_target, test_source, test_target;
+  std::size_t source_column = 1;  // of a tab-separated line; the target is the other column
   bool tutorial = false, bidirectional = false;
   std::size_t max_len = 0, min_count = 1, synthetic_size = 0, embedding = 0, hidden = 0, layers = 1;
   std::uint64_t seed = 1;
@@ -44,6 +47,9 @@ struct Dataset {
   td::PairVocabs vocabs;
   std::vector<td::EncodedPair> encoded;
 };
+
+// Whether the data are fixed splits (--train ... or --train-source ...), not --data.
+bool has_fixed_splits(const Settings& s);
 
 // The pairs and their split; the vocabularies from the training split when `build_vocabs`.
 Dataset load_data(const Settings& s, bool build_vocabs);
