@@ -69,7 +69,8 @@ typename RNNLanguageModel<T>::Chunk RNNLanguageModel<T>::forward(Tape<T>& tape, 
   if (batch == 0 || inputs.empty() || inputs.size() % batch != 0)
     throw std::invalid_argument("RNNLanguageModel: " + std::to_string(inputs.size()) +
                                 " inputs do not make time-major steps of batch " + std::to_string(batch));
-  Var<T> x = drop(tape, embedding_.forward(tape, inputs), batch, rng);  // [T·B, embed]
+  Var<T> x = embedding_.forward(tape, inputs);  // [T·B, embed]
+  if (options_.drop_embedding) x = drop(tape, x, batch, rng);
   // Layer-major: each layer's input projection is one GEMM over the whole chunk.
   StackedOutput<T> run = rnn_.forward(tape, x, batch, {}, initial, rng);
   Var<T> top = drop(tape, concat_outputs(run.outputs), batch, rng);  // [T·B, hidden]

@@ -37,11 +37,15 @@ struct LanguageModelOptions {
   bool variational = false;  // one mask per chunk and connection, reused at every step
   bool tied = false;         // readout W = embedding table (embed == hidden)
   double init_scale = 0;     // > 0: every parameter ~ U(-s, s)
+  // Dropout on the embedding's output too (Zaremba et al.); char-rnn drops only between the
+  // layers and before the readout.
+  bool drop_embedding = true;
 
   LanguageModelOptions& with_layers(std::size_t n) { layers = n; return *this; }
   LanguageModelOptions& with_dropout(double p, bool tied_masks = false) { dropout = p; variational = tied_masks; return *this; }
   LanguageModelOptions& with_tied_weights(bool on = true) { tied = on; return *this; }
   LanguageModelOptions& with_init_scale(double s) { init_scale = s; return *this; }
+  LanguageModelOptions& with_embedding_dropout(bool on) { drop_embedding = on; return *this; }
 };
 
 template <class T>

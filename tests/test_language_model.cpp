@@ -73,6 +73,10 @@ BOOST_AUTO_TEST_CASE(gradcheck_variational_dropout) {
   check_gradients(LanguageModelOptions{kVocab, 4, 5, 2}.with_dropout(0.3, true), "variational");
 }
 
+BOOST_AUTO_TEST_CASE(gradcheck_dropout_without_the_embeddings_output) {  // char-rnn's choice
+  check_gradients(LanguageModelOptions{kVocab, 4, 5, 2}.with_dropout(0.3).with_embedding_dropout(false), "no embedding dropout");
+}
+
 BOOST_AUTO_TEST_CASE(gradcheck_tied_embedding_and_readout) {
   // The table gets both the lookup's sparse rows and the readout's dense product.
   check_gradients(LanguageModelOptions{kVocab, 5, 5, 1}.with_tied_weights(), "tied");

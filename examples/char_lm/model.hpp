@@ -1,5 +1,5 @@
 // The character-level language model: embedding -> stacked LSTM/GRU -> dropout -> linear
-// readout, trained with truncated BPTT over the lanes of corpus.hpp.
+// readout, trained with truncated BPTT over the lanes of data/token_lanes.hpp.
 //
 //   x_t = E[c_t]                                  E [V, embed]
 //   h¹_t, ..., hᴸ_t = StackedRNN(x_t, state_{t-1})   dropout between layers
@@ -12,9 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "layers/basic.hpp"
 #include "layers/generate.hpp"
-#include "layers/sequence.hpp"
+#include "layers/language_model.hpp"
 
 namespace char_lm {
 
@@ -31,30 +30,15 @@ struct ModelConfig {
   float dropout = 0;  // between layers and before the readout, in training mode
 };
 
-class CharLM : public tapenet::Module<float> {
+// The library's RNNLanguageModel (layers/language_model.hpp) with char-rnn's choices: no
+// dropout on the embedding's output, the layers' own initialisation.
+class CharLM : public tapenet::RNNLanguageModel<float> {
  public:
   CharLM(const ModelConfig& config, std::mt19937_64& rng);
-
-  // Mean cross-entropy (nats/char) of one time-major chunk, inputs/targets [T·B].
-  // `states` holds the carried state (constants; empty = zeros) and is replaced by the
-  // state after the chunk (Vars of `tape`). `rng` draws the dropout masks in training mode
-  // and is required then when dropout > 0.
-  Var<float> loss(tapenet::Tape<float>& tape, const std::vector<std::int64_t>& inputs,
-                  const std::vector<std::int64_t>& targets, std::size_t batch, std::vector<State>& states,
-                  std::mt19937_64* rng = nullptr) const;
-
-  // Free-running sample of n characters after `prime` ids (in eval mode; the caller's mode
-  // is restored).
-  std::vector<std::int64_t> sample(const std::vector<std::int64_t>& prime, std::size_t n, double temperature,
-                                   std::mt19937_64& rng);
-
   const ModelConfig& config() const { return config_; }
 
  private:
   ModelConfig config_;
-  tapenet::Embedding<float> embedding_;
-  tapenet::StackedRNN<float> rnn_;
-  tapenet::Linear<float> readout_;
 };
 
 struct EvalResult {
