@@ -50,6 +50,13 @@ Var<T> block(Var<T> x, std::size_t k, std::size_t d) {
   return slice(x, 1, k * d, (k + 1) * d);
 }
 
+// dropout(x, p) when `training`, p > 0 and rng is given, else x.
+template <class T>
+Var<T> dropout_if(bool training, Var<T> x, double p, std::mt19937_64* rng) {
+  if (!training || p == 0 || !rng) return x;
+  return dropout(x, static_cast<T>(p), true, *rng);
+}
+
 }  // namespace
 
 const char* tree_model_name(TreeModel model) {
@@ -101,15 +108,6 @@ std::size_t leaf_blocks(LeafCell cell) { return cell == LeafCell::Gated ? 3 : 2;
 // The word vectors' size: options.word_dim, or d when it is 0.
 std::size_t word_size(std::size_t d, const TreeNetOptions& options) { return options.word_dim ? options.word_dim : d; }
 
-// W's shape: [d, 2d] for RNN and RNTN, [blocks·d, e] (the leaf cell) for the Tree-LSTM.
-Shape w_shape(TreeModel model, std::size_t d, const TreeNetOptions& options) {
-  return model == TreeModel::TreeLSTM ? Shape{leaf_blocks(options.leaf_cell) * d, word_size(d, options)}
-                                      : Shape{d, 2 * d};
-}
-
-// b's width: d for RNN and RNTN, 5d (gates i, f_L, f_R, o, u) for the Tree-LSTM.
-std::size_t b_width(TreeModel model, std::size_t d) { return model == TreeModel::TreeLSTM ? 5 * d : d; }
-
 // Throws std::invalid_argument for sizes of 0, dropout rates outside [0, 1) and options
 // the model does not have.
 void check_options(TreeModel model, std::size_t vocab, std::size_t dim, std::size_t classes,
@@ -132,27 +130,75 @@ void check_options(TreeModel model, std::size_t vocab, std::size_t dim, std::siz
     throw std::invalid_argument("TreeNet: leaf_cell is for the TreeLSTM; RNN and RNTN leaves are word vectors");
 }
 
+// Checks the options first, so the generator is only consumed for a net that can be built.
+template <class T>
+std::unique_ptr<TreeComposer<T>> make_composer(TreeModel model, std::size_t vocab, std::size_t dim,
+                                               std::size_t classes, const TreeNetOptions& options,
+                                               std::mt19937_64& rng) {
+  check_options(model, vocab, dim, classes, options);
+  switch (model) {
+    case TreeModel::RNN: return std::make_unique<RNNComposer<T>>(dim, options, rng);
+    case TreeModel::RNTN: return std::make_unique<RNTNComposer<T>>(dim, options, rng);
+    case TreeModel::TreeLSTM: return std::make_unique<TreeLSTMComposer<T>>(dim, word_size(dim, options), options, rng);
+  }
+  throw std::invalid_argument("TreeNet: unknown TreeModel");
+}
+
+// The composer's own add_module prefix is dropped: checkpoints name its parameters "W", "b", ...
+template <class T>
+void drop_prefix(ParameterList<T> params, const std::string& prefix) {
+  for (auto* p : params)
+    if (p->name.compare(0, prefix.size(), prefix) == 0) p->name.erase(0, prefix.size());
+}
+
 }  // namespace
+
+template <class T>
+RNNComposer<T>::RNNComposer(std::size_t dim, const TreeNetOptions& options, std::mt19937_64& rng)
+    : W(this->add_parameter("W", init::glorot_uniform<T>({dim, 2 * dim}, rng))),
+      b(this->add_parameter("b", zeros<T>({1, dim}))),
+      options_(options) {}
+
+template <class T>
+RNTNComposer<T>::RNTNComposer(std::size_t dim, const TreeNetOptions& options, std::mt19937_64& rng)
+    : RNNComposer<T>(dim, options, rng),
+      V(this->add_parameter("V", init::uniform<T>({dim, 2 * dim, 2 * dim}, 1.0 / (4.0 * double(dim)), rng))) {}
+
+template <class T>
+TreeLSTMComposer<T>::TreeLSTMComposer(std::size_t dim, std::size_t word_dim, const TreeNetOptions& options,
+                                      std::mt19937_64& rng)
+    : W(this->add_parameter("W", init::glorot_uniform<T>({leaf_blocks(options.leaf_cell) * dim, word_dim}, rng))),
+      b(this->add_parameter("b", zeros<T>({1, 5 * dim}))),
+      U(this->add_parameter("U", init::glorot_uniform<T>({5 * dim, 2 * dim}, rng))),
+      b_leaf(this->add_parameter("b_leaf", zeros<T>({1, leaf_blocks(options.leaf_cell) * dim}))),
+      dim_(dim),
+      options_(options) {}
 
 template <class T>
 TreeNet<T>::TreeNet(std::size_t vocab, std::size_t dim, std::size_t classes, TreeModel model, std::mt19937_64& rng,
                     const TreeNetOptions& options)
     : embedding(vocab, word_size(dim, options), rng, options.word_init_std),
       classifier(dim, classes, rng),
-      W(this->add_parameter("W", init::glorot_uniform<T>(w_shape(model, dim, options), rng))),
-      b(this->add_parameter("b", zeros<T>({1, b_width(model, dim)}))),
+      composer_(make_composer<T>(model, vocab, dim, classes, options, rng)),
+      W(*composer_parameter("W")),
+      b(*composer_parameter("b")),
+      V(composer_parameter("V")),
+      U(composer_parameter("U")),
+      b_leaf(composer_parameter("b_leaf")),
       model_(model),
       dim_(dim),
       options_(options) {
-  check_options(model, vocab, dim, classes, options);
-  if (model == TreeModel::RNTN)
-    V = &this->add_parameter("V", init::uniform<T>({dim, 2 * dim, 2 * dim}, 1.0 / (4.0 * double(dim)), rng));
-  if (model == TreeModel::TreeLSTM) {
-    U = &this->add_parameter("U", init::glorot_uniform<T>({5 * dim, 2 * dim}, rng));
-    b_leaf = &this->add_parameter("b_leaf", zeros<T>({1, leaf_blocks(options.leaf_cell) * dim}));
-  }
+  this->add_module("composer", *composer_);
+  drop_prefix(composer_->parameters(), "composer.");
   this->add_module("embedding", embedding);
   this->add_module("classifier", classifier);
+}
+
+template <class T>
+Parameter<T>* TreeNet<T>::composer_parameter(const std::string& name) const {
+  for (auto* p : composer_->parameters())
+    if (p->name == name) return p;
+  return nullptr;
 }
 
 // ---- forward ------------------------------------------------------------------------------------
@@ -187,8 +233,7 @@ TreeOutput<T> TreeNet<T>::forward(Tape<T>& tape, const data::Tree& tree, const s
 
 template <class T>
 Var<T> TreeNet<T>::train_dropout(Var<T> x, double p, std::mt19937_64* rng) const {
-  if (!this->training() || p == 0 || !rng) return x;
-  return dropout(x, static_cast<T>(p), true, *rng);
+  return dropout_if(this->training(), x, p, rng);
 }
 
 template <class T>
@@ -202,15 +247,16 @@ Var<T> TreeNet<T>::compose_nodes(Tape<T>& tape, const data::Tree& tree, const st
   check_tree(tree, word_ids.size());
   Var<T> words = embedding.forward(tape, word_ids);  // [L, e], one row per leaf (e = d but for a TreeLSTM with word_dim)
   words = train_dropout(words, options_.input_dropout, rng);
-  const bool lstm = model_ == TreeModel::TreeLSTM;
-  return concat(lstm ? compose_lstm(tape, tree, words, rng) : compose_rnn(tape, tree, words, rng), 0);
+  return concat(composer_->compose_nodes(tape, tree, words, rng), 0);
 }
+
+// ---- RNN and RNTN composition ---------------------------------------------------------------------
 
 // Bottom-up over the post-order nodes: a leaf is its word vector w (or tanh(w), one op
 // for all leaves), a parent composes its two (already computed) children.
 template <class T>
-std::vector<Var<T>> TreeNet<T>::compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words,
-                                            std::mt19937_64* rng) const {
+std::vector<Var<T>> RNNComposer<T>::compose_nodes(Tape<T>& tape, const data::Tree& tree, Var<T> words,
+                                                  std::mt19937_64* rng) const {
   if (options_.leaf_tanh) words = tanh(words);
   std::vector<Var<T>> p(tree.size());
   std::size_t leaf = 0;
@@ -221,31 +267,40 @@ std::vector<Var<T>> TreeNet<T>::compose_rnn(Tape<T>& tape, const data::Tree& tre
   return p;
 }
 
-// x = [a; b]  (a = left, b = right)
-// RNN:  p = tanh(W x + b)
-// RNTN: p = tanh(xᵀ V^{[1:d]} x + W x + b)
+// x = [a; b]  (a = left, b = right),  p = tanh(pre_activation(x) + b)
 template <class T>
-Var<T> TreeNet<T>::compose_pair(Tape<T>& tape, Var<T> left, Var<T> right, std::mt19937_64* rng) const {
-  Var<T> x = train_dropout(concat<T>({left, right}, 1), options_.composition_dropout, rng);
-  Var<T> pre = matmul(x, tape.param(W), false, true);
-  if (V) pre = bilinear(x, tape.param(*V), x) + pre;
-  return tanh(pre + tape.param(b));
+Var<T> RNNComposer<T>::compose_pair(Tape<T>& tape, Var<T> left, Var<T> right, std::mt19937_64* rng) const {
+  Var<T> x = dropout_if(this->training(), concat<T>({left, right}, 1), options_.composition_dropout, rng);
+  return tanh(pre_activation(tape, x) + tape.param(b));
 }
 
 template <class T>
-std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words,
-                                             std::mt19937_64* rng) const {
-  const Cell leaves = lstm_leaves(tape, words, rng);
+Var<T> RNNComposer<T>::pre_activation(Tape<T>& tape, Var<T> x) const {
+  return matmul(x, tape.param(W), false, true);
+}
+
+template <class T>
+Var<T> RNTNComposer<T>::pre_activation(Tape<T>& tape, Var<T> x) const {
+  Var<T> linear = RNNComposer<T>::pre_activation(tape, x);  // recorded before the tensor term
+  return bilinear(x, tape.param(V), x) + linear;
+}
+
+// ---- Tree-LSTM composition ------------------------------------------------------------------------
+
+template <class T>
+std::vector<Var<T>> TreeLSTMComposer<T>::compose_nodes(Tape<T>& tape, const data::Tree& tree, Var<T> words,
+                                                       std::mt19937_64* rng) const {
+  const Cell leaf_cells = leaves(tape, words, rng);
   std::vector<Cell> cells(tree.size());
   std::vector<Var<T>> h(tree.size());
   std::size_t leaf = 0;
   for (std::size_t i = 0; i < tree.size(); ++i) {
-    const data::Node& node = tree.nodes[i];
-    if (node.is_leaf()) {
-      cells[i] = {row(leaves.h, leaf), row(leaves.c, leaf)};
+    const data::Node& n = tree.nodes[i];
+    if (n.is_leaf()) {
+      cells[i] = {row(leaf_cells.h, leaf), row(leaf_cells.c, leaf)};
       ++leaf;
     } else {
-      cells[i] = lstm_node(tape, cells[node.left], cells[node.right], rng);
+      cells[i] = node(tape, cells[n.left], cells[n.right], rng);
     }
     h[i] = cells[i].h;
   }
@@ -256,15 +311,16 @@ std::vector<Var<T>> TreeNet<T>::compose_lstm(Tape<T>& tape, const data::Tree& tr
 //   Gated:  z = W w + b_leaf (blocks i, o, u),  c = σ(z_i)⊙tanh(z_u),  h = σ(z_o)⊙tanh(c)
 //   Linear: z = W w + b_leaf (blocks c, o),     c = z_c,               h = σ(z_o)⊙tanh(c)
 template <class T>
-typename TreeNet<T>::Cell TreeNet<T>::lstm_leaves(Tape<T>& tape, Var<T> words, std::mt19937_64* rng) const {
+typename TreeLSTMComposer<T>::Cell TreeLSTMComposer<T>::leaves(Tape<T>& tape, Var<T> words,
+                                                              std::mt19937_64* rng) const {
   const std::size_t d = dim_;
-  Var<T> z = matmul(words, tape.param(W), false, true) + tape.param(*b_leaf);
+  Var<T> z = matmul(words, tape.param(W), false, true) + tape.param(b_leaf);
   if (options_.leaf_cell == LeafCell::Linear) {
-    Var<T> c = train_dropout(block(z, 0, d), options_.cell_dropout, rng);
+    Var<T> c = dropout_if(this->training(), block(z, 0, d), options_.cell_dropout, rng);
     return {sigmoid(block(z, 1, d)) * tanh(c), c};
   }
   Var<T> io = sigmoid(slice(z, 1, 0, 2 * d));
-  Var<T> u = train_dropout(tanh(block(z, 2, d)), options_.cell_dropout, rng);
+  Var<T> u = dropout_if(this->training(), tanh(block(z, 2, d)), options_.cell_dropout, rng);
   Var<T> c = block(io, 0, d) * u;
   return {block(io, 1, d) * tanh(c), c};
 }
@@ -273,12 +329,12 @@ typename TreeNet<T>::Cell TreeNet<T>::lstm_leaves(Tape<T>& tape, Var<T> words, s
 // i, f_L, f_R, o = σ(·),  u = tanh(z_u)
 // c = i⊙u + f_L⊙c_L + f_R⊙c_R,  h = o⊙tanh(c)
 template <class T>
-typename TreeNet<T>::Cell TreeNet<T>::lstm_node(Tape<T>& tape, const Cell& left, const Cell& right,
-                                                std::mt19937_64* rng) const {
+typename TreeLSTMComposer<T>::Cell TreeLSTMComposer<T>::node(Tape<T>& tape, const Cell& left, const Cell& right,
+                                                            std::mt19937_64* rng) const {
   const std::size_t d = dim_;
-  Var<T> z = matmul(concat<T>({left.h, right.h}, 1), tape.param(*U), false, true) + tape.param(b);
+  Var<T> z = matmul(concat<T>({left.h, right.h}, 1), tape.param(U), false, true) + tape.param(b);
   Var<T> gates = sigmoid(slice(z, 1, 0, 4 * d));
-  Var<T> u = train_dropout(tanh(block(z, 4, d)), options_.cell_dropout, rng);
+  Var<T> u = dropout_if(this->training(), tanh(block(z, 4, d)), options_.cell_dropout, rng);
   Var<T> c = block(gates, 0, d) * u + block(gates, 1, d) * left.c + block(gates, 2, d) * right.c;
   return {block(gates, 3, d) * tanh(c), c};
 }
@@ -303,7 +359,7 @@ template <class T>
 ParamClass TreeNet<T>::parameter_class(const Parameter<T>& p) const {
   if (&p == &embedding.table) return ParamClass::WordVectors;
   if (&p == &classifier.W) return ParamClass::Classifier;
-  if (&p == &b || &p == b_leaf || &p == classifier.b) return ParamClass::Bias;
+  if (&p == classifier.b || composer_->is_bias(p)) return ParamClass::Bias;
   return ParamClass::Composition;
 }
 
@@ -317,6 +373,9 @@ ParameterList<T> TreeNet<T>::parameters_of(ParamClass c) {
 
 #define TAPENET_INSTANTIATE_TREE_NETS(T)                              \
   template std::vector<int> argmax_rows(const Tensor<T>&);           \
+  template class RNNComposer<T>;                                      \
+  template class RNTNComposer<T>;                                     \
+  template class TreeLSTMComposer<T>;                                 \
   template class TreeNet<T>;
 TAPENET_INSTANTIATE_TREE_NETS(float)
 TAPENET_INSTANTIATE_TREE_NETS(double)

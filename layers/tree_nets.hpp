@@ -43,8 +43,13 @@
 //   classifier  Linear's default: W Glorot-uniform, b = 0.
 // CoreNLP also adds identity blocks [I I] to W; plain Glorot is kept here for simplicity.
 //
-// Parameter names: "W", "b", "V" (RNTN), "U" and "b_leaf" (TreeLSTM), "embedding.table",
-// "classifier.W", "classifier.b". parameters_of(ParamClass) groups them (per-class L2).
+// Structure: each composition function is a TreeComposer (RNNComposer, RNTNComposer,
+// TreeLSTMComposer) owning its parameters; TreeNet holds the embedding, the classifier and
+// the composer TreeModel chooses.
+//
+// Parameter names, in parameters() order: the composer's "W", "b", then "V" (RNTN) or "U"
+// and "b_leaf" (TreeLSTM); "embedding.table", "classifier.W", "classifier.b".
+// parameters_of(ParamClass) groups them (per-class L2).
 //
 // A forward never mutates the net: one TreeNet can serve many tapes on many threads
 // (parallel_batch). Instantiated for float and double.
@@ -52,7 +57,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "autograd/ops.hpp"
@@ -135,6 +142,81 @@ enum class ParamClass {
   WordVectors,  // embedding.table
 };
 
+// One composition function with its own parameters: the vector of every node of a tree
+// from its leaves' word vectors. TreeNet holds one, chosen by TreeModel.
+template <class T>
+class TreeComposer : public Module<T> {
+ public:
+  // words [L, e]: one row per leaf, left to right. Returns node i's vector [1, d] at index
+  // i (h for the Tree-LSTM). rng == nullptr: no dropout.
+  virtual std::vector<Var<T>> compose_nodes(Tape<T>& tape, const data::Tree& tree, Var<T> words,
+                                            std::mt19937_64* rng) const = 0;
+  // Whether p is one of this composer's biases (ParamClass::Bias; the rest is Composition).
+  virtual bool is_bias(const Parameter<T>& p) const = 0;
+};
+
+// RNN: p = tanh(W x + b), parameters "W" [d, 2d] (Glorot-uniform), "b" [1, d] (0).
+template <class T>
+class RNNComposer : public TreeComposer<T> {
+ public:
+  RNNComposer(std::size_t dim, const TreeNetOptions& options, std::mt19937_64& rng);
+  std::vector<Var<T>> compose_nodes(Tape<T>& tape, const data::Tree& tree, Var<T> words,
+                                    std::mt19937_64* rng) const override;
+  bool is_bias(const Parameter<T>& p) const override { return &p == &b; }
+
+  Parameter<T>& W;
+  Parameter<T>& b;
+
+ protected:
+  // The pre-activation without b: W x for the RNN.
+  virtual Var<T> pre_activation(Tape<T>& tape, Var<T> x) const;
+
+ private:
+  Var<T> compose_pair(Tape<T>& tape, Var<T> left, Var<T> right, std::mt19937_64* rng) const;
+
+  TreeNetOptions options_;
+};
+
+// RNTN: the RNN's parameters, then "V" [d, 2d, 2d] ~ U(±1/(4d)) for xᵀ V^{[1:d]} x.
+template <class T>
+class RNTNComposer : public RNNComposer<T> {
+ public:
+  RNTNComposer(std::size_t dim, const TreeNetOptions& options, std::mt19937_64& rng);
+
+  Parameter<T>& V;
+
+ protected:
+  Var<T> pre_activation(Tape<T>& tape, Var<T> x) const override;  // xᵀ V^{[1:d]} x + W x
+};
+
+// Binary constituency Tree-LSTM. Parameters, in this order: "W" the leaf input weights
+// [blocks·d, e] (Glorot-uniform), "b" the internal-node gate biases [1, 5d] (0), "U" the
+// internal-node weights [5d, 2d] (Glorot-uniform), "b_leaf" the leaf biases [1, blocks·d]
+// (0); blocks = 3 (LeafCell::Gated) or 2 (LeafCell::Linear).
+template <class T>
+class TreeLSTMComposer : public TreeComposer<T> {
+ public:
+  TreeLSTMComposer(std::size_t dim, std::size_t word_dim, const TreeNetOptions& options, std::mt19937_64& rng);
+  std::vector<Var<T>> compose_nodes(Tape<T>& tape, const data::Tree& tree, Var<T> words,
+                                    std::mt19937_64* rng) const override;
+  bool is_bias(const Parameter<T>& p) const override { return &p == &b || &p == &b_leaf; }
+
+  Parameter<T>& W;
+  Parameter<T>& b;
+  Parameter<T>& U;
+  Parameter<T>& b_leaf;
+
+ private:
+  struct Cell {
+    Var<T> h, c;
+  };
+  Cell leaves(Tape<T>& tape, Var<T> words, std::mt19937_64* rng) const;
+  Cell node(Tape<T>& tape, const Cell& left, const Cell& right, std::mt19937_64* rng) const;
+
+  std::size_t dim_;
+  TreeNetOptions options_;
+};
+
 template <class T>
 class TreeNet : public Module<T> {
  public:
@@ -169,6 +251,16 @@ class TreeNet : public Module<T> {
 
   Embedding<T> embedding;
   Linear<T> classifier;
+
+ private:
+  // Built after embedding and classifier (the generator's order); its parameters come
+  // first in parameters() under their own flat names ("W", not "composer.W").
+  std::unique_ptr<TreeComposer<T>> composer_;
+
+ public:
+  const TreeComposer<T>& composer() const { return *composer_; }
+  // The composer's parameters by their checkpoint names; which ones exist and what they
+  // mean depends on the model (see RNNComposer, RNTNComposer, TreeLSTMComposer).
   Parameter<T>& W;  // RNN, RNTN: [d, 2d]; TreeLSTM: leaf input weights [3d, e] (Linear leaf: [2d, e]), e the word size
   Parameter<T>& b;  // RNN, RNTN: [1, d]; TreeLSTM: internal-node gate biases [1, 5d]
   Parameter<T>* V = nullptr;       // RNTN: [d, 2d, 2d]
@@ -176,20 +268,13 @@ class TreeNet : public Module<T> {
   Parameter<T>* b_leaf = nullptr;  // TreeLSTM: [1, 3d] (Linear leaf: [1, 2d])
 
  private:
-  struct Cell {
-    Var<T> h, c;
-  };
-
   // rng == nullptr: no dropout anywhere (compose, predict).
   Var<T> compose_nodes(Tape<T>& tape, const data::Tree& tree, const std::vector<std::int64_t>& word_ids,
                        std::mt19937_64* rng) const;
-  std::vector<Var<T>> compose_rnn(Tape<T>& tape, const data::Tree& tree, Var<T> words, std::mt19937_64* rng) const;
-  Var<T> compose_pair(Tape<T>& tape, Var<T> left, Var<T> right, std::mt19937_64* rng) const;
-  std::vector<Var<T>> compose_lstm(Tape<T>& tape, const data::Tree& tree, Var<T> words, std::mt19937_64* rng) const;
-  Cell lstm_leaves(Tape<T>& tape, Var<T> words, std::mt19937_64* rng) const;
-  Cell lstm_node(Tape<T>& tape, const Cell& left, const Cell& right, std::mt19937_64* rng) const;
   // dropout(x, p) in training mode when p > 0 and rng is given, else x.
   Var<T> train_dropout(Var<T> x, double p, std::mt19937_64* rng) const;
+  // The composer's parameter called `name`, or nullptr.
+  Parameter<T>* composer_parameter(const std::string& name) const;
 
   TreeModel model_;
   std::size_t dim_;
