@@ -13,8 +13,6 @@ namespace {
 
 const std::string kCarryPrefix = "char_lm/carry/";
 
-std::string carry_key(std::size_t layer, const char* part) { return kCarryPrefix + std::to_string(layer) + "/" + part; }
-
 }  // namespace
 
 RunRecord read_saved_run(const std::string& path) {
@@ -46,10 +44,7 @@ void save(const std::string& path, const tapenet::ParameterList<float>& params,
           const std::vector<StateValues>& carry, const RunRecord& record) {
   std::map<std::string, Tensor<float>> state = optimizer.state_dict();
   best.save(state);
-  for (std::size_t k = 0; k < carry.size(); ++k) {
-    state[carry_key(k, "h")] = carry[k].h;
-    if (carry[k].has_c) state[carry_key(k, "c")] = carry[k].c;
-  }
+  tapenet::examples::put_carried_states(state, kCarryPrefix, carry);
   tapenet::examples::save_run(path, params, state, record);
 }
 
@@ -57,18 +52,11 @@ std::vector<StateValues> restore(const std::string& path, const tapenet::Paramet
                                  tapenet::Optimizer<float>& optimizer, tapenet::EarlyStopping<float>& best) {
   std::map<std::string, Tensor<float>> all = tapenet::load_checkpoint(path, params);
   best.load(all, "checkpoint '" + path + "'");
-  std::map<std::string, Tensor<float>> ours, optimizer_state;
+  std::vector<StateValues> carry = tapenet::examples::take_carried_states(all, kCarryPrefix);
+  std::map<std::string, Tensor<float>> optimizer_state;
   for (auto& [key, t] : all)
-    if (!best.owns(key)) (key.rfind(kCarryPrefix, 0) == 0 ? ours : optimizer_state)[key] = std::move(t);
+    if (!best.owns(key)) optimizer_state[key] = std::move(t);
   optimizer.load_state_dict(optimizer_state);
-  std::vector<StateValues> carry;
-  for (std::size_t k = 0; ours.count(carry_key(k, "h")); ++k) {
-    StateValues v;
-    v.h = ours.at(carry_key(k, "h"));
-    v.has_c = ours.count(carry_key(k, "c")) > 0;
-    if (v.has_c) v.c = ours.at(carry_key(k, "c"));
-    carry.push_back(std::move(v));
-  }
   return carry;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "io/npz.hpp"
+#include "layers/generate.hpp"
 #include "optim/checkpoint.hpp"
 #include "run_config.hpp"
 #include "train_loop.hpp"
@@ -33,6 +34,37 @@ void save_run(const std::string& path, const ParameterList<T>& params, const std
   texts[kRunPrefix + "loop"] = serialize_config(record.loop.to_values());
   for (const auto& [name, text] : record.texts) texts[kRunPrefix + name] = text;
   save_checkpoint(path, params, state, texts);
+}
+
+// The states carried across truncated-BPTT chunks, one per layer, as state tensors
+// "<prefix><layer>/h" (and "/c" for cells that have one).
+inline void put_carried_states(std::map<std::string, Tensor<float>>& state, const std::string& prefix,
+                               const std::vector<StateValues<float>>& carry) {
+  for (std::size_t k = 0; k < carry.size(); ++k) {
+    state[prefix + std::to_string(k) + "/h"] = carry[k].h;
+    if (carry[k].has_c) state[prefix + std::to_string(k) + "/c"] = carry[k].c;
+  }
+}
+
+// Takes those entries out of `state` (what is left is e.g. the optimizer's).
+inline std::vector<StateValues<float>> take_carried_states(std::map<std::string, Tensor<float>>& state,
+                                                           const std::string& prefix) {
+  std::vector<StateValues<float>> carry;
+  for (std::size_t k = 0;; ++k) {
+    auto h = state.find(prefix + std::to_string(k) + "/h");
+    if (h == state.end()) break;
+    StateValues<float> v;
+    v.h = std::move(h->second);
+    state.erase(h);
+    auto c = state.find(prefix + std::to_string(k) + "/c");
+    v.has_c = c != state.end();
+    if (v.has_c) {
+      v.c = std::move(c->second);
+      state.erase(c);
+    }
+    carry.push_back(std::move(v));
+  }
+  return carry;
 }
 
 // The records of a checkpoint; throws CheckpointError naming the file when it is not a run's.

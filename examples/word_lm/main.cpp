@@ -64,7 +64,6 @@ LanguageModelOptions model_options(const Options& o, std::size_t vocab) {
 }
 
 const std::string kCarryPrefix = "word_lm/carry/";
-std::string carry_key(std::size_t layer, const char* part) { return kCarryPrefix + std::to_string(layer) + "/" + part; }
 
 // One run: the model, its optimizer, the best-on-valid parameters and the loop's hooks.
 class Run {
@@ -118,16 +117,10 @@ void Run::resume(const examples::LoopState& loop, const std::string& curves) {
   resumed_seconds_ = loop.train_seconds;
   std::map<std::string, Tensor<float>> state = load_checkpoint(o_.checkpoint, params_);
   best_.load(state, o_.checkpoint);
-  for (std::size_t k = 0; state.count(carry_key(k, "h")); ++k) {
-    StateValues<float> v;
-    v.h = state.at(carry_key(k, "h"));
-    v.has_c = state.count(carry_key(k, "c")) > 0;
-    if (v.has_c) v.c = state.at(carry_key(k, "c"));
-    carry_.push_back(std::move(v));
-  }
+  carry_ = examples::take_carried_states(state, kCarryPrefix);
   std::map<std::string, Tensor<float>> optimizer_state;
   for (auto& [key, t] : state)
-    if (key.rfind(kCarryPrefix, 0) != 0 && !best_.owns(key)) optimizer_state[key] = t;
+    if (!best_.owns(key)) optimizer_state[key] = t;
   optimizer_->load_state_dict(optimizer_state);
   std::cout << "resumed from " << o_.checkpoint << " at epoch " << loop.epoch + 1 << ", step " << loop.step << "\n";
 }
@@ -135,10 +128,7 @@ void Run::resume(const examples::LoopState& loop, const std::string& curves) {
 void Run::save(const examples::LoopState& s) const {
   std::map<std::string, Tensor<float>> state = optimizer_->state_dict();
   best_.save(state);
-  for (std::size_t k = 0; k < carry_.size(); ++k) {
-    state[carry_key(k, "h")] = carry_[k].h;
-    if (carry_[k].has_c) state[carry_key(k, "c")] = carry_[k].c;
-  }
+  examples::put_carried_states(state, kCarryPrefix, carry_);
   examples::save_run(o_.checkpoint, params_, state, examples::RunRecord{config_, s, {{"vocab", corpus_.vocab.to_text()}, {"curves", plot_.record()}}});
 }
 
