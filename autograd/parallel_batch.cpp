@@ -91,54 +91,87 @@ class ChunkTape {
   std::unique_ptr<Tape<T>> own_;
 };
 
+}  // namespace
+
+int default_thread_count() { return tbb::info::default_concurrency(); }
+
 std::size_t chunk_count(std::size_t n, const ParallelOptions& o) {
   if (o.chunk_size == 0) throw std::invalid_argument("parallel_batch: chunk_size must be positive");
   return (n + o.chunk_size - 1) / o.chunk_size;
 }
 
-}  // namespace
-
-int default_thread_count() { return tbb::info::default_concurrency(); }
+template <class T>
+ChunkLossFn<T> per_example_chunks(std::size_t n, const std::function<Var<T>(Tape<T>&, std::size_t)>& loss_of,
+                                  const ParallelOptions& o) {
+  chunk_count(n, o);  // validates chunk_size
+  return [n, loss_of, size = o.chunk_size](Tape<T>& tape, std::size_t c) {
+    return chunk_loss(tape, c * size, std::min(n, (c + 1) * size), loss_of);
+  };
+}
 
 template <class T>
-T parallel_batch(std::size_t n, const std::function<Var<T>(Tape<T>&, std::size_t)>& loss_of, const ParallelOptions& o) {
-  const std::size_t chunks = chunk_count(n, o);
-  std::vector<GradientBuffer<T>> grads(chunks);
-  std::vector<T> losses(chunks, T(0));
-  for_each_chunk(chunks, o.threads, [&](std::size_t c) {
+ChunkResults<T> backward_chunks(std::size_t first, std::size_t last, const ChunkLossFn<T>& chunk_loss, int threads) {
+  ChunkResults<T> out;
+  out.grads.resize(last - first);
+  out.losses.assign(last - first, T(0));
+  for_each_chunk(last - first, threads, [&](std::size_t k) {
     ChunkTape<T> chunk_tape;
     Tape<T>& tape = *chunk_tape;
-    tape.set_gradient_sink(&grads[c]);
-    Var<T> loss = chunk_loss(tape, c * o.chunk_size, std::min(n, (c + 1) * o.chunk_size), loss_of);
-    losses[c] = loss.item();
+    tape.set_gradient_sink(&out.grads[k]);
+    Var<T> loss = chunk_loss(tape, first + k);
+    if (loss.size() != 1) throw ShapeError("parallel_batch", "loss of chunk " + std::to_string(first + k) + " has shape " + shape_str(loss.shape()));
+    out.losses[k] = loss.item();
     if (loss.requires_grad()) tape.backward(loss);
   });
+  return out;
+}
+
+template <class T>
+std::vector<T> evaluate_chunks(std::size_t first, std::size_t last, const ChunkLossFn<T>& chunk_loss, int threads) {
+  std::vector<T> losses(last - first, T(0));
+  for_each_chunk(last - first, threads, [&](std::size_t k) {
+    NoGradGuard no_grad;  // thread-local: applies to this chunk only
+    ChunkTape<T> chunk_tape;
+    losses[k] = chunk_loss(*chunk_tape, first + k).item();
+  });
+  return losses;
+}
+
+template <class T>
+T parallel_chunks(std::size_t chunks, const ChunkLossFn<T>& chunk_loss, int threads) {
+  const ChunkResults<T> r = backward_chunks(0, chunks, chunk_loss, threads);
   T total = 0;
   for (std::size_t c = 0; c < chunks; ++c) {  // fixed order: independent of the threads
-    grads[c].add_into_parameters();
-    total += losses[c];
+    r.grads[c].add_into_parameters();
+    total += r.losses[c];
   }
   return total;
 }
 
 template <class T>
+T parallel_batch(std::size_t n, const std::function<Var<T>(Tape<T>&, std::size_t)>& loss_of, const ParallelOptions& o) {
+  return parallel_chunks(chunk_count(n, o), per_example_chunks(n, loss_of, o), o.threads);
+}
+
+template <class T>
 T parallel_evaluate(std::size_t n, const std::function<Var<T>(Tape<T>&, std::size_t)>& loss_of, const ParallelOptions& o) {
-  const std::size_t chunks = chunk_count(n, o);
-  std::vector<T> losses(chunks, T(0));
-  for_each_chunk(chunks, o.threads, [&](std::size_t c) {
-    NoGradGuard no_grad;  // thread-local: applies to this chunk only
-    ChunkTape<T> chunk_tape;
-    Tape<T>& tape = *chunk_tape;
-    losses[c] = chunk_loss(tape, c * o.chunk_size, std::min(n, (c + 1) * o.chunk_size), loss_of).item();
-  });
   T total = 0;
-  for (T l : losses) total += l;
+  for (T l : evaluate_chunks(0, chunk_count(n, o), per_example_chunks(n, loss_of, o), o.threads)) total += l;
   return total;
 }
 
-template float parallel_batch<float>(std::size_t, const std::function<Var<float>(Tape<float>&, std::size_t)>&, const ParallelOptions&);
-template double parallel_batch<double>(std::size_t, const std::function<Var<double>(Tape<double>&, std::size_t)>&, const ParallelOptions&);
-template float parallel_evaluate<float>(std::size_t, const std::function<Var<float>(Tape<float>&, std::size_t)>&, const ParallelOptions&);
-template double parallel_evaluate<double>(std::size_t, const std::function<Var<double>(Tape<double>&, std::size_t)>&, const ParallelOptions&);
+#define TAPENET_INSTANTIATE(T)                                                                                      \
+  template T parallel_batch<T>(std::size_t, const std::function<Var<T>(Tape<T>&, std::size_t)>&,                    \
+                               const ParallelOptions&);                                                             \
+  template T parallel_evaluate<T>(std::size_t, const std::function<Var<T>(Tape<T>&, std::size_t)>&,                 \
+                                  const ParallelOptions&);                                                          \
+  template T parallel_chunks<T>(std::size_t, const ChunkLossFn<T>&, int);                                           \
+  template ChunkResults<T> backward_chunks<T>(std::size_t, std::size_t, const ChunkLossFn<T>&, int);                \
+  template std::vector<T> evaluate_chunks<T>(std::size_t, std::size_t, const ChunkLossFn<T>&, int);                 \
+  template ChunkLossFn<T> per_example_chunks<T>(std::size_t, const std::function<Var<T>(Tape<T>&, std::size_t)>&,   \
+                                                const ParallelOptions&);
+TAPENET_INSTANTIATE(float)
+TAPENET_INSTANTIATE(double)
+#undef TAPENET_INSTANTIATE
 
 }  // namespace tapenet

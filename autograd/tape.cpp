@@ -154,6 +154,12 @@ void GradientBuffer<T>::add_into_parameters() const {
 }
 
 template <class T>
+void GradientBuffer<T>::add_into(const Parameter<T>* p, Tensor<T>& grad) const {
+  if (auto it = grads_.find(p); it != grads_.end()) grad += it->second;
+  if (auto r = rows_.find(p); r != rows_.end()) r->second.add_into(grad.data());
+}
+
+template <class T>
 void GradientBuffer<T>::add_into(GradientBuffer& other) const {
   for (const auto& [p, g] : grads_) other.add(p, g);
   for (const auto& [p, r] : rows_) other.add_rows(p, r);

@@ -89,6 +89,9 @@ class GradientBuffer {
   const Tensor<T>* find(const Parameter<T>* p) const;
   // Adds every buffered gradient into its parameter's grad (p->grad += buffer).
   void add_into_parameters() const;
+  // The same for one parameter only, into `grad` (p's shape): a reduction across processes
+  // folds one parameter at a time with the bits add_into_parameters would give.
+  void add_into(const Parameter<T>* p, Tensor<T>& grad) const;
   void add_into(GradientBuffer& other) const;
   void clear() {
     grads_.clear();

@@ -1,8 +1,8 @@
 # Install rules and the CMake package (find_package(tapenet) -> tapenet::tapenet).
 # Included from the top-level CMakeLists.txt after the tapenet target is defined.
 #
-#   <prefix>/lib/libtapenet.a
-#   <prefix>/include/tapenet/{autograd,io,optim,layers,data}/*.hpp (+ tapenet.hpp if present)
+#   <prefix>/lib/libtapenet.a, libtapenet_distributed.a (tapenet::distributed, on MPI)
+#   <prefix>/include/tapenet/{autograd,io,optim,layers,data,distributed}/*.hpp (+ tapenet.hpp if present)
 #   <prefix>/lib/cmake/tapenet/tapenet{Config,ConfigVersion,Targets*}.cmake
 #
 # Consumers include "autograd/ops.hpp" etc.: the target's INSTALL_INTERFACE include dir
@@ -13,7 +13,7 @@ include(CMakePackageConfigHelpers)
 set(TAPENET_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/tapenet")
 set(TAPENET_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/tapenet")
 
-install(TARGETS tapenet
+install(TARGETS tapenet tapenet_distributed
   EXPORT tapenetTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -22,7 +22,7 @@ install(TARGETS tapenet
 # Headers, keeping their folder: autograd/ops.hpp -> include/tapenet/autograd/ops.hpp.
 # Globbed with CONFIGURE_DEPENDS so headers added later are installed without a manual
 # re-configure.
-foreach(_tapenet_dir autograd io optim layers data)
+foreach(_tapenet_dir autograd io optim layers data distributed)
   file(GLOB_RECURSE _tapenet_headers CONFIGURE_DEPENDS
     RELATIVE ${PROJECT_SOURCE_DIR}
     ${PROJECT_SOURCE_DIR}/${_tapenet_dir}/*.hpp

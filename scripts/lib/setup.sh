@@ -24,6 +24,8 @@ TAPENET_DEBIAN_PACKAGES=(
   libtbb-dev
   libboost-test-dev
   libopenblas-dev
+  libopenmpi-dev
+  openmpi-bin
 )
 
 tapenet_install_deps() {
