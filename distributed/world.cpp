@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <iostream>
 
 namespace tapenet::distributed {
@@ -48,7 +49,10 @@ Environment::Environment(int& argc, char**& argv) {
 
 Environment::~Environment() {
   current_world = &single_process_world;
-  if (initialised_) MPI_Finalize();
+  if (!initialised_) return;
+  // Left by an exception nobody reported: the other ranks may be waiting for this one.
+  if (std::uncaught_exceptions() > 0 && world_.size_ > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+  MPI_Finalize();
 }
 
 void World::barrier() const {

@@ -18,3 +18,20 @@ if(NOT TAPENET_SANITIZE)
     endforeach()
   endif()
 endif()
+
+# The examples under mpirun (tests/mpi_examples.sh): the figures of one process, a killed
+# rank ending the run with its checkpoint intact, a rank started with other options refused.
+if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
+  set(_mpi_script ${CMAKE_CURRENT_SOURCE_DIR}/mpi_examples.sh)
+  set(_mpi_dir ${CMAKE_CURRENT_BINARY_DIR}/mpi_examples)
+  add_test(NAME example_sentiment_mpi
+           COMMAND ${_mpi_script} same $<TARGET_FILE:sentiment> ${_mpi_dir}/sentiment --epochs 3)
+  add_test(NAME example_sentiment_mpi_fault
+           COMMAND ${_mpi_script} fault $<TARGET_FILE:sentiment> ${_mpi_dir}/sentiment_fault --epochs 100000
+                   --patience 100000 --train-size 400 -- --epochs 1)
+  add_test(NAME example_sentiment_mpi_mismatch
+           COMMAND ${_mpi_script} mismatch $<TARGET_FILE:sentiment> ${_mpi_dir}/sentiment_mismatch --epochs 2 --dim 25
+                   -- --epochs 2 --dim 30)
+  set_tests_properties(example_sentiment_mpi example_sentiment_mpi_fault example_sentiment_mpi_mismatch
+                       PROPERTIES TIMEOUT 300 PROCESSORS 2)
+endif()

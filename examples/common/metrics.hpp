@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "replicas.hpp"
+
 namespace tapenet::examples {
 
 class Metrics {
@@ -19,13 +21,15 @@ class Metrics {
   void set(const std::string& key, const std::string& value) { entries_.emplace_back(key, quote(value)); }
 
   void write(const std::string& path) const {
-    if (path.empty()) return;
+    if (path.empty() || !on_root()) return;  // one writer under mpirun
     const std::string tmp = path + ".tmp";
     {
       std::ofstream out(tmp);
+      auto entries = entries_;
+      if (world().distributed()) entries.emplace_back("ranks", number(world().size()));
       out << "{\n";
-      for (std::size_t i = 0; i < entries_.size(); ++i)
-        out << "  " << quote(entries_[i].first) << ": " << entries_[i].second << (i + 1 < entries_.size() ? ",\n" : "\n");
+      for (std::size_t i = 0; i < entries.size(); ++i)
+        out << "  " << quote(entries[i].first) << ": " << entries[i].second << (i + 1 < entries.size() ? ",\n" : "\n");
       out << "}\n";
       if (!out) throw std::runtime_error("metrics: cannot write " + tmp);
     }

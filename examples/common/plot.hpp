@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "replicas.hpp"
+
 namespace tapenet::examples {
 
 // Named series of (x, y) points, in the order they were added.
@@ -77,7 +79,7 @@ class RunPlot {
   }
   void add(const std::string& series, double x, double y, int chart = 0) { curves_.add(series, x, y, chart); }
   void draw() const {
-    if (!path_.empty() && !curves_.empty()) write_line_plot(path_, curves_, axes_);
+    if (!path_.empty() && !curves_.empty() && on_root()) write_line_plot(path_, curves_, axes_);
   }
   std::string record() const { return curves_.to_text(); }
   const Curves& curves() const { return curves_; }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "io/npz.hpp"
+#include "replicas.hpp"
 #include "layers/generate.hpp"
 #include "optim/checkpoint.hpp"
 #include "run_config.hpp"
@@ -29,6 +30,7 @@ inline const std::string kRunPrefix = "run/";
 template <class T>
 void save_run(const std::string& path, const ParameterList<T>& params, const std::map<std::string, Tensor<T>>& state,
               const RunRecord& record) {
+  if (!on_root()) return;  // rank 0 writes the checkpoint for every replica
   std::map<std::string, std::string> texts;
   texts[kRunPrefix + "config"] = serialize_config(record.config);
   texts[kRunPrefix + "loop"] = serialize_config(record.loop.to_values());

@@ -14,6 +14,9 @@
 //   after_step(state, result, evaluation or null)
 //   [save(state) when due: after an evaluation, at an epoch end, every
 //    `save_every_seconds`, and when the run stops (done, time limit, patience)]
+// Under mpirun every rank runs the loop in lockstep: the time limit is decided on the
+// slowest rank's clock, so all stop at the same batch; rank 0 alone draws the progress bar
+// and calls save (a save hook must not communicate).
 #pragma once
 
 #include <chrono>
@@ -24,6 +27,7 @@
 
 #include "optim/early_stopping.hpp"
 #include "progress.hpp"
+#include "replicas.hpp"
 #include "run_config.hpp"
 
 namespace tapenet::examples {
@@ -165,11 +169,11 @@ inline LoopOutcome run_training_loop(const LoopOptions& options, const LoopHooks
       state.batch = 0;
       epoch_prepared = false;
     }
-    if (options.total_items > 0)
+    if (options.total_items > 0 && on_root())
       progress.update(static_cast<std::size_t>(outcome.session_items), hooks.status ? hooks.status(state) : "");
 
-    outcome.out_of_time = options.max_seconds > 0 && seconds_since(options.clock_start) >= options.max_seconds &&
-                          !finished();
+    outcome.out_of_time = options.max_seconds > 0 &&
+                          world().max(seconds_since(options.clock_start)) >= options.max_seconds && !finished();
     const bool due = options.evaluate_every ? state.step % options.evaluate_every == 0 : epoch_end;
     const bool last = finished() || outcome.out_of_time;
     Evaluation evaluation;
@@ -183,7 +187,7 @@ inline LoopOutcome run_training_loop(const LoopOptions& options, const LoopHooks
     const bool save_due = evaluating || epoch_end || last || outcome.stopped_early ||
                           (options.save_every_seconds > 0 && seconds_since(last_save) > options.save_every_seconds);
     if (hooks.save && save_due) {
-      hooks.save(state);
+      if (on_root()) hooks.save(state);
       last_save = Clock::now();
     }
     if (outcome.out_of_time || outcome.stopped_early) break;

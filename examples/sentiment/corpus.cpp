@@ -6,6 +6,7 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "../common/replicas.hpp"
 #include "evaluate.hpp"
 #include "synthetic.hpp"
 
@@ -62,6 +63,7 @@ data::Vocab load_vocab(const std::string& checkpoint) {
 }
 
 void save_vocab(const data::Vocab& vocab, const std::string& checkpoint) {
+  if (!examples::on_root()) return;  // rank 0 writes for every replica
   const std::string path = vocab_path(checkpoint), tmp = path + ".tmp";
   vocab.save(tmp);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp + " to " + path);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "autograd/parallel_batch.hpp"
+#include "distributed/data_parallel.hpp"
 
 namespace sentiment {
 
@@ -31,23 +32,60 @@ data::LabelMode label_mode(const TreeNet<float>& net) {
                                                                                               : data::LabelMode::Fine;
 }
 
-std::vector<Tensor<float>> node_probabilities(const TreeNet<float>& net, const std::vector<Example>& examples,
-                                              int threads, std::vector<double>* losses) {
-  std::vector<Tensor<float>> probs(examples.size());
-  if (losses) losses->assign(examples.size(), 0.0);
+namespace {
+
+// node_probabilities of examples [first, last) only, entry i - first for example i.
+std::vector<Tensor<float>> probabilities_of_range(const TreeNet<float>& net, const std::vector<Example>& examples,
+                                                  std::size_t first, std::size_t last, int threads,
+                                                  std::vector<double>* losses) {
+  std::vector<Tensor<float>> probs(last - first);
+  if (losses) losses->assign(last - first, 0.0);
   ParallelOptions options;
   options.threads = threads;
   const data::LabelMode mode = label_mode(net);
   // Each example writes only its own slot, so the chunks may run in any order.
   parallel_evaluate<float>(
-      examples.size(),
-      [&](Tape<float>& tape, std::size_t i) {
-        TreeOutput<float> out = net.forward(tape, examples[i].tree, examples[i].word_ids, mode);
-        probs[i] = softmax(out.logits, 1).value();
-        if (losses) (*losses)[i] = out.loss.item();
+      last - first,
+      [&](Tape<float>& tape, std::size_t k) {
+        const Example& ex = examples[first + k];
+        TreeOutput<float> out = net.forward(tape, ex.tree, ex.word_ids, mode);
+        probs[k] = softmax(out.logits, 1).value();
+        if (losses) (*losses)[k] = out.loss.item();
         return out.loss;
       },
       options);
+  return probs;
+}
+
+}  // namespace
+
+std::vector<Tensor<float>> node_probabilities(const TreeNet<float>& net, const std::vector<Example>& examples,
+                                              int threads, std::vector<double>* losses) {
+  return probabilities_of_range(net, examples, 0, examples.size(), threads, losses);
+}
+
+// Each rank scores its contiguous share; the probabilities and losses are then gathered
+// in rank order (= example order) as flat arrays and cut back into trees.
+std::vector<Tensor<float>> shared_node_probabilities(const TreeNet<float>& net, const std::vector<Example>& examples,
+                                                     int threads, std::vector<double>* losses) {
+  const distributed::World& world = distributed::world();
+  if (!world.distributed()) return node_probabilities(net, examples, threads, losses);
+  const distributed::ChunkRange mine = distributed::owned_chunks(examples.size(), world.rank(), world.size());
+  std::vector<double> my_losses;
+  std::vector<float> flat;
+  for (const Tensor<float>& p : probabilities_of_range(net, examples, mine.first, mine.last, threads, &my_losses))
+    flat.insert(flat.end(), p.data(), p.data() + p.size());
+  const std::vector<float> all = world.all_gather(flat);
+  if (losses) *losses = world.all_gather(my_losses);
+  std::vector<Tensor<float>> probs;
+  const std::size_t classes = net.classes();
+  std::size_t at = 0;
+  for (const Example& ex : examples) {
+    Tensor<float> p = zeros<float>({ex.tree.size(), classes});
+    std::copy(all.begin() + std::ptrdiff_t(at), all.begin() + std::ptrdiff_t(at + p.size()), p.data());
+    at += p.size();
+    probs.push_back(std::move(p));
+  }
   return probs;
 }
 
@@ -117,7 +155,7 @@ void score_binary(const std::vector<Example>& examples, const std::vector<Tensor
 
 Scores evaluate(const TreeNet<float>& net, const std::vector<Example>& examples, int threads) {
   std::vector<double> losses;
-  const std::vector<Tensor<float>> probs = node_probabilities(net, examples, threads, &losses);
+  const std::vector<Tensor<float>> probs = shared_node_probabilities(net, examples, threads, &losses);
   Scores s;
   s.mode = label_mode(net);
   if (s.mode == data::LabelMode::Fine)

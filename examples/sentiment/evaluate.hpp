@@ -56,6 +56,11 @@ tapenet::data::LabelMode label_mode(const tapenet::TreeNet<float>& net);
 std::vector<tapenet::Tensor<float>> node_probabilities(const tapenet::TreeNet<float>& net,
                                                        const std::vector<Example>& examples, int threads,
                                                        std::vector<double>* losses = nullptr);
+// The same under mpirun: the examples shared out over the ranks, every rank ending with
+// all the results (the same bits as one process). evaluate() uses it.
+std::vector<tapenet::Tensor<float>> shared_node_probabilities(const tapenet::TreeNet<float>& net,
+                                                              const std::vector<Example>& examples, int threads,
+                                                              std::vector<double>* losses = nullptr);
 
 // The predicted binary class of a node from its 5 probabilities: 1 (positive) iff
 // P(3) + P(4) > P(0) + P(1).

@@ -33,6 +33,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
+#include "../common/replicas.hpp"
 #include "../common/run_checkpoint.hpp"
 #include "../common/run_config.hpp"
 #include "../common/train_loop.hpp"
@@ -248,6 +249,20 @@ TestScores report_test(TreeNet<float>& net, Selection& selection, const RunData&
   return s;
 }
 
+// The training split as the net sees it: every tree's shape, labels and word ids.
+std::string data_fingerprint(const RunData& run_data) {
+  std::uint64_t h = distributed::fingerprint(nullptr, 0);
+  for (const Example& ex : run_data.train) {
+    for (const data::Node& node : ex.tree.nodes) {
+      const int fields[3] = {node.left, node.right, node.label};
+      h = distributed::fingerprint(fields, sizeof fields, h);
+    }
+    h = distributed::fingerprint(ex.word_ids.data(), ex.word_ids.size() * sizeof(std::int64_t), h);
+  }
+  return std::to_string(run_data.train.size()) + " training trees, " + std::to_string(run_data.vocab.size()) +
+         " words, fingerprint " + distributed::hex(h);
+}
+
 double trees_per_second(const examples::LoopOutcome& outcome) {
   const double train_seconds = outcome.session_train_seconds;
   return train_seconds > 0 ? outcome.session_items / train_seconds : 0.0;
@@ -289,8 +304,11 @@ int run_train(int argc, char** argv) {
   const bool resume = args.has("resume");
   if (resume && checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
 
+  // Under mpirun the other ranks read copies of rank 0's checkpoint and vocabulary.
+  const std::string resume_path = resume ? examples::readable_everywhere(checkpoint) : "";
+  if (resume) examples::readable_everywhere(checkpoint + ".vocab");
   examples::RunRecord saved;
-  if (resume) saved = examples::read_run_record(checkpoint, {"curves"});
+  if (resume) saved = examples::read_run_record(resume_path, {"curves"});
   examples::RunConfig run_config(args, resume ? &saved.config : nullptr);
   const NetConfig config = net_config(args, run_config);
   check_data_source(run_config, synthetic);
@@ -301,7 +319,7 @@ int run_train(int argc, char** argv) {
   const data::LabelMode labels = config.labels;
   const bool is_lstm = config.model == TreeModel::TreeLSTM;
 
-  const RunData run_data = load_data(args, run_config, config, opts, seed, resume, checkpoint);
+  const RunData run_data = load_data(args, run_config, config, opts, seed, resume, resume_path);
   const data::WordReplacement replace_words = make_word_replacement(run_data, opts, seed);
 
   // Model and optimizer (make_optimizer: the L2 λ per parameter class).
@@ -319,11 +337,12 @@ int run_train(int argc, char** argv) {
   examples::LoopState loop;
   if (resume) {
     loop = saved.loop;
-    resume_from(checkpoint, params, opts, optimizer, selection, average.get(), loop.epoch);
+    resume_from(resume_path, params, opts, optimizer, selection, average.get(), loop.epoch);
   } else if (!checkpoint.empty()) {
     save_vocab(run_data.vocab, checkpoint);
   }
   const std::size_t start_epoch = loop.epoch;
+  examples::start_replicas(run_config, params, data_fingerprint(run_data));
 
   print_header(config, net.parameter_count(), run_data.splits, run_data.vocab.size(), opts);
   if (!resume) print_untrained_dev(net, run_data.dev, opts.threads);
@@ -345,13 +364,17 @@ int run_train(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
-  if (argc > 1 && std::string(argv[1]) == "predict") {
-    argv[1] = argv[0];
-    return run_predict(argc - 1, argv + 1);
+int main(int argc, char** argv) {
+  distributed::Environment mpi(argc, argv);  // a one-process world without mpirun
+  try {
+    examples::quiet_unless_root();
+    if (argc > 1 && std::string(argv[1]) == "predict") {
+      if (mpi.world().distributed()) throw std::invalid_argument("predict runs as one process, not under mpirun");
+      argv[1] = argv[0];
+      return run_predict(argc - 1, argv + 1);
+    }
+    return run_train(argc, argv);
+  } catch (const std::exception& e) {
+    return examples::report_failure("sentiment", e);  // under mpirun: ends every rank
   }
-  return run_train(argc, argv);
-} catch (const std::exception& e) {
-  std::cerr << "sentiment: " << e.what() << "\n";
-  return 1;
 }

@@ -11,6 +11,7 @@
 
 #include "../common/run_checkpoint.hpp"
 #include "autograd/parallel_batch.hpp"
+#include "distributed/data_parallel.hpp"
 #include "data/seeds.hpp"
 #include "optim/checkpoint.hpp"
 
@@ -121,16 +122,19 @@ examples::StepResult BatchTrainer::train_batch(int epoch, std::size_t batch) {
   ParallelOptions parallel;
   parallel.threads = opts.threads;
   optimizer.set.zero_grad();
-  std::vector<std::vector<std::int64_t>> tree_words(n);  // each task writes its own entry
-  const float loss = parallel_batch<float>(
-      n,
+  // Every rank knows the words of the whole batch (the update decays their rows) but
+  // records only its own chunks of trees: under mpirun the batch is shared out.
+  std::vector<std::vector<std::int64_t>> tree_words(n);
+  for (std::size_t i = 0; i < n; ++i)
+    tree_words[i] = replace_words(train[order[b0 + i]].word_ids, static_cast<std::uint64_t>(epoch), b0 + i);
+  const float loss = distributed::distributed_batch<float>(
+      distributed::world(), n,
       [&](Tape<float>& tape, std::size_t i) {
         const Example& ex = train[order[b0 + i]];
         std::mt19937_64 drop_rng(data::mix_seed(seed, static_cast<std::uint64_t>(epoch), b0 + i + 1));
-        tree_words[i] = replace_words(ex.word_ids, static_cast<std::uint64_t>(epoch), b0 + i);
         return net.forward(tape, ex.tree, tree_words[i], labels, &drop_rng).loss;
       },
-      parallel);
+      net.parameters(), parallel);
   update_parameters(net, optimizer, average, n, tree_words);
   loss_sum += loss;
   trees += n;
