@@ -35,3 +35,18 @@ if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
   set_tests_properties(example_sentiment_mpi example_sentiment_mpi_fault example_sentiment_mpi_mismatch
                        PROPERTIES TIMEOUT 300 PROCESSORS 2)
 endif()
+if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
+  add_test(NAME example_char_lm_mpi
+           COMMAND ${_mpi_script} same $<TARGET_FILE:char_lm> ${_mpi_dir}/char_lm --steps 30 --hidden 32 --embed 16
+                   --batch 9 --seq 16 --eval-every 10 --synthetic-chars 20000 --sample 40 --dropout 0.1
+                   --lane-groups 3 --checkpoint ck.npz)
+  add_test(NAME example_char_lm_mpi_resume
+           COMMAND ${_mpi_script} resume $<TARGET_FILE:char_lm> ${_mpi_dir}/char_lm_resume --hidden 32 --embed 16
+                   --batch 9 --seq 16 --eval-every 10 --synthetic-chars 20000 --sample 40 --dropout 0.1
+                   --lr-schedule constant --lane-groups 3 -- --steps 20 -- --steps 30)
+  add_test(NAME example_sentiment_mpi_resume
+           COMMAND ${_mpi_script} resume $<TARGET_FILE:sentiment> ${_mpi_dir}/sentiment_resume --dropout 0.2
+                   -- --epochs 2 -- --epochs 3)
+  set_tests_properties(example_char_lm_mpi example_char_lm_mpi_resume example_sentiment_mpi_resume
+                       PROPERTIES TIMEOUT 300 PROCESSORS 2)
+endif()

@@ -4,6 +4,9 @@
 #   mpi_examples.sh same PROGRAM DIR ARGS...
 #       runs PROGRAM ARGS as one process, then under `mpirun -np 2` and `-np 3` (1 thread per
 #       rank), and requires the --metrics-out figures to be equal (timing keys aside)
+#   mpi_examples.sh resume PROGRAM DIR ARGS... -- PART_ARGS... -- REST_ARGS...
+#       ARGS PART_ARGS under `mpirun -np 2` with --checkpoint, then ARGS REST_ARGS --resume under
+#       `mpirun -np 3`: the figures of ARGS REST_ARGS run straight through as one process
 #   mpi_examples.sh fault PROGRAM DIR ARGS... -- RESUME_ARGS...
 #       a 3-rank run with --checkpoint: once a checkpoint exists, rank 1 is killed (SIGKILL);
 #       the run must end non-zero within 30 s, and the checkpoint must resume (one process,
@@ -38,6 +41,20 @@ case $mode in
       grep -q '"ranks": '$np np$np.json || fail "-np $np: no ranks entry"
       echo "ok: -np $np gives the figures of one process"
     done
+    ;;
+  resume)
+    split_args "$@"
+    common=("${first[@]}")
+    split_args "${second[@]}"
+    part=("${first[@]}") rest=("${second[@]}")
+    "$program" "${common[@]}" "${rest[@]}" --threads 1 --metrics-out one.json > one.log 2>&1 || { cat one.log; fail "one process"; }
+    "${mpirun[@]}" -np 2 "$program" "${common[@]}" "${part[@]}" --threads 1 --checkpoint ck.npz > part.log 2>&1 ||
+      { cat part.log; fail "the first part under -np 2"; }
+    "${mpirun[@]}" -np 3 "$program" "${common[@]}" "${rest[@]}" --threads 1 --checkpoint ck.npz --resume \
+      --metrics-out resumed.json > rest.log 2>&1 || { cat rest.log; fail "the resumed rest under -np 3"; }
+    diff <(figures one.json | grep -v start_step) <(figures resumed.json | grep -v start_step) ||
+      fail "stopped under -np 2 and resumed under -np 3: not the figures of one uninterrupted process"
+    echo "ok: -np 2, then --resume under -np 3, gives the figures of one uninterrupted process"
     ;;
   fault)
     split_args "$@"

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../common/cli.hpp"
+#include "../common/lane_groups.hpp"
 #include "../common/metrics.hpp"
 #include "../common/plot.hpp"
 #include "../common/run_config.hpp"
@@ -62,6 +63,11 @@ model
 training
   --seq N            *= BPTT length in characters (64)
   --batch N          *= parallel lanes (32)
+  --lane-groups G    *= the lanes cut into G groups, each on its own tape: the unit of
+                        parallel work for --threads and for ranks under mpirun (1: one tape
+                        for the batch). A given G gives the same figures on any number of
+                        threads or ranks; mpirun -np N needs G >= N
+  --threads N           threads for the lane groups (default: every core)
   --optimizer adam|rmsprop (adam) *=
   --lr X             *  peak learning rate (0.002)
   --lr-schedule constant|cosine  * cosine decays to --min-lr at the last step (cosine)
@@ -106,7 +112,7 @@ std::string fixed(double v, int digits = 4) {
 // checkpoint's step (a run that went past its last checkpoint would otherwise repeat them).
 class Curve {
  public:
-  Curve(std::string path, bool resume, std::size_t start) : path_(std::move(path)) {
+  Curve(std::string path, bool resume, std::size_t start) : path_(examples::on_root() ? std::move(path) : "") {
     if (path_.empty()) return;
     std::vector<std::string> kept;
     if (resume) {
@@ -186,7 +192,8 @@ Corpus load_corpus(const examples::Args& args) {
 struct Options {
   std::string source;
   ModelConfig model;
-  std::size_t seq = 0, batch = 0, per_epoch = 0, total_steps = 0;
+  std::size_t seq = 0, batch = 0, lane_groups = 1, per_epoch = 0, total_steps = 0;
+  int threads = 0;
   std::string optimizer, schedule;
   double lr = 0, min_lr = 0, clip = 0, time_limit = 0, temperature = 0;
   std::uint64_t seed = 0;
@@ -213,6 +220,9 @@ Options read_options(const examples::Args& args, examples::RunConfig& config, co
   o.model.vocab = corpus.vocab.size();
   o.seq = config.count("seq", 64);
   o.batch = config.count("batch", 32);
+  o.lane_groups = config.count("lane-groups", 1);
+  examples::check_lane_groups(o.batch, o.lane_groups, examples::world().size());
+  o.threads = static_cast<int>(non_negative(args, "threads", 0));
   o.optimizer = config.choice("optimizer", "adam", {"adam", "rmsprop"});
   o.per_epoch = Lanes(corpus.train, o.batch, o.seq).full_chunks();
   if (o.per_epoch == 0)
@@ -265,13 +275,20 @@ class Run {
         params_(model_.parameters()), optimizer_(make_optimizer(o, params_)), best_(params_, 0),
         lanes_(corpus.train, o.batch, o.seq) {}
 
-  void resume(const examples::LoopState& loop, const std::string& curves) {
+  void resume(const std::string& path, const examples::LoopState& loop, const std::string& curves) {
     state_ = loop;
     saved_curves_ = curves;
-    carry_ = restore(checkpoint_, params_, *optimizer_, best_);
+    carry_ = restore(path, params_, *optimizer_, best_);
     start_step_ = loop.step;
     resumed_train_seconds_ = loop.train_seconds;
     std::cout << "resumed from " << checkpoint_ << " at step " << loop.step << "\n";
+  }
+  // Under mpirun: the same options, model and training text on every rank.
+  void start_replicas(const Corpus& corpus) const {
+    const std::uint64_t h = distributed::fingerprint(corpus.train.data(), corpus.train.size() * sizeof(std::int64_t));
+    examples::start_replicas(config_, params_, std::to_string(corpus.train.size()) + " training characters, " +
+                                                   std::to_string(corpus.vocab.size()) + " symbols, fingerprint " +
+                                                   distributed::hex(h));
   }
   void describe() {
     std::cout << "model: " << o_.model.layers << "-layer " << o_.model.cell << ", hidden " << o_.model.hidden
@@ -340,17 +357,14 @@ class Run {
     if (s.batch == 0) carry_.clear();  // a new pass over the lanes starts from zero states
     lanes_.chunk(s.batch, inputs_, targets_);
     optimizer_->set_lr(static_cast<float>(o_.lr_at(s.step)));
-    std::mt19937_64 dropout_rng(o_.seed * 1000003 + s.step);  // a pure function of the step: resumable
-    tape_.clear();
-    std::vector<State> states;
-    for (const auto& v : carry_) states.push_back(constant_state(v, tape_));
-    Var<float> loss = model_.loss(tape_, inputs_, targets_, o_.batch, states, &dropout_rng);
-    carry_.clear();  // the state after this chunk, detached: the next chunk's start
-    for (const auto& st : states) carry_.push_back(state_values(st));
+    examples::LaneGroupOptions groups;
+    groups.groups = o_.lane_groups;
+    groups.dropout_seed = o_.seed * 1000003 + s.step;  // a pure function of the step: resumable
+    groups.threads = o_.threads;
     optimizer_->zero_grad();
-    tape_.backward(loss);
+    // carry_ becomes the state after this chunk, detached: the next chunk's start.
+    last_loss_ = examples::train_lane_groups(model_, inputs_, targets_, o_.batch, carry_, params_, groups);
     const float norm = o_.clip > 0 ? clip_grad_norm(params_, o_.clip) : grad_norm(params_);
-    last_loss_ = loss.item();
     examples::StepResult r{last_loss_, double(o_.tokens_per_step())};
     if (!std::isfinite(last_loss_) || !std::isfinite(norm)) {
       ++skipped_;  // keep the weights; the next chunk starts from zero states
@@ -421,7 +435,6 @@ class Run {
   std::unique_ptr<Optimizer<float>> optimizer_;
   EarlyStopping<float> best_;  // patience 0: the best validation loss and its parameters, never stops
   Lanes lanes_;
-  Tape<float> tape_;
   std::vector<std::int64_t> inputs_, targets_;
   std::vector<char_lm::StateValues> carry_;
   examples::LoopState state_;
@@ -482,33 +495,44 @@ void Run::report(examples::Metrics& metrics, double wall_seconds) {
   metrics.set("sample", last_sample_);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
+int run(int argc, char** argv) {
   examples::Args args(argc, argv,
                       {"data", "train", "valid", "test", "synthetic-chars", "cell", "layers", "hidden", "embed", "dropout", "seq", "batch",
                        "optimizer", "lr", "lr-schedule", "min-lr", "clip", "steps", "epochs", "seed", "eval-every",
                        "eval-tokens", "eval-batch", "sample", "temperature", "prime", "checkpoint", "resume",
-                       "metrics-out", "curve-out", "plot", "log-every", "time-limit"},
+                       "metrics-out", "curve-out", "plot", "log-every", "time-limit", "lane-groups", "threads"},
                       {"resume"}, kUsage);
   const Stopwatch wall;
   const std::string checkpoint = args.str("checkpoint", "char_lm_checkpoint.npz");
   const Corpus corpus = load_corpus(args);
+  // Under mpirun the other ranks read a copy of rank 0's checkpoint.
+  const std::string resume_path = args.has("resume") ? examples::readable_everywhere(checkpoint) : checkpoint;
   RunRecord saved;
-  if (args.has("resume")) saved = read_saved_run(checkpoint);
+  if (args.has("resume")) saved = read_saved_run(resume_path);
   examples::RunConfig config(args, args.has("resume") ? &saved.config : nullptr);
   const Options options = read_options(args, config, corpus);
   if (args.has("resume")) check_vocabulary(saved, corpus.vocab);
 
   Run run(options, corpus, checkpoint, config, args.str("plot"));
-  if (args.has("resume")) run.resume(saved.loop, saved.texts.at("curves"));
+  if (args.has("resume")) run.resume(resume_path, saved.loop, saved.texts.at("curves"));
+  run.start_replicas(corpus);
   run.describe();
   run.train(args.str("curve-out"), wall.start);
   examples::Metrics metrics;
   run.report(metrics, wall.seconds());
   metrics.write(args.str("metrics-out"));
   return 0;
-} catch (const std::exception& e) {
-  std::cerr << "char_lm: " << e.what() << "\n";
-  return 1;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  distributed::Environment mpi(argc, argv);  // a one-process world without mpirun
+  try {
+    examples::quiet_unless_root();
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return examples::report_failure("char_lm", e);  // under mpirun: ends every rank
+  }
+}
+
