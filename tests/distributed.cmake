@@ -50,3 +50,13 @@ if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
   set_tests_properties(example_char_lm_mpi example_char_lm_mpi_resume example_sentiment_mpi_resume
                        PROPERTIES TIMEOUT 300 PROCESSORS 2)
 endif()
+if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
+  set(_word_lm_model --hidden 16 --bptt 5 --batch 6 --lane-groups 3 --dropout 0.3 --sample 1 --max-vocab 0)
+  add_test(NAME example_word_lm_mpi
+           COMMAND ${_mpi_script} same $<TARGET_FILE:word_lm> ${_mpi_dir}/word_lm ${_word_lm_model} --epochs 2
+                   --checkpoint ck.npz)
+  add_test(NAME example_word_lm_mpi_resume
+           COMMAND ${_mpi_script} resume $<TARGET_FILE:word_lm> ${_mpi_dir}/word_lm_resume ${_word_lm_model}
+                   -- --epochs 2 -- --epochs 3)
+  set_tests_properties(example_word_lm_mpi example_word_lm_mpi_resume PROPERTIES TIMEOUT 300 PROCESSORS 2)
+endif()

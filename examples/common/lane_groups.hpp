@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "distributed/data_parallel.hpp"
+#include "replicas.hpp"
 #include "layers/generate.hpp"
 #include "layers/language_model.hpp"
 

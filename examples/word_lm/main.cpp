@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/cli.hpp"
+#include "../common/lane_groups.hpp"
 #include "../common/metrics.hpp"
 #include "../common/plot.hpp"
 #include "../common/run_checkpoint.hpp"
@@ -80,7 +81,14 @@ class Run {
                                   std::to_string(o.bptt));
   }
 
-  void resume(const examples::LoopState& loop, const std::string& curves);
+  void resume(const std::string& path, const examples::LoopState& loop, const std::string& curves);
+  // Under mpirun: the same options, model and training text on every rank.
+  void start_replicas(const examples::RunConfig& config) const {
+    const auto& ids = corpus_.train.ids;
+    const std::uint64_t h = distributed::fingerprint(ids.data(), ids.size() * sizeof(ids[0]));
+    examples::start_replicas(config, params_, std::to_string(ids.size()) + " training tokens, fingerprint " +
+                                                  distributed::hex(h));
+  }
   void describe();
   examples::LoopOutcome train();
   void report(examples::Metrics& metrics, double wall_seconds);
@@ -102,7 +110,6 @@ class Run {
   EarlyStopping<float> best_;  // patience 0: keeps the best-on-valid parameters, never stops
   data::TokenLanes lanes_;
   examples::RunPlot plot_;  // --plot: train and valid perplexity by epoch
-  Tape<float> tape_;
   std::vector<std::int64_t> inputs_, targets_;
   std::vector<StateValues<float>> carry_;
   examples::LoopState state_;
@@ -110,13 +117,13 @@ class Run {
   std::size_t epoch_steps_ = 0, start_step_ = 0;
 };
 
-void Run::resume(const examples::LoopState& loop, const std::string& curves) {
+void Run::resume(const std::string& path, const examples::LoopState& loop, const std::string& curves) {
   state_ = loop;
   plot_.restore(curves, double(loop.epoch));
   start_step_ = loop.step;
   resumed_seconds_ = loop.train_seconds;
-  std::map<std::string, Tensor<float>> state = load_checkpoint(o_.checkpoint, params_);
-  best_.load(state, o_.checkpoint);
+  std::map<std::string, Tensor<float>> state = load_checkpoint(path, params_);
+  best_.load(state, path);
   carry_ = examples::take_carried_states(state, kCarryPrefix);
   std::map<std::string, Tensor<float>> optimizer_state;
   for (auto& [key, t] : state)
@@ -149,19 +156,18 @@ examples::StepResult Run::train_chunk(const examples::LoopState& s) {
     epoch_steps_ = 0;
   }
   lanes_.chunk(s.batch, inputs_, targets_);
-  std::mt19937_64 dropout_rng(o_.seed * 1000003 + s.step);  // a pure function of the step: resumable
-  tape_.clear();
-  std::vector<RecurrentState<float>> states;
-  for (const auto& v : carry_) states.push_back(constant_state(v, tape_));
-  Var<float> loss = model_.loss(tape_, inputs_, targets_, o_.batch, states, &dropout_rng);
-  carry_.clear();  // the state after this chunk, detached: the next chunk's start
-  for (const auto& st : states) carry_.push_back(state_values(st));
+  examples::LaneGroupOptions groups;
+  groups.groups = o_.lane_groups;
+  groups.dropout_seed = o_.seed * 1000003 + s.step;  // a pure function of the step: resumable
+  groups.scale = float(o_.bptt);                     // backward on Σ over the steps of the batch mean
+  groups.threads = o_.threads;
   optimizer_->zero_grad();
-  tape_.backward(loss * float(o_.bptt));  // Σ over the steps of the batch mean
+  // carry_ becomes the state after this chunk, detached: the next chunk's start.
+  const float loss = examples::train_lane_groups(model_, inputs_, targets_, o_.batch, carry_, params_, groups);
   optimizer_->step();
-  epoch_loss_ += loss.item();
+  epoch_loss_ += loss;
   ++epoch_steps_;
-  return {loss.item(), double(targets_.size())};
+  return {loss, double(targets_.size())};
 }
 
 std::string Run::status(const examples::LoopState& s) const {
@@ -255,14 +261,14 @@ void Run::report(examples::Metrics& metrics, double wall_seconds) {
   metrics.set("sample", sampled.empty() ? "" : sampled.front());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
+int run(int argc, char** argv) {
   const auto clock_start = std::chrono::steady_clock::now();
   examples::Args args(argc, argv, option_names(), flag_names(), kUsage);
   const bool resume = args.has("resume");
+  // Under mpirun the other ranks read a copy of rank 0's checkpoint.
+  const std::string resume_path = resume ? examples::readable_everywhere(args.str("checkpoint", "word_lm.npz")) : "";
   examples::RunRecord saved;
-  if (resume) saved = examples::read_run_record(args.str("checkpoint", "word_lm.npz"), {"vocab", "curves"});
+  if (resume) saved = examples::read_run_record(resume_path, {"vocab", "curves"});
   examples::RunConfig config(args, resume ? &saved.config : nullptr);
   const Options o = read_options(args, config);
   openblas_set_num_threads(o.threads);
@@ -276,14 +282,24 @@ int main(int argc, char** argv) try {
             << " valid, " << corpus.test.ids.size() << " test tokens (<eos> included); " << corpus.valid.unknown
             << " valid words mapped to " << o.unk << "\n";
   Run run(o, corpus, config.values());
-  if (resume) run.resume(saved.loop, saved.texts.at("curves"));
+  if (resume) run.resume(resume_path, saved.loop, saved.texts.at("curves"));
+  run.start_replicas(config);
   run.describe();
   run.train();
   examples::Metrics metrics;
   run.report(metrics, std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count());
   metrics.write(o.metrics_out);
   return 0;
-} catch (const std::exception& e) {
-  std::cerr << "word_lm: " << e.what() << "\n";
-  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  distributed::Environment mpi(argc, argv);  // a one-process world without mpirun
+  try {
+    examples::quiet_unless_root();
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return examples::report_failure("word_lm", e);  // under mpirun: ends every rank
+  }
 }

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "../common/lane_groups.hpp"
+
 namespace word_lm {
 
 using tapenet::examples::Policy;
@@ -32,7 +34,12 @@ training
   --optimizer sgd|adam|adamw  --lr X  --decay-after N  --lr-decay X  --clip X  --weight-decay X
   --seed N
 run
-  --threads N        OpenBLAS threads (default: every core)
+  --threads N        threads: OpenBLAS's with one lane group, else the groups' (default:
+                     every core)
+  --lane-groups G    the --batch lanes cut into G groups, each on its own tape: the unit
+                     of parallel work for threads and for ranks under mpirun; a given G
+                     gives the same figures on any number of them (mpirun -np N needs
+                     G >= N; default 1: one tape for the batch; fixed by a checkpoint)
   --max-minutes X    stop training after X minutes (checkpoint saved), then test
   --eval-batch N     lanes for the valid/test perplexity (1: the whole stream as one)
   --sample N         sentences to sample at the end (3)
@@ -62,7 +69,7 @@ const std::map<std::string, Preset>& presets() {
 std::set<std::string> option_names() {
   return {"train", "valid", "test", "unk", "max-vocab", "preset", "cell", "layers", "hidden", "embed", "dropout",
           "variational", "tied", "init-scale", "bptt", "batch", "epochs", "optimizer", "lr", "decay-after",
-          "lr-decay", "clip", "weight-decay", "seed", "threads", "max-minutes", "eval-batch", "sample",
+          "lr-decay", "clip", "weight-decay", "seed", "threads", "lane-groups", "max-minutes", "eval-batch", "sample",
           "checkpoint", "resume", "metrics-out", "plot"};
 }
 
@@ -92,6 +99,8 @@ Options read_options(const tapenet::examples::Args& args, tapenet::examples::Run
   o.init_scale = c.number("init-scale", p.init_scale, Policy::Fixed);
   o.bptt = c.count("bptt", p.bptt);
   o.batch = c.count("batch", p.batch);
+  o.lane_groups = c.count("lane-groups", 1);
+  tapenet::examples::check_lane_groups(o.batch, o.lane_groups, tapenet::examples::world().size());
   o.epochs = std::size_t(c.integer("epochs", long(p.epochs)));
   o.optimizer = c.choice("optimizer", "sgd", {"sgd", "adam", "adamw"});
   o.lr = c.number("lr", o.optimizer == "sgd" ? p.lr : 1e-3);

@@ -21,7 +21,7 @@ struct Options {
   double dropout = 0, init_scale = 0.1;
   bool variational = false, tied = false;
   // training
-  std::size_t bptt = 20, batch = 20, epochs = 13, decay_after = 4;
+  std::size_t bptt = 20, batch = 20, lane_groups = 1, epochs = 13, decay_after = 4;
   std::string optimizer = "sgd";
   double lr = 1, lr_decay = 0.5, clip = 5, weight_decay = 0;
   std::uint64_t seed = 1;
