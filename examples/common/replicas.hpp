@@ -79,6 +79,14 @@ inline std::string readable_everywhere(const std::string& path) {
   return copy;
 }
 
+// For the examples that train as one process: under mpirun -np N > 1, a clear error
+// (rather than N copies of one run writing the same files).
+inline void require_one_process(const std::string& program) {
+  if (world().distributed())
+    throw std::invalid_argument(program + " trains as one process: run it without mpirun (sentiment, char_lm, "
+                                          "word_lm and translate train data-parallel under mpirun)");
+}
+
 // main's error path: the message (with the rank when there are several), and the other
 // ranks stopped. Returns the exit code.
 inline int report_failure(const std::string& program, const std::exception& e) {

@@ -28,6 +28,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
+#include "../common/replicas.hpp"
 #include "../common/plot.hpp"
 #include "../common/progress.hpp"
 #include "../common/run_checkpoint.hpp"
@@ -325,7 +326,7 @@ class Run {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
+int run(int argc, char** argv) {
   const auto clock_start = std::chrono::steady_clock::now();
   examples::Args args(argc, argv,
                       {"mode", "cell", "window", "hidden", "epochs", "batch", "lr", "clip", "seed", "data", "points",
@@ -347,7 +348,14 @@ int main(int argc, char** argv) try {
   run.report(metrics, std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count());
   metrics.write(args.str("metrics-out"));
   return 0;
-} catch (const std::exception& e) {
-  std::cerr << "forecast: " << e.what() << "\n";
-  return 1;
+}
+
+int main(int argc, char** argv) {
+  tapenet::distributed::Environment mpi(argc, argv);
+  try {
+    tapenet::examples::require_one_process("forecast");
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return tapenet::examples::report_failure("forecast", e);
+  }
 }

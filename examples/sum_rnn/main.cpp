@@ -15,6 +15,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
+#include "../common/replicas.hpp"
 #include "../common/progress.hpp"
 #include "autograd/ops.hpp"
 #include "optim/checkpoint.hpp"
@@ -110,7 +111,7 @@ Sequences batch_of(const Sequences& data, std::size_t size, std::mt19937_64& rng
 
 }  // namespace
 
-int main(int argc, char** argv) try {
+int run(int argc, char** argv) {
   examples::Args args(argc, argv, {"data", "steps", "metrics-out", "checkpoint", "resume", "seed"}, {"resume"},
                       "usage: sum_rnn [--data FILE] [--steps N] [--metrics-out FILE] [--checkpoint FILE] [--resume] [--seed N]");
   const auto steps = static_cast<std::size_t>(args.integer("steps", 1500));
@@ -168,7 +169,14 @@ int main(int argc, char** argv) try {
   metrics.set("wall_s", progress.seconds_since_start());
   metrics.write(args.str("metrics-out"));
   return 0;
-} catch (const std::exception& e) {
-  std::cerr << "sum_rnn: " << e.what() << "\n";
-  return 1;
+}
+
+int main(int argc, char** argv) {
+  tapenet::distributed::Environment mpi(argc, argv);
+  try {
+    tapenet::examples::require_one_process("sum_rnn");
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return tapenet::examples::report_failure("sum_rnn", e);
+  }
 }
