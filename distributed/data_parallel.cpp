@@ -1,6 +1,7 @@
 #include "distributed/data_parallel.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -28,7 +29,11 @@ T ordered_loss_sum(const World& world, const std::vector<T>& my_losses) {
   return total;
 }
 
+ReductionStats stats;
+
 }  // namespace
+
+const ReductionStats& reduction_stats() { return stats; }
 
 ChunkRange owned_chunks(std::size_t chunks, int rank, int ranks) {
   if (ranks <= 0 || rank < 0 || rank >= ranks) throw DistributedError("owned_chunks: rank out of range");
@@ -38,6 +43,7 @@ ChunkRange owned_chunks(std::size_t chunks, int rank, int ranks) {
 
 template <class T>
 T reduce_in_chunk_order(const World& world, const ParameterList<T>& params, const ChunkResults<T>& mine) {
+  const auto start = std::chrono::steady_clock::now();
   const T loss = ordered_loss_sum(world, mine.losses);
   const int rank = world.rank(), last = world.size() - 1;
   for (std::size_t i = 0; i < params.size(); ++i) {  // one message per parameter: a pipeline
@@ -48,6 +54,9 @@ T reduce_in_chunk_order(const World& world, const ParameterList<T>& params, cons
     if (rank < last) world.send(p->grad.data(), bytes_of(p->grad), rank + 1, tag);
   }
   for (Parameter<T>* p : params) world.broadcast(p->grad.data(), bytes_of(p->grad), last);
+  ++stats.calls;
+  stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const Parameter<T>* p : params) stats.bytes += double(bytes_of(p->grad));
   return loss;
 }
 

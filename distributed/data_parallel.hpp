@@ -58,6 +58,15 @@ template <class T>
 T distributed_evaluate(const World& world, std::size_t n, const std::function<Var<T>(Tape<T>&, std::size_t)>& loss_of,
                        const ParallelOptions& options = {});
 
+// What the reductions of this process cost so far: calls, seconds inside
+// reduce_in_chunk_order (waiting for slower ranks included) and gradient bytes reduced.
+struct ReductionStats {
+  std::size_t calls = 0;
+  double seconds = 0;
+  double bytes = 0;
+};
+const ReductionStats& reduction_stats();
+
 // Start-up: the values of `params` (in order) from `root` to every rank.
 template <class T>
 void broadcast_parameters(const World& world, const ParameterList<T>& params, int root = 0);

@@ -26,7 +26,12 @@ class Metrics {
     {
       std::ofstream out(tmp);
       auto entries = entries_;
-      if (world().distributed()) entries.emplace_back("ranks", number(world().size()));
+      if (world().distributed()) {
+        const distributed::ReductionStats& r = distributed::reduction_stats();
+        entries.emplace_back("ranks", number(world().size()));
+        entries.emplace_back("reduce_ms_per_step", number(r.calls ? 1e3 * r.seconds / double(r.calls) : 0));
+        entries.emplace_back("reduce_bytes_per_step", number(r.calls ? r.bytes / double(r.calls) : 0));
+      }
       out << "{\n";
       for (std::size_t i = 0; i < entries.size(); ++i)
         out << "  " << quote(entries[i].first) << ": " << entries[i].second << (i + 1 < entries.size() ? ",\n" : "\n");
