@@ -3,9 +3,11 @@
 #include <mpi.h>
 
 #include <cstdlib>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <string>
 
 namespace tapenet::distributed {
 
@@ -24,6 +26,31 @@ void check(int code, const char* what) {
 
 // MPI counts are ints: large buffers go in pieces of at most 1 GiB.
 constexpr std::size_t kMaxMessage = std::size_t(1) << 30;
+
+// TAPENET_MPI_TIMEOUT=S: a receive or broadcast that waits longer than S seconds throws
+// (and the program's error path ends the run) instead of hanging on a rank that is alive
+// but stuck. 0 or unset: wait as long as it takes (a rank that dies is noticed by mpirun).
+double timeout_seconds() {
+  static const double s = [] {
+    const char* v = std::getenv("TAPENET_MPI_TIMEOUT");
+    return v ? std::atof(v) : 0.0;
+  }();
+  return s;
+}
+
+void wait(MPI_Request& request, const std::string& what) {
+  if (timeout_seconds() <= 0) {
+    check(MPI_Wait(&request, MPI_STATUS_IGNORE), what.c_str());
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds());
+  for (int done = 0; !done;) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what.c_str());
+    if (!done && std::chrono::steady_clock::now() > deadline)
+      throw DistributedError(what + ": no answer for " + std::to_string(timeout_seconds()) +
+                             " s (TAPENET_MPI_TIMEOUT): a rank is stuck");
+  }
+}
 
 }  // namespace
 
@@ -80,7 +107,9 @@ void World::receive(void* data, std::size_t bytes, int from, int tag) const {
   char* p = static_cast<char*>(data);
   do {
     const std::size_t n = std::min(bytes, kMaxMessage);
-    check(MPI_Recv(p, int(n), MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+    MPI_Request request;
+    check(MPI_Irecv(p, int(n), MPI_BYTE, from, tag, MPI_COMM_WORLD, &request), "MPI_Irecv");
+    wait(request, "rank " + std::to_string(rank_) + " receiving from rank " + std::to_string(from));
     p += n;
     bytes -= n;
   } while (bytes > 0);
@@ -91,7 +120,9 @@ void World::broadcast(void* data, std::size_t bytes, int root) const {
   char* p = static_cast<char*>(data);
   while (bytes > 0) {
     const std::size_t n = std::min(bytes, kMaxMessage);
-    check(MPI_Bcast(p, int(n), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+    MPI_Request request;
+    check(MPI_Ibcast(p, int(n), MPI_BYTE, root, MPI_COMM_WORLD, &request), "MPI_Ibcast");
+    wait(request, "rank " + std::to_string(rank_) + " in a broadcast from rank " + std::to_string(root));
     p += n;
     bytes -= n;
   }

@@ -7,7 +7,8 @@
 // Faults: MPI errors return codes (MPI_ERRORS_RETURN) and become DistributedError. A rank
 // that fails must not leave the others waiting in a collective, so a program's error path
 // calls World::abort (MPI_Abort: mpirun ends every rank); a rank killed outright is noticed
-// by mpirun, which ends the others too.
+// by mpirun, which ends the others too; one that is alive but stuck, with TAPENET_MPI_TIMEOUT=S
+// set, by the others' waits giving up after S seconds.
 #pragma once
 
 #include <cstddef>

@@ -16,6 +16,11 @@ if(NOT TAPENET_SANITIZE)
       set_tests_properties(${name} PROPERTIES ENVIRONMENT "TAPENET_TEST_THREADS=${threads}" TIMEOUT 300
                                               PROCESSORS ${ranks})
     endforeach()
+    add_test(NAME test_distributed_mpi_stuck_rank
+             COMMAND ${TAPENET_MPIRUN} ${TAPENET_MPIRUN_FLAGS} -np 2 -x TAPENET_MPI_TIMEOUT
+                     $<TARGET_FILE:test_distributed> --run_test=a_stuck_rank_makes_the_others_give_up)
+    set_tests_properties(test_distributed_mpi_stuck_rank PROPERTIES ENVIRONMENT "TAPENET_MPI_TIMEOUT=1" TIMEOUT 15
+                         PASS_REGULAR_EXPRESSION "ok: rank 0 in a broadcast from rank 1: no answer for 1.* a rank is stuck")
   endif()
 endif()
 

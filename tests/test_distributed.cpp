@@ -7,10 +7,12 @@
 #define BOOST_TEST_MODULE distributed
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "autograd/ops.hpp"
 #include "autograd/parallel_batch.hpp"
@@ -252,4 +254,24 @@ BOOST_AUTO_TEST_CASE(fingerprints_and_shapes) {
   std::mt19937_64 rng(1);
   Linear<float> l(3, 2, rng);
   BOOST_TEST(parameter_shapes<float>(l.parameters()).find("[2,3]") != std::string::npos);
+}
+
+// Run by tests/distributed.cmake alone (--run_test) with TAPENET_MPI_TIMEOUT=1 under 2
+// ranks: rank 1 is alive but stuck, and rank 0's wait gives up with a clear error instead
+// of hanging; the run is then ended as a program's error path would end it.
+BOOST_AUTO_TEST_CASE(a_stuck_rank_makes_the_others_give_up, *boost::unit_test::disabled()) {
+  const World& w = world();
+  BOOST_TEST_REQUIRE(w.size() == 2);
+  if (w.rank() == 1) {
+    std::this_thread::sleep_for(std::chrono::seconds(20));
+    return;
+  }
+  std::vector<float> values(3, 1.0f);
+  try {
+    w.broadcast(values, 1);
+    BOOST_FAIL("the broadcast from a stuck rank returned");
+  } catch (const DistributedError& e) {
+    std::cout << "ok: " << e.what() << std::endl;
+    w.abort(1);
+  }
 }
