@@ -105,6 +105,16 @@ void SparseRows<T>::add_into(T* dense) const {
 }
 
 template <class T>
+void SparseRows<T>::add_into(T* dense, std::size_t begin, std::size_t end) const {
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    const std::size_t row_begin = std::size_t(rows_[i]) * width_;
+    const std::size_t from = std::max(begin, row_begin), to = std::min(end, row_begin + width_);
+    const T* v = values_.data() + i * width_ - row_begin;  // indexed by flat entry
+    for (std::size_t k = from; k < to; ++k) dense[k] += v[k];
+  }
+}
+
+template <class T>
 void SparseRows<T>::clear() {
   rows_.clear();
   values_.clear();
@@ -157,6 +167,15 @@ template <class T>
 void GradientBuffer<T>::add_into(const Parameter<T>* p, Tensor<T>& grad) const {
   if (auto it = grads_.find(p); it != grads_.end()) grad += it->second;
   if (auto r = rows_.find(p); r != rows_.end()) r->second.add_into(grad.data());
+}
+
+template <class T>
+void GradientBuffer<T>::add_into(const Parameter<T>* p, T* grad_data, std::size_t begin, std::size_t end) const {
+  if (auto it = grads_.find(p); it != grads_.end()) {
+    const T* g = it->second.data();
+    for (std::size_t k = begin; k < end; ++k) grad_data[k] += g[k];
+  }
+  if (auto r = rows_.find(p); r != rows_.end()) r->second.add_into(grad_data, begin, end);
 }
 
 template <class T>

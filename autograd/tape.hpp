@@ -65,6 +65,7 @@ class SparseRows {
   void add(std::int64_t row, const T* g, std::size_t width);  // row += g[0 .. width)
   void add(const SparseRows& other);
   void add_into(T* dense) const;                              // dense[row, :] += row's sum
+  void add_into(T* dense, std::size_t begin, std::size_t end) const;  // only flat entries [begin, end)
   void clear();
   bool empty() const { return rows_.empty(); }
 
@@ -92,6 +93,9 @@ class GradientBuffer {
   // The same for one parameter only, into `grad` (p's shape): a reduction across processes
   // folds one parameter at a time with the bits add_into_parameters would give.
   void add_into(const Parameter<T>* p, Tensor<T>& grad) const;
+  // Only the flat entries [begin, end) of p's gradient, into grad_data (p's layout): a
+  // reduction pipelines a large parameter in segments with the same per-entry additions.
+  void add_into(const Parameter<T>* p, T* grad_data, std::size_t begin, std::size_t end) const;
   void add_into(GradientBuffer& other) const;
   void clear() {
     grads_.clear();

@@ -14,11 +14,16 @@ std::size_t bytes_of(const Tensor<T>& t) {
   return t.size() * sizeof(T);
 }
 
-// grad += this rank's chunks, in chunk order.
+// Entries [begin, end) of p's grad += this rank's chunks, in chunk order.
 template <class T>
-void add_my_chunks(const Parameter<T>* p, Tensor<T>& grad, const ChunkResults<T>& mine) {
-  for (const GradientBuffer<T>& chunk : mine.grads) chunk.add_into(p, grad);
+void add_my_chunks(Parameter<T>* p, std::size_t begin, std::size_t end, const ChunkResults<T>& mine) {
+  for (const GradientBuffer<T>& chunk : mine.grads) chunk.add_into(p, p->grad.data(), begin, end);
 }
+
+// Messages of at most this many bytes: while rank r + 1 adds its chunks onto segment k,
+// rank r works on segment k + 1, so the chain's fill time is (ranks - 1) segments, not
+// (ranks - 1) of the largest parameter.
+constexpr std::size_t kSegmentBytes = std::size_t(1) << 20;
 
 // The loss sum in chunk order, from every rank's chunk losses gathered in rank order
 // (ranks own contiguous chunks, so rank order is chunk order).
@@ -46,13 +51,16 @@ T reduce_in_chunk_order(const World& world, const ParameterList<T>& params, cons
   const auto start = std::chrono::steady_clock::now();
   const T loss = ordered_loss_sum(world, mine.losses);
   const int rank = world.rank(), last = world.size() - 1;
-  for (std::size_t i = 0; i < params.size(); ++i) {  // one message per parameter: a pipeline
-    Parameter<T>* p = params[i];
-    const int tag = int(i);
-    if (rank > 0) world.receive(p->grad.data(), bytes_of(p->grad), rank - 1, tag);
-    add_my_chunks(p, p->grad, mine);
-    if (rank < last) world.send(p->grad.data(), bytes_of(p->grad), rank + 1, tag);
-  }
+  const std::size_t segment = kSegmentBytes / sizeof(T);
+  int tag = 0;
+  for (Parameter<T>* p : params)  // segment by segment: a pipeline down the chain
+    for (std::size_t begin = 0; begin < p->grad.size(); begin += segment, tag = (tag + 1) % 32768) {
+      const std::size_t end = std::min(p->grad.size(), begin + segment);
+      T* data = p->grad.data() + begin;
+      if (rank > 0) world.receive(data, (end - begin) * sizeof(T), rank - 1, tag);
+      add_my_chunks(p, begin, end, mine);
+      if (rank < last) world.send(data, (end - begin) * sizeof(T), rank + 1, tag);
+    }
   for (Parameter<T>* p : params) world.broadcast(p->grad.data(), bytes_of(p->grad), last);
   ++stats.calls;
   stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -11,10 +11,11 @@
 // the parameter's gradient to rank 1, which adds its chunks onto it, and so on; the last
 // rank broadcasts the result. Every rank adds the same operands in the same order as one
 // process would, so losses and gradients are the same bits for any number of ranks and
-// threads. Parameters go one message each, so rank r+1 folds parameter i while rank r
-// folds parameter i+1: the chain is a pipeline, and each rank sends and receives the
+// threads. Gradients go in messages of at most 1 MiB, so rank r+1 folds segment k while
+// rank r folds segment k+1: the chain is a pipeline, and each rank sends and receives the
 // gradient once plus the broadcast (about 2x the gradient's bytes, as a ring all-reduce),
-// with a fill latency of (ranks - 1) messages.
+// with a fill latency of (ranks - 1) messages of at most 1 MiB (large parameters go in
+// segments).
 #pragma once
 
 #include <cstddef>

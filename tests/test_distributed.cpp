@@ -275,3 +275,27 @@ BOOST_AUTO_TEST_CASE(a_stuck_rank_makes_the_others_give_up, *boost::unit_test::d
     w.abort(1);
   }
 }
+
+// Parameters larger than one message (1 MiB) travel in segments: a dense one and a table
+// whose gradient stays row-sparse, the rows straddling segment boundaries.
+BOOST_AUTO_TEST_CASE(large_parameters_go_in_segments_with_the_same_bits) {
+  const World& w = world();
+  std::mt19937_64 rng(5);
+  Parameter<float> dense("dense", init::normal<float>({700, 500}, 1.0, rng));   // 1.4 MB
+  Parameter<float> table("table", init::normal<float>({3001, 173}, 1.0, rng));  // 2.1 MB, odd width
+  const ParameterList<float> params = {&dense, &table};
+  const ChunkLossFn<float> loss = [&](Tape<float>& t, std::size_t c) {
+    std::vector<std::int64_t> rows;
+    for (std::size_t k = 0; k < 50; ++k) rows.push_back(std::int64_t((c * 977 + k * 61) % 3001));
+    Var<float> picked = gather_rows(t.param(table), rows);  // [50, 173]
+    Var<float> d = t.param(dense);
+    return sum(square(picked)) * float(c + 1) + sum(d * d) * (0.1f * float(c));
+  };
+  zero_grads(params);
+  const float one_process = parallel_chunks<float>(5, loss, 1);
+  const auto expected = grads_of(params);
+  zero_grads(params);
+  const float here = distributed_chunks<float>(w, 5, loss, params, test_threads());
+  BOOST_TEST(std::memcmp(&here, &one_process, sizeof here) == 0);
+  BOOST_TEST(same_bits(grads_of(params), expected));
+}
