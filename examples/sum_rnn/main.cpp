@@ -6,17 +6,22 @@
 //   h_t = tanh(h_{t-1} W_hhᵀ + x_t W_xhᵀ + b_h)      y_t = h_t W_hyᵀ + b_y
 //   loss = mean_t mse(y_t, Σ_{i<=t} x_i)
 //
-// Usage: sum_rnn [--data FILE] [--steps N] [--metrics-out FILE] [--checkpoint FILE] [--resume]
+// Usage: sum_rnn [--data FILE] [--steps N] [--metrics-out FILE] [--checkpoint FILE] [--resume] [--plot F.svg]
 //   --data FILE: one sequence per line, whitespace-separated numbers (default: synthetic).
+#include <cmath>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <sstream>
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
 #include "../common/replicas.hpp"
-#include "../common/progress.hpp"
+#include "../common/plot.hpp"
+#include "../common/run_checkpoint.hpp"
+#include "../common/run_config.hpp"
+#include "../common/train_loop.hpp"
 #include "autograd/ops.hpp"
 #include "optim/checkpoint.hpp"
 #include "optim/optimizer.hpp"
@@ -112,11 +117,16 @@ Sequences batch_of(const Sequences& data, std::size_t size, std::mt19937_64& rng
 }  // namespace
 
 int run(int argc, char** argv) {
-  examples::Args args(argc, argv, {"data", "steps", "metrics-out", "checkpoint", "resume", "seed"}, {"resume"},
-                      "usage: sum_rnn [--data FILE] [--steps N] [--metrics-out FILE] [--checkpoint FILE] [--resume] [--seed N]");
-  const auto steps = static_cast<std::size_t>(args.integer("steps", 1500));
-  const auto seed = static_cast<std::uint64_t>(args.integer("seed", 1));
+  examples::Args args(argc, argv, {"data", "steps", "metrics-out", "checkpoint", "resume", "seed", "plot"}, {"resume"},
+                      "usage: sum_rnn [--data FILE] [--steps N] [--metrics-out FILE] [--checkpoint FILE] [--resume]\n"
+                      "               [--seed N] [--plot FILE.svg]");
   const std::string checkpoint = args.str("checkpoint", "sum_rnn_checkpoint.npz");
+  examples::RunRecord saved;
+  if (args.has("resume")) saved = examples::read_run_record(checkpoint, {"curves"});
+  examples::RunConfig config(args, args.has("resume") ? &saved.config : nullptr);
+  const std::size_t steps = config.count("steps", 1500, examples::Policy::Tunable);
+  const auto seed = static_cast<std::uint64_t>(config.integer("seed", 1, examples::Policy::Fixed));
+  config.text("data", args.str("data", "synthetic"));
 
   Sequences all = args.has("data") ? read_sequences(args.str("data")) : synthetic(2000, 10, seed);
   const std::size_t n_valid = std::max<std::size_t>(1, all.size() / 10);
@@ -126,12 +136,13 @@ int run(int argc, char** argv) {
   std::mt19937_64 init_rng(seed);
   SumRnn model(init_rng);
   Adam<float> optimizer(model.parameters(), AdamOptions().with_lr(0.01));
-  std::size_t start = 0;
+  examples::RunPlot plot(args.str("plot"), {"step", "mean squared error", "sum_rnn: Elman RNN, hidden 16", ""});
+  examples::LoopState loop;
   if (args.has("resume")) {
-    auto state = load_checkpoint(checkpoint, model.parameters());
-    optimizer.load_state_dict(state);
-    start = static_cast<std::size_t>(optimizer.step_count());
-    std::cerr << "resumed from " << checkpoint << " at step " << start << "\n";
+    loop = saved.loop;
+    optimizer.load_state_dict(load_checkpoint(checkpoint, model.parameters()));
+    plot.restore(saved.texts.at("curves"), double(loop.step));
+    std::cerr << "resumed from " << checkpoint << " at step " << loop.step << "\n";
   }
 
   auto validation_loss = [&] {
@@ -141,11 +152,18 @@ int run(int argc, char** argv) {
   };
   std::cout << "training an Elman RNN (hidden " << kHidden << ") to sum " << train[0].size()
             << "-step sequences; validation mse before: " << validation_loss() << "\n";
-  examples::Progress progress(steps, "steps");
   Tape<float> tape;
-  float train_loss = 0;
-  for (std::size_t step = start; step < steps; ++step) {
-    std::mt19937_64 batch_rng(seed * 1000003 + step);  // a pure function of the step: resumable
+  float train_loss = NAN, valid_loss = NAN;
+  examples::LoopOptions lo;
+  lo.epochs = std::numeric_limits<std::size_t>::max();  // "epochs" of 100 random batches, up to --steps
+  lo.max_steps = steps;
+  lo.evaluate_at_stop = true;
+  lo.unit = "steps";
+  lo.total_items = double(steps > loop.step ? steps - loop.step : 0);
+  examples::LoopHooks hooks;
+  hooks.start_epoch = [&](std::size_t) { return std::size_t(100); };
+  hooks.train_batch = [&](const examples::LoopState& st) {
+    std::mt19937_64 batch_rng(seed * 1000003 + st.step);  // a pure function of the step: resumable
     tape.clear();
     Var<float> loss = model.loss(tape, batch_of(train, 32, batch_rng));
     optimizer.zero_grad();
@@ -153,20 +171,32 @@ int run(int argc, char** argv) {
     clip_grad_norm(model.parameters(), 1.0f);
     optimizer.step();
     train_loss = loss.item();
-    if ((step + 1) % 100 == 0 || step + 1 == steps) {
-      save_checkpoint(checkpoint, model.parameters(), optimizer.state_dict());
-      std::ostringstream status;
-      status << "train mse " << train_loss << "  valid mse " << validation_loss();
-      progress.update(step + 1, status.str());
-    }
-  }
+    return examples::StepResult{train_loss, 1.0};
+  };
+  hooks.status = [&](const examples::LoopState&) {
+    std::ostringstream status;
+    status << "train mse " << train_loss << "  valid mse " << valid_loss;
+    return status.str();
+  };
+  hooks.evaluate = [&](const examples::LoopState& st) {
+    valid_loss = validation_loss();
+    plot.add("train mse", double(st.step), train_loss);
+    plot.add("valid mse", double(st.step), valid_loss);
+    plot.draw();
+    return examples::Evaluation{};  // nothing is selected: the last step's model is kept
+  };
+  hooks.save = [&](const examples::LoopState& st) {
+    examples::save_run(checkpoint, model.parameters(), optimizer.state_dict(),
+                       examples::RunRecord{config.values(), st, {{"curves", plot.record()}}});
+  };
+  const examples::LoopOutcome outcome = examples::run_training_loop(lo, hooks, loop);
   const float final_valid = validation_loss();
-  std::cout << "validation mse after " << steps << " steps: " << final_valid << "\n";
+  std::cout << "validation mse after " << loop.step << " steps: " << final_valid << "\n";
   examples::Metrics metrics;
   metrics.set("train_mse", train_loss);
   metrics.set("valid_mse", final_valid);
-  metrics.set("steps", double(steps));
-  metrics.set("wall_s", progress.seconds_since_start());
+  metrics.set("steps", double(loop.step));
+  metrics.set("train_s", outcome.session_train_seconds);
   metrics.write(args.str("metrics-out"));
   return 0;
 }
