@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "autograd/tape.hpp"
@@ -21,6 +22,21 @@ template <class T> Var<T> add_scalar(Var<T> a, T s);
 template <class T> Var<T> mul_scalar(Var<T> a, T s);
 // a * mask for a constant mask (no gradient to the mask), broadcast like mul.
 template <class T> Var<T> mask_mul(Var<T> a, const Tensor<T>& mask);
+// Elementwise max / min of a and b, broadcast like add. At a tie the gradient goes to a
+// (the first argument), as a subgradient; b receives nothing there.
+template <class T> Var<T> maximum(Var<T> a, Var<T> b);
+template <class T> Var<T> minimum(Var<T> a, Var<T> b);
+// mask ? a : b elementwise for a constant mask (nonzero takes a); the three broadcast together.
+// Each side receives the gradient of the entries it supplied.
+template <class T> Var<T> where(const Tensor<T>& mask, Var<T> a, Var<T> b);
+// The same for a non-const or temporary mask: without it, argument-dependent lookup would
+// pick xt::where, whose forwarding references bind such a mask better.
+template <class M, class T,
+          std::enable_if_t<std::is_same_v<std::decay_t<M>, Tensor<T>> && !std::is_same_v<M, const Tensor<T>&>, int> = 0>
+Var<T> where(M&& mask, Var<T> a, Var<T> b) {
+  const Tensor<T>& m = mask;
+  return where<T>(m, a, b);
+}
 
 template <class T> Var<T> operator+(Var<T> a, Var<T> b) { return add(a, b); }
 template <class T> Var<T> operator-(Var<T> a, Var<T> b) { return sub(a, b); }
@@ -45,6 +61,12 @@ template <class T> Var<T> square(Var<T> x);
 template <class T> Var<T> pow(Var<T> x, T exponent);
 template <class T> Var<T> sqrt(Var<T> x);
 template <class T> Var<T> clamp(Var<T> x, T lo, T hi);  // gradient 0 outside [lo, hi]
+template <class T> Var<T> abs(Var<T> x);  // gradient sign(x), 0 at x = 0 (as torch)
+template <class T> Var<T> softplus(Var<T> x);     // log(1 + eˣ), computed as max(x,0) + log1p(e^{-|x|})
+template <class T> Var<T> log_sigmoid(Var<T> x);  // log σ(x) = min(x,0) - log1p(e^{-|x|})
+template <class T> Var<T> leaky_relu(Var<T> x, T negative_slope = T(0.01));  // slope below 0 (and at 0)
+template <class T> Var<T> elu(Var<T> x, T alpha = T(1));  // x > 0 ? x : α (eˣ - 1)
+template <class T> Var<T> gelu(Var<T> x);  // x Φ(x) = x (1 + erf(x/√2)) / 2, the exact (erf) form
 
 // ---- linear algebra (ops_linalg.cpp) -------------------------------------------
 // 2-D product op(a) · op(b) through BLAS gemm; the flags transpose without copying.
@@ -57,6 +79,9 @@ template <class T> Var<T> linear(Var<T> x, Var<T> W, Var<T> b);
 // Bilinear tensor product (RNTN): x [B,n], V [K,n,m], y [B,m] -> out [B,K],
 // out[b,k] = x_bᵀ V_k y_b. Pass the same Var as x and y for xᵀ V x.
 template <class T> Var<T> bilinear(Var<T> x, Var<T> V, Var<T> y);
+// Batched product: a [B,M,K] x b [B,K,N] -> [B,M,N], one gemm per batch (torch.bmm); the
+// flags transpose each matrix of a batch (a [B,K,M], b [B,N,K]) without copying.
+template <class T> Var<T> bmm(Var<T> a, Var<T> b, bool transpose_a = false, bool transpose_b = false);
 
 // ---- shapes (ops_shape.cpp) ------------------------------------------------------
 template <class T> Var<T> reshape(Var<T> x, const Shape& shape);
@@ -65,6 +90,20 @@ template <class T> Var<T> slice(Var<T> x, std::size_t axis, std::size_t begin, s
 template <class T> std::vector<Var<T>> split(Var<T> x, std::size_t axis, const std::vector<std::size_t>& sizes);
 // Rows of a [V,D] table (embedding lookup) -> [N,D]; backward scatter-adds.
 template <class T> Var<T> gather_rows(Var<T> table, const std::vector<std::int64_t>& rows);
+// Integer index tensors (gather's index); like torch's LongTensor.
+using IndexTensor = xt::xarray<std::int64_t>;
+// Equal shapes joined along a new axis (0 <= axis <= rank): N x [d...] -> [.., N, ..].
+template <class T> Var<T> stack(const std::vector<Var<T>>& xs, std::size_t axis);
+// x repeated along axes of size 1 and new leading axes (numpy rules); backward sums them.
+template <class T> Var<T> broadcast_to(Var<T> x, const Shape& shape);
+// `before` and `after` entries of `value` added on each side of `axis`; backward slices.
+template <class T> Var<T> pad(Var<T> x, std::size_t axis, std::size_t before, std::size_t after, T value = T(0));
+// Entries indices[j] along axis (torch.index_select); backward scatter-adds, so repeated
+// indices accumulate. Indices out of range throw std::out_of_range.
+template <class T> Var<T> index_select(Var<T> x, std::size_t axis, const std::vector<std::int64_t>& indices);
+// torch.gather: index has x's rank and index.shape[d] <= x.shape[d] for d != axis;
+// y[i..] = x[i.. with i_axis replaced by index[i..]]; backward scatter-adds.
+template <class T> Var<T> gather(Var<T> x, std::size_t axis, const IndexTensor& index);
 
 // ---- reductions (ops_reduce.cpp) ---------------------------------------------------
 template <class T> Var<T> sum(Var<T> x);  // -> shape [1]
@@ -73,6 +112,22 @@ template <class T> Var<T> mean(Var<T> x);
 template <class T> Var<T> mean(Var<T> x, std::size_t axis, bool keepdims = false);
 template <class T> Var<T> softmax(Var<T> x, std::size_t axis);
 template <class T> Var<T> log_softmax(Var<T> x, std::size_t axis);
+// Max / min over all entries (-> [1]) or along an axis. The gradient goes to the FIRST
+// maximal (minimal) entry in row-major order of each lane only, like torch.max(x, dim)'s
+// index; ties share nothing. NaNs are not treated specially.
+template <class T> Var<T> max(Var<T> x);
+template <class T> Var<T> max(Var<T> x, std::size_t axis, bool keepdims = false);
+template <class T> Var<T> min(Var<T> x);
+template <class T> Var<T> min(Var<T> x, std::size_t axis, bool keepdims = false);
+// log Σ eˣ, shifted by the maximum (stable; a lane of all -inf gives -inf, gradient 0).
+template <class T> Var<T> logsumexp(Var<T> x);
+template <class T> Var<T> logsumexp(Var<T> x, std::size_t axis, bool keepdims = false);
+// Running sum along axis (torch.cumsum); backward is the reversed running sum of g.
+template <class T> Var<T> cumsum(Var<T> x, std::size_t axis);
+// Index of the first maximal / minimal entry of each lane, in row-major order of the
+// reduced shape (x's shape without `axis`). No gradient; reads the value only.
+template <class T> std::vector<std::int64_t> argmax(Var<T> x, std::size_t axis);
+template <class T> std::vector<std::int64_t> argmin(Var<T> x, std::size_t axis);
 
 // ---- losses (ops_loss.cpp) -----------------------------------------------------------
 enum class Reduction { Mean, Sum };
@@ -89,7 +144,6 @@ template <class T> Var<T> cross_entropy(Var<T> logits, const std::vector<std::in
 template <class T> Var<T> nll(Var<T> log_probs, const std::vector<std::int64_t>& targets,
                               const ClassLossOptions<T>& options = {});
 template <class T> Var<T> mse(Var<T> prediction, Var<T> target);  // mean of squared error
-
 // ---- regularisation (ops_unary.cpp) ------------------------------------------------------
 // Inverted dropout: in training zero each element with probability p and scale by 1/(1-p);
 // identity in evaluation.
