@@ -144,6 +144,48 @@ template <class T> Var<T> cross_entropy(Var<T> logits, const std::vector<std::in
 template <class T> Var<T> nll(Var<T> log_probs, const std::vector<std::int64_t>& targets,
                               const ClassLossOptions<T>& options = {});
 template <class T> Var<T> mse(Var<T> prediction, Var<T> target);  // mean of squared error
+// The losses below take prediction and target of one shape and reduce over every element
+// (Mean: divide by their count, as torch's reduction='mean'); both sides receive gradients.
+// |p - y|; gradient sign(p - y), 0 at a tie.
+template <class T> Var<T> l1_loss(Var<T> prediction, Var<T> target, Reduction reduction = Reduction::Mean);
+// Huber-like: 0.5 d² / β for |d| < β, else |d| - β/2 (torch.nn.SmoothL1Loss); β = 0 is l1_loss.
+template <class T> Var<T> smooth_l1_loss(Var<T> prediction, Var<T> target, T beta = T(1),
+                                         Reduction reduction = Reduction::Mean);
+// w (max(x,0) - x y + log1p(e^{-|x|})) = -w (y log σ(x) + (1-y) log(1-σ(x))), stable for any x.
+// `weights` (optional) broadcasts to logits' shape, as torch's weight argument.
+// (T is deduced from the Vars only, so a literal nullptr is accepted for `weights`.)
+namespace detail {
+template <class T> struct Undeduced { using type = T; };
+}  // namespace detail
+template <class T> Var<T> binary_cross_entropy_with_logits(Var<T> logits, Var<T> targets,
+                                                           const typename detail::Undeduced<Tensor<T>>::type* weights = nullptr,
+                                                           Reduction reduction = Reduction::Mean);
+// torch.nn.functional.kl_div(log_input, target): target (probabilities) times
+// (log target - log_input), 0 where target = 0. Mean divides by the element count (torch's
+// 'mean'); torch's 'batchmean' is Sum scaled by 1/batch.
+template <class T> Var<T> kl_div(Var<T> log_input, Var<T> target, Reduction reduction = Reduction::Mean);
+// Connectionist temporal classification (Graves et al. 2006), as torch.nn.CTCLoss.
+struct CTCOptions {
+  std::int64_t blank = 0;
+  Reduction reduction = Reduction::Mean;  // Mean: mean over the batch of loss_n / max(|target_n|, 1)
+  bool zero_infinity = false;             // impossible alignments give loss 0 and gradient 0
+};
+// log_probs [T,N,C] (log-softmaxed over C), targets[n] the labels of example n (its length is
+// the target length; no blanks), input_lengths[n] <= T. Log-space forward-backward; the
+// gradient is the exact derivative with respect to log_probs (torch instead returns the
+// derivative with respect to the logits under log_softmax; the two agree after log_softmax's
+// backward). Without zero_infinity an impossible alignment gives loss inf and NaN gradient.
+template <class T> Var<T> ctc_loss(Var<T> log_probs, const std::vector<std::vector<std::int64_t>>& targets,
+                                   const std::vector<std::int64_t>& input_lengths, const CTCOptions& options = {});
+
+// ---- normalisation (ops_norm.cpp) --------------------------------------------------------
+// Over the last axis of x [..., D]: (x - mean) / sqrt(var + eps) * gain + bias, var biased,
+// gain and bias [D] (torch.nn.functional.layer_norm). One node; backward reuses x̂ and 1/σ.
+template <class T> Var<T> layer_norm(Var<T> x, Var<T> gain, Var<T> bias, T eps = T(1e-5));
+// a·b / sqrt(max(|a|² |b|², eps²)) along axis, a and b broadcast together (torch 1.13's
+// cosine_similarity); composed of existing ops.
+template <class T> Var<T> cosine_similarity(Var<T> a, Var<T> b, std::size_t axis = 1, T eps = T(1e-8));
+
 // ---- regularisation (ops_unary.cpp) ------------------------------------------------------
 // Inverted dropout: in training zero each element with probability p and scale by 1/(1-p);
 // identity in evaluation.
