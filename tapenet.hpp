@@ -8,6 +8,7 @@
 #include "autograd/tensor.hpp"
 #include "layers/basic.hpp"
 #include "layers/init.hpp"
+#include "layers/layer_norm.hpp"
 #include "layers/module.hpp"
 #include "optim/checkpoint.hpp"
 #include "optim/clip.hpp"

@@ -4,6 +4,7 @@
 #include "autograd/node_products.hpp"
 #include "autograd/ops.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
@@ -271,10 +272,65 @@ Var<T> bilinear(Var<T> x, Var<T> V, Var<T> y) {
   });
 }
 
+namespace {
+
+// C (+)= op(A) op(B) on raw [m,k]·[k,n] blocks; BLAS rejects zero leading dimensions.
+template <class T>
+void gemm_block(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* A, const T* B, T beta, T* C) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == T(0)) std::fill(C, C + m * n, T(0));
+    return;
+  }
+  gemm(ta, tb, int(m), int(n), int(k), T(1), A, int(ta ? m : k), B, int(tb ? k : n), beta, C, int(n));
+}
+
+}  // namespace
+
+// C_b = op(A_b) op(B_b) for each batch b; backward per batch as matmul:
+//   dĀ = G B̄ᵀ (stored transposed when ta: dA = B̄ Gᵀ),  dB̄ = Āᵀ G (when tb: dB = Gᵀ Ā)
+template <class T>
+Var<T> bmm(Var<T> a, Var<T> b, bool ta, bool tb) {
+  const Tensor<T>& A = a.value();
+  const Tensor<T>& B = b.value();
+  require_rank("bmm", "left operand", A, 3);
+  require_rank("bmm", "right operand", B, 3);
+  const std::size_t nb = A.shape()[0], m = A.shape()[ta ? 2 : 1], k = A.shape()[ta ? 1 : 2];
+  const std::size_t kb = B.shape()[tb ? 2 : 1], n = B.shape()[tb ? 1 : 2];
+  if (B.shape()[0] != nb || k != kb)
+    throw ShapeError("bmm", shape_str(A.shape()) + (ta ? "ᵀ" : "") + " x " + shape_str(B.shape()) + (tb ? "ᵀ" : ""));
+  Tensor<T> C = Tensor<T>::from_shape({nb, m, n});
+  for (std::size_t i = 0; i < nb; ++i) gemm_block(ta, tb, m, n, k, A.data() + i * m * k, B.data() + i * k * n, T(0), C.data() + i * m * n);
+  auto ia = a.id(), ib = b.id();
+  return a.tape().record("bmm", std::move(C), {a, b}, [ia, ib, ta, tb, nb, m, n, k](Tape<T>& t, const Tensor<T>& G, const Tensor<T>&) {
+    const T* Ap = t.value(ia).data();
+    const T* Bp = t.value(ib).data();
+    if (t.requires_grad(ia)) {
+      T* dA = t.grad_buffer(ia).data();
+      for (std::size_t i = 0; i < nb; ++i) {
+        const T* Gi = G.data() + i * m * n;
+        const T* Bi = Bp + i * k * n;
+        if (ta) gemm_block(tb, true, k, m, n, Bi, Gi, T(1), dA + i * m * k);  // dA [k,m] = B̄ Gᵀ
+        else gemm_block(false, !tb, m, k, n, Gi, Bi, T(1), dA + i * m * k);   // dA [m,k] = G B̄ᵀ
+      }
+    }
+    if (t.requires_grad(ib)) {
+      T* dB = t.grad_buffer(ib).data();
+      for (std::size_t i = 0; i < nb; ++i) {
+        const T* Gi = G.data() + i * m * n;
+        const T* Ai = Ap + i * m * k;
+        if (tb) gemm_block(true, ta, n, k, m, Gi, Ai, T(1), dB + i * k * n);  // dB [n,k] = Gᵀ Ā
+        else gemm_block(!ta, false, k, n, m, Ai, Gi, T(1), dB + i * k * n);  // dB [k,n] = Āᵀ G
+      }
+    }
+  });
+}
+
 #define TAPENET_INSTANTIATE_LINALG(T)                  \
   template Var<T> matmul(Var<T>, Var<T>, bool, bool);  \
   template Var<T> transpose(Var<T>);                   \
-  template Var<T> bilinear(Var<T>, Var<T>, Var<T>);
+  template Var<T> bilinear(Var<T>, Var<T>, Var<T>);    \
+  template Var<T> bmm(Var<T>, Var<T>, bool, bool);
 TAPENET_INSTANTIATE_LINALG(float)
 TAPENET_INSTANTIATE_LINALG(double)
 

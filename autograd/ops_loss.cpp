@@ -2,9 +2,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
+#include <xtensor/xbroadcast.hpp>
 
 #include "autograd/detail.hpp"
 #include "autograd/ops.hpp"
@@ -159,10 +162,109 @@ Var<T> mse(Var<T> prediction, Var<T> target) {
   return mean(square(sub(prediction, target)));
 }
 
+namespace {
+
+// Per-element loss and its two partial derivatives.
+template <class T>
+struct Pointwise {
+  T loss, dp, dy;
+};
+
+// L = s Σ_i ℓ(p_i, y_i), s = 1 or 1/n;  dp_i = g s ∂ℓ/∂p_i,  dy_i = g s ∂ℓ/∂y_i
+// ℓ returns the loss and both partials for element i, kept for the backward.
+template <class T, class F>
+Var<T> pointwise_loss(const char* op, Var<T> p, Var<T> y, Reduction reduction, F ell) {
+  if (!detail::shapes_equal(p.shape(), y.shape()))
+    throw ShapeError(op, "input " + shape_str(p.shape()) + " vs target " + shape_str(y.shape()));
+  const std::size_t n = p.size();
+  if (n == 0 && reduction == Reduction::Mean) throw ShapeError(op, "mean of empty tensors");
+  const T scale = reduction == Reduction::Mean ? T(1) / T(n) : T(1);
+  Tensor<T> dp = Tensor<T>::from_shape(p.shape()), dy = Tensor<T>::from_shape(p.shape());
+  const T* pp = p.value().data();
+  const T* yp = y.value().data();
+  T loss = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Pointwise<T> e = ell(pp[i], yp[i], i);
+    loss += e.loss;
+    dp.data()[i] = e.dp * scale;
+    dy.data()[i] = e.dy * scale;
+  }
+  auto ip = p.id(), iy = y.id();
+  return p.tape().record(op, full<T>({1}, loss * scale), {p, y},
+                         [ip, iy, dp = std::move(dp), dy = std::move(dy)](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    const T gv = g.data()[0];
+    if (t.requires_grad(ip)) t.accumulate(ip, dp * gv);
+    if (t.requires_grad(iy)) t.accumulate(iy, dy * gv);
+  });
+}
+
+template <class T>
+T sign(T v) {
+  return T((v > 0) - (v < 0));
+}
+
+}  // namespace
+
+// ℓ = |p - y|;  ∂ℓ/∂p = sign(p - y) = -∂ℓ/∂y
+template <class T>
+Var<T> l1_loss(Var<T> prediction, Var<T> target, Reduction reduction) {
+  return pointwise_loss("l1_loss", prediction, target, reduction, [](T p, T y, std::size_t) {
+    const T d = p - y;
+    return Pointwise<T>{std::abs(d), sign(d), -sign(d)};
+  });
+}
+
+// d = p - y;  ℓ = |d| < β ? d²/(2β) : |d| - β/2;  ∂ℓ/∂p = |d| < β ? d/β : sign(d) = -∂ℓ/∂y
+template <class T>
+Var<T> smooth_l1_loss(Var<T> prediction, Var<T> target, T beta, Reduction reduction) {
+  if (!(beta >= 0)) throw std::invalid_argument("smooth_l1_loss: beta must be >= 0, got " + std::to_string(beta));
+  return pointwise_loss("smooth_l1_loss", prediction, target, reduction, [beta](T p, T y, std::size_t) {
+    const T d = p - y;
+    if (std::abs(d) < beta) return Pointwise<T>{T(0.5) * d * d / beta, d / beta, -d / beta};
+    return Pointwise<T>{std::abs(d) - T(0.5) * beta, sign(d), -sign(d)};
+  });
+}
+
+// ℓ = w (max(x,0) - x y + log1p(e^{-|x|}));  ∂ℓ/∂x = w (σ(x) - y),  ∂ℓ/∂y = -w x
+template <class T>
+Var<T> binary_cross_entropy_with_logits(Var<T> logits, Var<T> targets, const typename detail::Undeduced<Tensor<T>>::type* weights,
+                                         Reduction reduction) {
+  const char* op = "binary_cross_entropy_with_logits";
+  Tensor<T> w;
+  if (weights) {
+    const auto& ws = weights->shape();
+    const auto& xs = logits.shape();
+    bool ok = ws.size() <= xs.size();
+    for (std::size_t i = 0; ok && i < ws.size(); ++i) ok = ws[i] == 1 || ws[i] == xs[xs.size() - ws.size() + i];
+    if (!ok) throw ShapeError(op, "weights " + shape_str(ws) + " do not broadcast to logits " + shape_str(xs));
+    w = xt::broadcast(*weights, to_shape(xs));
+  }
+  return pointwise_loss(op, logits, targets, reduction, [&w, weights](T x, T y, std::size_t i) {
+    const T wi = weights ? w.data()[i] : T(1);
+    const T e = std::exp(-std::abs(x));
+    const T sig = x >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);
+    return Pointwise<T>{wi * (std::max(x, T(0)) - x * y + std::log1p(e)), wi * (sig - y), -wi * x};
+  });
+}
+
+// ℓ = y (log y - x), 0 where y = 0;  ∂ℓ/∂x = -y,  ∂ℓ/∂y = log y - x + 1 (0 where y = 0)
+template <class T>
+Var<T> kl_div(Var<T> log_input, Var<T> target, Reduction reduction) {
+  return pointwise_loss("kl_div", log_input, target, reduction, [](T x, T y, std::size_t) {
+    if (y == 0) return Pointwise<T>{T(0), T(0), T(0)};
+    const T log_y = std::log(y);
+    return Pointwise<T>{y * (log_y - x), -y, log_y - x + T(1)};
+  });
+}
+
 #define TAPENET_INSTANTIATE_LOSS(T)                                                                   \
   template Var<T> cross_entropy(Var<T>, const std::vector<std::int64_t>&, const ClassLossOptions<T>&); \
   template Var<T> nll(Var<T>, const std::vector<std::int64_t>&, const ClassLossOptions<T>&);           \
-  template Var<T> mse(Var<T>, Var<T>);
+  template Var<T> mse(Var<T>, Var<T>);                                                                 \
+  template Var<T> l1_loss(Var<T>, Var<T>, Reduction);                                                  \
+  template Var<T> smooth_l1_loss(Var<T>, Var<T>, T, Reduction);                                        \
+  template Var<T> binary_cross_entropy_with_logits(Var<T>, Var<T>, const Tensor<T>*, Reduction);       \
+  template Var<T> kl_div(Var<T>, Var<T>, Reduction);
 TAPENET_INSTANTIATE_LOSS(float)
 TAPENET_INSTANTIATE_LOSS(double)
 

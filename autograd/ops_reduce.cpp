@@ -2,6 +2,7 @@
 // lane (o, i) holds x[o, 0..len, i] at stride `inner`; every op here works lane by lane.
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "autograd/detail.hpp"
 #include "autograd/ops.hpp"
@@ -41,7 +42,148 @@ void for_each_lane(const Lanes& l, F f) {
     for (std::size_t i = 0; i < l.inner; ++i) f(l.base(o, i), l.reduced(o, i));
 }
 
+// The whole tensor as one lane (reductions over all entries -> [1]).
+template <class S>
+Lanes all_lanes(const char* op, const S& shape) {
+  std::size_t n = 1;
+  for (std::size_t d : shape) n *= d;
+  if (n == 0) throw ShapeError(op, "of an empty tensor " + shape_str(shape));
+  return Lanes{1, n, 1};
+}
+
+// Flat index of the first entry of each lane that `better` prefers to all before it.
+template <class T, class B>
+std::vector<std::size_t> first_extreme(const Lanes& l, const T* xp, B better) {
+  std::vector<std::size_t> at(l.outer * l.inner);
+  for_each_lane(l, [&](std::size_t b, std::size_t r) {
+    std::size_t best = b;
+    for (std::size_t a = 1; a < l.len; ++a)
+      if (better(xp[b + a * l.inner], xp[best])) best = b + a * l.inner;
+    at[r] = best;
+  });
+  return at;
+}
+
+// y[r] = x[at[r]] for the first extreme entry of lane r;  dx[at[r]] += g[r]
+template <class T, class B>
+Var<T> extreme(const char* op, Var<T> x, const Lanes& l, Shape shape, B better) {
+  if (l.len == 0) throw ShapeError(op, "over an empty axis of " + shape_str(x.shape()));
+  std::vector<std::size_t> at = first_extreme(l, x.value().data(), better);
+  Tensor<T> y = Tensor<T>::from_shape(shape);
+  for (std::size_t r = 0; r < at.size(); ++r) y.data()[r] = x.value().data()[at[r]];
+  auto ix = x.id();
+  return x.tape().record(op, std::move(y), {x}, [ix, at = std::move(at)](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    T* dx = t.grad_buffer(ix).data();
+    for (std::size_t r = 0; r < at.size(); ++r) dx[at[r]] += g.data()[r];
+  });
+}
+
+// y = m + log Σ e^{x - m}, m the lane's max (y = m when m = ±inf);  dx = g e^{x - y} (0 when y = -inf)
+template <class T>
+Var<T> logsumexp_lanes(Var<T> x, const Lanes& l, Shape shape) {
+  if (l.len == 0) throw ShapeError("logsumexp", "over an empty axis of " + shape_str(x.shape()));
+  const T* xp = x.value().data();
+  Tensor<T> y = Tensor<T>::from_shape(shape);
+  for_each_lane(l, [&](std::size_t b, std::size_t r) {
+    T m = -std::numeric_limits<T>::infinity();
+    for (std::size_t a = 0; a < l.len; ++a) m = std::max(m, xp[b + a * l.inner]);
+    if (std::isinf(m)) {
+      y.data()[r] = m;
+      return;
+    }
+    T z = 0;
+    for (std::size_t a = 0; a < l.len; ++a) z += std::exp(xp[b + a * l.inner] - m);
+    y.data()[r] = m + std::log(z);
+  });
+  auto ix = x.id();
+  return x.tape().record("logsumexp", std::move(y), {x}, [ix, l](Tape<T>& t, const Tensor<T>& g, const Tensor<T>& y) {
+    const T* xp = t.value(ix).data();
+    T* dx = t.grad_buffer(ix).data();
+    for_each_lane(l, [&](std::size_t b, std::size_t r) {
+      const T yr = y.data()[r], gr = g.data()[r];
+      if (yr == -std::numeric_limits<T>::infinity()) return;
+      for (std::size_t a = 0; a < l.len; ++a) dx[b + a * l.inner] += gr * std::exp(xp[b + a * l.inner] - yr);
+    });
+  });
+}
+
+template <class T, class B>
+std::vector<std::int64_t> arg_extreme(const char* op, Var<T> x, std::size_t axis, B better) {
+  const Lanes l = lanes_of(op, x.shape(), axis);
+  if (l.len == 0) throw ShapeError(op, "over an empty axis of " + shape_str(x.shape()));
+  const std::vector<std::size_t> at = first_extreme(l, x.value().data(), better);
+  std::vector<std::int64_t> index(at.size());
+  for (std::size_t r = 0; r < at.size(); ++r) index[r] = static_cast<std::int64_t>((at[r] / l.inner) % l.len);
+  return index;
+}
+
+const auto kGreater = [](auto a, auto b) { return a > b; };
+const auto kLess = [](auto a, auto b) { return a < b; };
+
 }  // namespace
+
+template <class T>
+Var<T> max(Var<T> x) {
+  return extreme("max", x, all_lanes("max", x.shape()), Shape{1}, kGreater);
+}
+
+template <class T>
+Var<T> max(Var<T> x, std::size_t axis, bool keepdims) {
+  const Lanes l = lanes_of("max", x.shape(), axis);  // checks axis before reduced_shape uses it
+  return extreme("max", x, l, reduced_shape(x.shape(), axis, keepdims), kGreater);
+}
+
+template <class T>
+Var<T> min(Var<T> x) {
+  return extreme("min", x, all_lanes("min", x.shape()), Shape{1}, kLess);
+}
+
+template <class T>
+Var<T> min(Var<T> x, std::size_t axis, bool keepdims) {
+  const Lanes l = lanes_of("min", x.shape(), axis);  // checks axis before reduced_shape uses it
+  return extreme("min", x, l, reduced_shape(x.shape(), axis, keepdims), kLess);
+}
+
+template <class T>
+Var<T> logsumexp(Var<T> x) {
+  return logsumexp_lanes(x, all_lanes("logsumexp", x.shape()), Shape{1});
+}
+
+template <class T>
+Var<T> logsumexp(Var<T> x, std::size_t axis, bool keepdims) {
+  const Lanes l = lanes_of("logsumexp", x.shape(), axis);
+  return logsumexp_lanes(x, l, reduced_shape(x.shape(), axis, keepdims));
+}
+
+// y[a] = Σ_{k <= a} x[k];  dx[a] = Σ_{k >= a} g[k]
+template <class T>
+Var<T> cumsum(Var<T> x, std::size_t axis) {
+  const Lanes l = lanes_of("cumsum", x.shape(), axis);
+  const T* xp = x.value().data();
+  Tensor<T> y = Tensor<T>::from_shape(x.shape());
+  for_each_lane(l, [&](std::size_t b, std::size_t) {
+    T run = 0;
+    for (std::size_t a = 0; a < l.len; ++a) y.data()[b + a * l.inner] = run += xp[b + a * l.inner];
+  });
+  auto ix = x.id();
+  return x.tape().record("cumsum", std::move(y), {x}, [ix, l](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    T* dx = t.grad_buffer(ix).data();
+    for_each_lane(l, [&](std::size_t b, std::size_t) {
+      T run = 0;
+      for (std::size_t a = l.len; a-- > 0;) dx[b + a * l.inner] += run += g.data()[b + a * l.inner];
+    });
+  });
+}
+
+template <class T>
+std::vector<std::int64_t> argmax(Var<T> x, std::size_t axis) {
+  return arg_extreme("argmax", x, axis, kGreater);
+}
+
+template <class T>
+std::vector<std::int64_t> argmin(Var<T> x, std::size_t axis) {
+  return arg_extreme("argmin", x, axis, kLess);
+}
 
 // s = Σ x  (shape [1]);  dx = g
 template <class T>
@@ -151,7 +293,16 @@ Var<T> log_softmax(Var<T> x, std::size_t axis) {
   template Var<T> mean(Var<T>);                         \
   template Var<T> mean(Var<T>, std::size_t, bool);      \
   template Var<T> softmax(Var<T>, std::size_t);         \
-  template Var<T> log_softmax(Var<T>, std::size_t);
+  template Var<T> log_softmax(Var<T>, std::size_t);     \
+  template Var<T> max(Var<T>);                          \
+  template Var<T> max(Var<T>, std::size_t, bool);       \
+  template Var<T> min(Var<T>);                          \
+  template Var<T> min(Var<T>, std::size_t, bool);       \
+  template Var<T> logsumexp(Var<T>);                    \
+  template Var<T> logsumexp(Var<T>, std::size_t, bool); \
+  template Var<T> cumsum(Var<T>, std::size_t);          \
+  template std::vector<std::int64_t> argmax(Var<T>, std::size_t); \
+  template std::vector<std::int64_t> argmin(Var<T>, std::size_t);
 TAPENET_INSTANTIATE_REDUCE(float)
 TAPENET_INSTANTIATE_REDUCE(double)
 

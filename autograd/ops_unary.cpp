@@ -99,6 +99,54 @@ Var<T> clamp(Var<T> x, T lo, T hi) {  // clamp' = [lo <= x <= hi]
                [lo, hi](T v, T) { return (v >= lo && v <= hi) ? T(1) : T(0); });
 }
 
+template <class T>
+Var<T> abs(Var<T> x) {  // |x|' = sign(x), 0 at 0
+  return unary("abs", x, [](auto v) { return xsimd::abs(v); }, [](T v, T) { return T((v > 0) - (v < 0)); });
+}
+
+namespace {
+// σ(x) without overflow: e^{-|x|} <= 1 is the only exponential taken.
+template <class T>
+T stable_sigmoid(T x) {
+  const T e = std::exp(-std::abs(x));
+  return x >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);
+}
+}  // namespace
+
+template <class T>
+Var<T> softplus(Var<T> x) {  // log(1 + eˣ) = max(x,0) + log1p(e^{-|x|});  softplus' = σ(x)
+  return unary("softplus", x, [](auto v) { return xsimd::max(v, decltype(v)(T(0))) + xsimd::log1p(xsimd::exp(-xsimd::abs(v))); },
+               [](T v, T) { return stable_sigmoid(v); });
+}
+
+template <class T>
+Var<T> log_sigmoid(Var<T> x) {  // log σ(x) = min(x,0) - log1p(e^{-|x|});  (log σ)' = 1 - σ(x) = σ(-x)
+  return unary("log_sigmoid", x, [](auto v) { return xsimd::min(v, decltype(v)(T(0))) - xsimd::log1p(xsimd::exp(-xsimd::abs(v))); },
+               [](T v, T) { return stable_sigmoid(-v); });
+}
+
+template <class T>
+Var<T> leaky_relu(Var<T> x, T slope) {  // y = x > 0 ? x : s x;  y' = x > 0 ? 1 : s
+  return unary("leaky_relu", x, [slope](auto v) { return xsimd::select(v > decltype(v)(T(0)), v, v * decltype(v)(slope)); },
+               [slope](T v, T) { return v > 0 ? T(1) : slope; });
+}
+
+template <class T>
+Var<T> elu(Var<T> x, T alpha) {  // y = x > 0 ? x : α (eˣ - 1);  y' = x > 0 ? 1 : α eˣ = y + α
+  return unary("elu", x, [alpha](auto v) { return xsimd::select(v > decltype(v)(T(0)), v, decltype(v)(alpha) * xsimd::expm1(v)); },
+               [alpha](T v, T y) { return v > 0 ? T(1) : y + alpha; });
+}
+
+template <class T>
+Var<T> gelu(Var<T> x) {  // y = x Φ(x), Φ(x) = (1 + erf(x/√2)) / 2;  y' = Φ(x) + x φ(x), φ(x) = e^{-x²/2} / √(2π)
+  using Batch = xsimd::batch<T>;
+  const T inv_sqrt2 = T(0.70710678118654752440), inv_sqrt_2pi = T(0.39894228040143267794);
+  return unary("gelu", x, [inv_sqrt2](Batch v) { return Batch(T(0.5)) * v * (Batch(T(1)) + xsimd::erf(v * Batch(inv_sqrt2))); },
+               [inv_sqrt2, inv_sqrt_2pi](T v, T) {
+                 return T(0.5) * (T(1) + std::erf(v * inv_sqrt2)) + v * inv_sqrt_2pi * std::exp(T(-0.5) * v * v);
+               });
+}
+
 // Inverted dropout: y = x * m / (1 - p), m ~ Bernoulli(1 - p);  dx = g * m / (1 - p)
 template <class T>
 Var<T> dropout(Var<T> x, T p, bool training, std::mt19937_64& rng) {
@@ -121,6 +169,12 @@ Var<T> dropout(Var<T> x, T p, bool training, std::mt19937_64& rng) {
   template Var<T> pow(Var<T>, T);              \
   template Var<T> sqrt(Var<T>);                \
   template Var<T> clamp(Var<T>, T, T);         \
+  template Var<T> abs(Var<T>);                 \
+  template Var<T> softplus(Var<T>);            \
+  template Var<T> log_sigmoid(Var<T>);         \
+  template Var<T> leaky_relu(Var<T>, T);       \
+  template Var<T> elu(Var<T>, T);              \
+  template Var<T> gelu(Var<T>);                \
   template Var<T> dropout(Var<T>, T, bool, std::mt19937_64&);
 TAPENET_INSTANTIATE_UNARY(float)
 TAPENET_INSTANTIATE_UNARY(double)
