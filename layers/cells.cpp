@@ -54,6 +54,20 @@ Var<T> FusedGateCell<T>::project_input(Tape<T>& tape, Var<T> x) const {
 }
 
 template <class T>
+Var<T> FusedGateCell<T>::normalise_gates(Tape<T>& tape, Var<T> pre, Var<T> gain, Var<T> bias) const {
+  const std::size_t rows = pre.dim(0), width = pre.dim(1), H = units_;
+  // [N, G·H] row-major is [N·G, H] with one gate block per row: LN over each row.
+  const Var<T> unit = layer_norm(reshape(pre, {rows * width / H, H}), tape.constant(full<T>({H}, T(1))),
+                                 tape.constant(zeros<T>({H})));
+  return reshape(unit, {rows, width}) * gain + bias;
+}
+
+template <class T>
+Var<T> FusedGateCell<T>::normalised_input(Tape<T>& tape, Var<T> x, Parameter<T>& gain) const {
+  return normalise_gates(tape, matmul(x, tape.param(W_ih), false, true), tape.param(gain), tape.param(b_ih));
+}
+
+template <class T>
 Var<T> FusedGateCell<T>::project_recurrent(Tape<T>& tape, Var<T> h) const {
   return linear(h, tape.param(W_hh), tape.param(b_hh));
 }
@@ -158,6 +172,18 @@ LSTMCell<T>::LSTMCell(std::size_t input, std::size_t hidden, std::mt19937_64& rn
     p_f = &this->add_parameter("p_f", zeros<T>({1, hidden}));
     p_o = &this->add_parameter("p_o", zeros<T>({1, hidden}));
   }
+  if (options_.layer_norm) {
+    const std::size_t width = this->gate_count() * hidden;
+    ln_ih = &this->add_parameter("ln_ih", full<T>({1, width}, T(1)));
+    ln_hh = &this->add_parameter("ln_hh", full<T>({1, width}, T(1)));
+    ln_c_gain = &this->add_parameter("ln_c_gain", full<T>({hidden}, T(1)));
+    ln_c_bias = &this->add_parameter("ln_c_bias", zeros<T>({hidden}));
+  }
+}
+
+template <class T>
+Var<T> LSTMCell<T>::project_input(Tape<T>& tape, Var<T> x) const {
+  return options_.layer_norm ? this->normalised_input(tape, x, *ln_ih) : FusedGateCell<T>::project_input(tape, x);
 }
 
 template <class T>
@@ -177,13 +203,17 @@ Var<T> LSTMCell<T>::admitted(Tape<T>& tape, Var<T> pre, Var<T> f, Var<T> g, Var<
 template <class T>
 RecurrentState<T> LSTMCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
   this->check_step(x_projected, state);
-  if (!options_.peephole && !options_.coupled) {
+  if (!options_.peephole && !options_.coupled && !options_.layer_norm) {
     // The equations below as one fused op (autograd/ops_rnn.hpp) over one step
     const LSTMSequenceResult<T> r =
         lstm_sequence(x_projected, state.h, state.c, tape.param(this->W_hh), tape.param(this->b_hh));
     return {r.h, r.c_last};
   }
-  const Var<T> pre = x_projected + this->project_recurrent(tape, state.h);
+  // [LN(W x) + LN(U h_{t-1})] with layer_norm, else W x + U h_{t-1}; biases included
+  const Var<T> recurrent = options_.layer_norm ? this->normalise_gates(tape, matmul(state.h, tape.param(this->W_hh), false, true),
+                                                                       tape.param(*ln_hh), tape.param(this->b_hh))
+                                               : this->project_recurrent(tape, state.h);
+  const Var<T> pre = x_projected + recurrent;
   // f = σ(W_f x + U_f h_{t-1} + b_f [+ p_f⊙C_{t-1}])
   const Var<T> f = sigmoid(peep(tape, this->gate(pre, forget_gate()), p_f, state.c));
   // g = tanh(W_g x + U_g h_{t-1} + b_g)
@@ -192,14 +222,15 @@ RecurrentState<T> LSTMCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected,
   const Var<T> c = f * state.c + admitted(tape, pre, f, g, state.c);
   // o = σ(W_o x + U_o h_{t-1} + b_o [+ p_o⊙C_t])
   const Var<T> o = sigmoid(peep(tape, this->gate(pre, output_gate()), p_o, c));
-  // h_t = o⊙tanh(C_t)
-  return {o * tanh(c), c};
+  // h_t = o⊙tanh(C_t)   (layer_norm: o⊙tanh(LN(C_t)))
+  const Var<T> shown = options_.layer_norm ? layer_norm(c, tape.param(*ln_c_gain), tape.param(*ln_c_bias)) : c;
+  return {o * tanh(shown), c};
 }
 
 template <class T>
 std::optional<FusedRun<T>> LSTMCell<T>::run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
                                                   const RecurrentState<T>& initial) const {
-  if (options_.peephole || options_.coupled) return std::nullopt;
+  if (options_.peephole || options_.coupled || options_.layer_norm) return std::nullopt;
   const LSTMSequenceResult<T> r =
       lstm_sequence(projected, initial.h, initial.c, tape.param(this->W_hh), tape.param(this->b_hh), lengths);
   return this->fused_result(r.h, r.c_last, lengths);
@@ -209,11 +240,49 @@ std::optional<FusedRun<T>> LSTMCell<T>::run_fused(Tape<T>& tape, Var<T> projecte
 
 template <class T>
 GRUCell<T>::GRUCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const GRUOptions& options)
-    : FusedGateCell<T>("GRUCell", input, hidden, hidden, 3, rng), options_(options) {}
+    : FusedGateCell<T>("GRUCell", input, hidden, hidden, 3, rng), options_(options) {
+  if (options_.layer_norm) {
+    ln_ih = &this->add_parameter("ln_ih", full<T>({1, 3 * hidden}, T(1)));
+    ln_hh = &this->add_parameter("ln_hh", full<T>({1, 3 * hidden}, T(1)));
+  }
+}
+
+template <class T>
+Var<T> GRUCell<T>::project_input(Tape<T>& tape, Var<T> x) const {
+  return options_.layer_norm ? this->normalised_input(tape, x, *ln_ih) : FusedGateCell<T>::project_input(tape, x);
+}
+
+// The equations of cells.hpp with each recurrent part layer-normalised over its gate.
+template <class T>
+RecurrentState<T> GRUCell<T>::normalised_step(Tape<T>& tape, Var<T> xp, Var<T> h) const {
+  const std::size_t H = this->units();
+  const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh), gain = tape.param(*ln_hh);
+  auto rows = [](Var<T> v, std::size_t from, std::size_t to) { return slice(v, 0, from, to); };
+  auto cols = [](Var<T> v, std::size_t from, std::size_t to) { return slice(v, 1, from, to); };
+  Var<T> r, z, n;
+  if (options_.reset_after) {
+    // [LN(U_r h) | LN(U_z h) | LN(U_n h)] ⊙ gain + b_hh, one GEMM
+    const Var<T> rec = this->normalise_gates(tape, matmul(h, U, false, true), gain, b);
+    r = sigmoid(this->gate(xp, 0) + this->gate(rec, 0));
+    z = sigmoid(this->gate(xp, 1) + this->gate(rec, 1));
+    n = tanh(this->gate(xp, 2) + r * this->gate(rec, 2));  // n = tanh(LN(W_n x) + r⊙LN(U_n h))
+  } else {
+    const Var<T> rz = this->normalise_gates(tape, matmul(h, rows(U, 0, 2 * H), false, true), cols(gain, 0, 2 * H),
+                                            cols(b, 0, 2 * H));
+    r = sigmoid(this->gate(xp, 0) + this->gate(rz, 0));
+    z = sigmoid(this->gate(xp, 1) + this->gate(rz, 1));
+    // n = tanh(LN(W_n x) + LN(U_n (r⊙h)))
+    n = tanh(this->gate(xp, 2) + this->normalise_gates(tape, matmul(r * h, rows(U, 2 * H, 3 * H), false, true),
+                                                       cols(gain, 2 * H, 3 * H), cols(b, 2 * H, 3 * H)));
+  }
+  // h_t = z⊙h_{t-1} + (1-z)⊙n
+  return {z * h + (T(1) - z) * n, Var<T>()};
+}
 
 template <class T>
 RecurrentState<T> GRUCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const {
   this->check_step(x_projected, state);
+  if (options_.layer_norm) return normalised_step(tape, x_projected, state.h);
   // The equations of cells.hpp as one fused op (autograd/ops_rnn.hpp) over one step
   const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
   const Var<T> h = options_.reset_after ? gru_sequence(x_projected, state.h, U, b)
@@ -224,6 +293,7 @@ RecurrentState<T> GRUCell<T>::step_projected(Tape<T>& tape, Var<T> x_projected, 
 template <class T>
 std::optional<FusedRun<T>> GRUCell<T>::run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
                                                  const RecurrentState<T>& initial) const {
+  if (options_.layer_norm) return std::nullopt;
   const Var<T> U = tape.param(this->W_hh), b = tape.param(this->b_hh);
   const Var<T> outputs = options_.reset_after ? gru_sequence(projected, initial.h, U, b, lengths)
                                               : gru_sequence_reset_before(projected, initial.h, U, b, lengths);

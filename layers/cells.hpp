@@ -91,6 +91,11 @@ class FusedGateCell : public RecurrentCell<T> {
   FusedRun<T> fused_result(Var<T> outputs, Var<T> c_last, const std::vector<std::size_t>& lengths) const;
   // Gate block k of a [B, G·H] pre-activation -> [B, H].
   Var<T> gate(Var<T> pre, std::size_t k) const { return slice(pre, 1, k * units_, (k + 1) * units_); }
+  // Layer normalisation of each H-wide gate block of pre [N, G·H] over its own units, then
+  // ⊙ gain + bias (both [1, G·H]).
+  Var<T> normalise_gates(Tape<T>& tape, Var<T> pre, Var<T> gain, Var<T> bias) const;
+  // x [N, D] -> LN(x W_ihᵀ) ⊙ gain + b_ih per gate: the layer-normalised input projection.
+  Var<T> normalised_input(Tape<T>& tape, Var<T> x, Parameter<T>& gain) const;
   // Throws ShapeError unless x_projected is [B, G·H], h is [B, R] and, for cells with a
   // memory cell, c is [B, H].
   void check_step(Var<T> x_projected, const RecurrentState<T>& state) const;
@@ -183,10 +188,15 @@ struct LSTMOptions {
   bool peephole = false;
   // Coupled input and forget gates: C_t = f⊙C_{t-1} + (1-f)⊙g, no i gate.
   bool coupled = false;
+  // Layer normalisation (Ba et al. 2016): each gate's input part and recurrent part are
+  // normalised over the gate's H units (LN(W x), LN(U h), gains ln_ih/ln_hh, biases b_ih/b_hh),
+  // and so is C_t before the output tanh: h_t = o⊙tanh(LN(C_t)) (ln_c_gain, ln_c_bias).
+  bool layer_norm = false;
 
   LSTMOptions& with_unit_forget_bias(bool v = true) { unit_forget_bias = v; return *this; }
   LSTMOptions& with_peephole(bool v = true) { peephole = v; return *this; }
   LSTMOptions& with_coupled(bool v = true) { coupled = v; return *this; }
+  LSTMOptions& with_layer_norm(bool v = true) { layer_norm = v; return *this; }
 };
 
 // Gate blocks, in PyTorch's order: i, f, g, o (G = 4); coupled: f, g, o (G = 3, the i
@@ -198,8 +208,8 @@ struct LSTMOptions {
 //   o = σ(W_o x + U_o h_{t-1} + b_o [+ p_o⊙C_t])
 //   h_t = o⊙tanh(C_t)
 // (W = W_ih, U = W_hh, b = b_ih + b_hh, each cut into its gate block.) state.c is C.
-// The plain LSTM runs as the fused lstm_sequence; peephole and coupled run these equations
-// composed from generic ops.
+// The plain LSTM runs as the fused lstm_sequence; peephole, coupled and layer-normalised
+// ones run these equations composed from generic ops.
 template <class T>
 class LSTMCell : public FusedGateCell<T> {
  public:
@@ -207,6 +217,7 @@ class LSTMCell : public FusedGateCell<T> {
 
   std::size_t hidden_size() const override { return this->units(); }
   bool has_cell_state() const override { return true; }
+  Var<T> project_input(Tape<T>& tape, Var<T> x) const override;
   RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
   std::optional<FusedRun<T>> run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
                                        const RecurrentState<T>& initial) const override;
@@ -222,6 +233,11 @@ class LSTMCell : public FusedGateCell<T> {
   Parameter<T>* p_i = nullptr;
   Parameter<T>* p_f = nullptr;
   Parameter<T>* p_o = nullptr;
+  // Layer-normalisation gains and the cell's bias; null unless options().layer_norm.
+  Parameter<T>* ln_ih = nullptr;      // [1, G·H]
+  Parameter<T>* ln_hh = nullptr;      // [1, G·H]
+  Parameter<T>* ln_c_gain = nullptr;  // [H]
+  Parameter<T>* ln_c_bias = nullptr;  // [H]
 
  private:
   // pre + p⊙C when the peephole p exists, else pre.
@@ -239,8 +255,13 @@ struct GRUOptions {
   // recurrent product (Keras reset_after=False). true: PyTorch's / cuDNN's candidate,
   // which resets AFTER it — the semantics of torch.nn.GRU.
   bool reset_after = false;
+  // Layer normalisation (Ba et al. 2016) of each gate's input part W x and recurrent part
+  // (U_rz h, and U_n (r⊙h) or U_n h), over the gate's H units, gains ln_ih/ln_hh, biases
+  // b_ih/b_hh; composed from generic ops (no fused form).
+  bool layer_norm = false;
 
   GRUOptions& with_reset_after(bool v = true) { reset_after = v; return *this; }
+  GRUOptions& with_layer_norm(bool v = true) { layer_norm = v; return *this; }
 };
 
 // Gate blocks in PyTorch's order r, z, n (G = 3); W = W_ih, U = W_hh cut into blocks.
@@ -259,12 +280,18 @@ class GRUCell : public FusedGateCell<T> {
   GRUCell(std::size_t input, std::size_t hidden, std::mt19937_64& rng, const GRUOptions& options = {});
 
   std::size_t hidden_size() const override { return this->units(); }
+  Var<T> project_input(Tape<T>& tape, Var<T> x) const override;
   RecurrentState<T> step_projected(Tape<T>& tape, Var<T> x_projected, const RecurrentState<T>& state) const override;
   std::optional<FusedRun<T>> run_fused(Tape<T>& tape, Var<T> projected, const std::vector<std::size_t>& lengths,
                                        const RecurrentState<T>& initial) const override;
   const GRUOptions& options() const { return options_; }
 
+  // Layer-normalisation gains; null unless options().layer_norm.
+  Parameter<T>* ln_ih = nullptr;  // [1, 3H]
+  Parameter<T>* ln_hh = nullptr;  // [1, 3H]
+
  private:
+  RecurrentState<T> normalised_step(Tape<T>& tape, Var<T> x_projected, Var<T> h) const;
   GRUOptions options_;
 };
 
