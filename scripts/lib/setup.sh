@@ -24,6 +24,8 @@ TAPENET_DEBIAN_PACKAGES=(
   libtbb-dev
   libboost-test-dev
   libopenblas-dev
+  libsentencepiece-dev
+  pkgconf
 )
 
 tapenet_install_deps() {
