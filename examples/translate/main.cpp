@@ -77,8 +77,10 @@ training:
   --max-minutes X        stop training after X minutes (checkpoint saved), then evaluate
   --checkpoint FILE      (default translate.npz)  --resume
 search and output:
-  --beam K (default 5)  --length-alpha A (default 0.6: GNMT length penalty)  --max-output N (default 30)
-  --max-ratio R          also cap each output at ceil(R * source tokens) + 1 tokens (default 0: off)
+  --beam K (default 5)  --length-alpha A (default 0.6: GNMT length penalty)
+  --max-output N         output tokens at most (default 30 words, 250 subwords)
+  --max-ratio R          also cap each output at ceil(R * source tokens) + 1 tokens (default: off
+                         with words, 2 with subwords; 0: off)
   --eval-limit N         evaluate BLEU on the first N test pairs only (0: all)
   --show-attention       translate: print the attention matrix of each sentence; with
                          --plot FILE.svg also draw it (FILE.svg, FILE-2.svg, ... per sentence)
@@ -218,7 +220,7 @@ class TrainRun {
     }
     const auto& held = d_.split.valid.empty() ? d_.split.test : d_.split.valid;
     std::vector<std::size_t> peek(held.begin(), held.begin() + std::ptrdiff_t(std::min<std::size_t>(500, held.size())));
-    const BleuResult greedy = evaluate_bleu(model_, d_, peek, decoding_options(args_), true);
+    const BleuResult greedy = evaluate_bleu(model_, d_, peek, decoding_options(args_, s_), true);
     const double bleu = greedy.score.bleu;
     plot_.add(std::string("greedy BLEU (") + (d_.split.valid.empty() ? "test" : "valid") + ")", double(epochs_done),
               bleu, 1);
@@ -249,7 +251,7 @@ class TrainRun {
 
 // The final evaluation on the test split.
 void TrainRun::report(examples::Metrics& metrics, double wall_seconds) {
-  const Decoding decoding = decoding_options(args_);
+  const Decoding decoding = decoding_options(args_, s_);
   const SearchOptions& so = decoding.search;
   std::vector<std::size_t> test = d_.split.test;
   const std::size_t limit = std::size_t(args_.integer("eval-limit", 0));
@@ -357,7 +359,7 @@ int eval(const examples::Args& args) {
   d.target_model = l.data.target_model;
   apply_subwords(d, false);
   encode(d);
-  const Decoding decoding = decoding_options(args);
+  const Decoding decoding = decoding_options(args, l.settings);
   std::vector<std::size_t> test = d.split.test;
   const std::size_t limit = std::size_t(args.integer("eval-limit", 0));
   if (limit && test.size() > limit) test.resize(limit);
@@ -532,7 +534,7 @@ int translate_file(const examples::Args& args, const Loaded& l, const Decoding& 
 
 int translate(const examples::Args& args) {
   Loaded l = load_model(args);
-  const Decoding decoding = decoding_options(args);
+  const Decoding decoding = decoding_options(args, l.settings);
   if (args.has("input") || args.has("output")) {
     if (args.has("show-attention")) throw std::invalid_argument("--show-attention translates stdin line by line: drop --input/--output");
     return translate_file(args, l, decoding);

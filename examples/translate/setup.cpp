@@ -247,7 +247,13 @@ td::Tokens Dataset::word_tokens(const std::string& text) const {
 }
 
 std::string Dataset::output_text(const td::Tokens& tokens) const {
-  if (subwords()) return target_model->decode(tokens);
+  if (subwords()) {
+    // Byte pieces may spell control characters (a newline would split the output line).
+    std::string text = target_model->decode(tokens);
+    for (char& c : text)
+      if ((static_cast<unsigned char>(c) < 0x20) || c == 0x7F) c = ' ';
+    return text;
+  }
   return synthetic ? td::join_tokens(tokens) : td::detokenize(tokens);
 }
 
@@ -356,15 +362,16 @@ Seq2SeqOptions model_options(const Settings& s, const td::PairVocabs& vocabs) {
   return o;
 }
 
-Decoding decoding_options(const examples::Args& args) {
+Decoding decoding_options(const examples::Args& args, const Settings& s) {
+  const bool subwords = s.subwords != "none";
   Decoding d;
   d.search = SearchOptions()
                  .with_start(Specials::kSos)
                  .with_eos(Specials::kEos)
                  .with_beam(std::size_t(args.integer("beam", 5)))
                  .with_length_alpha(args.num("length-alpha", 0.6))
-                 .with_max_length(std::size_t(args.integer("max-output", 30)));
-  d.max_ratio = args.num("max-ratio", 0);
+                 .with_max_length(std::size_t(args.integer("max-output", subwords ? 250 : 30)));
+  d.max_ratio = args.num("max-ratio", subwords ? 2.0 : 0.0);
   if (d.search.beam == 0) throw std::invalid_argument("--beam must be at least 1");
   if (d.max_ratio < 0) throw std::invalid_argument("--max-ratio must be >= 0");
   return d;

@@ -45,15 +45,16 @@ struct Settings {
 Settings read_settings(tapenet::examples::RunConfig& c, bool training);
 tapenet::Seq2SeqOptions model_options(const Settings& s, const td::PairVocabs& vocabs);
 
-// Beam search and its limits: --beam, --length-alpha, --max-output, and --max-ratio R, which
-// caps each sentence's output at ceil(R · source tokens) + 1 (0: no such cap).
+// Beam search and its limits: --beam, --length-alpha, --max-output (default 30 words, 250
+// subwords), and --max-ratio R, which caps each sentence's output at ceil(R · source tokens) + 1
+// (default 0, no such cap, with words; 2 with subwords).
 struct Decoding {
   tapenet::SearchOptions search;
   double max_ratio = 0;
   // The search options for one batch (the per-sentence caps from the source lengths).
   tapenet::SearchOptions for_batch(const tapenet::SourceBatch& source) const;
 };
-Decoding decoding_options(const tapenet::examples::Args& args);
+Decoding decoding_options(const tapenet::examples::Args& args, const Settings& s);
 
 // The built-in task: English number words -> digits ("forty two" -> "4 2"), a pure function
 // of (count, seed).
