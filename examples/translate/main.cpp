@@ -14,9 +14,14 @@
 //   translate train     [--data eng-fra.txt] [--tutorial-filter] ... --checkpoint FILE [--resume]
 //   translate eval      --checkpoint FILE [--metrics-out FILE]        test BLEU and perplexity
 //   translate translate --checkpoint FILE [--show-attention]          stdin sentences -> translations
+//   translate translate --checkpoint FILE --input F --output F [--nbest K]   a whole file, batched
 // Without --data: a built-in task, English number words -> digits ("forty two" -> "4 2").
 // The checkpoint FILE (.npz, examples/common/run_checkpoint.hpp) holds the options (run/config)
-// and the loop's position; its companions FILE.src.vocab / FILE.tgt.vocab hold the vocabularies.
+// and the loop's position; its companions FILE.src.vocab / FILE.tgt.vocab hold the vocabularies,
+// and with --subwords FILE.spm (--joint-vocab) or FILE.src.spm / FILE.tgt.spm the SentencePiece
+// models, whose fingerprint the options remember (a model that is not the checkpoint's is an error).
+// Metrics: BLEU on lowercased word tokens, sacreBLEU's default BLEU and chrF on detokenised text
+// (data/sacrebleu.hpp), the <unk> rate of the output.
 #include <algorithm>
 #include <cmath>
 #include <fstream>
