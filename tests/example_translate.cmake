@@ -1,7 +1,8 @@
 # Smoke tests of examples/translate on its built-in synthetic task (number words -> digits),
 # tiny settings (seconds):
 #   example_translate         trains 2 epochs; checks the exit code, the metrics JSON keys
-#                             (test_bleu, test_ppl, sentences_per_s, wall_s), the checkpoint and
+#                             (test_bleu, test_bleu_sacre, test_chrf, test_unk_rate, test_ppl,
+#                             sentences_per_s, wall_s), the checkpoint and
 #                             its companions; runs `eval` and `translate --show-attention` on it
 #   example_translate_resume  trains 1 epoch, resumes to 2 epochs and checks the test perplexity
 #                             equals that of the uninterrupted 2-epoch run (exact resume:
@@ -44,7 +45,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
     if(NOT svg MATCHES "data-name=\"valid ppl\"" OR NOT svg MATCHES "data-name=\"greedy BLEU")
       message(FATAL_ERROR "train --plot: curves.svg lacks a series:\n${svg}")
     endif()
-    foreach(key test_bleu test_ppl sentences_per_s wall_s)
+    foreach(key test_bleu test_bleu_sacre test_chrf test_unk_rate test_ppl sentences_per_s wall_s)
       metric(metrics.json ${key} value)
     endforeach()
     metric(metrics.json test_ppl ppl)
