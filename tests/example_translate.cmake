@@ -7,7 +7,8 @@
 #   example_translate_resume  trains 1 epoch, resumes to 2 epochs and checks the test perplexity
 #                             equals that of the uninterrupted 2-epoch run (exact resume:
 #                             parameters, optimizer state, data order and dropout masks), and
-#                             that a model option given again with another value is an error
+#                             that a model option given again with another value is an error;
+#                             the same with BPE subwords
 #   example_translate_subwords  BPE subwords on the synthetic task: the SentencePiece model beside
 #                             the checkpoint, the sacreBLEU/chrF/<unk>-rate metrics of train and
 #                             eval, file-to-file decoding (empty lines kept), --nbest, <unk>
@@ -110,6 +111,16 @@ if(CMAKE_SCRIPT_MODE_FILE)
     metric(straight.json test_ppl straight)
     if(NOT resumed STREQUAL straight)
       message(FATAL_ERROR "test perplexity after resuming ${resumed}, uninterrupted ${straight}")
+    endif()
+    # Likewise with subwords: the resumed run loads the checkpoint's SentencePiece model.
+    set(sub --subwords bpe --vocab-size 300)
+    run_translate(0 train ${common} ${sub} --epochs 1 --checkpoint sw_resumed.npz)
+    run_translate(0 train --epochs 2 --resume --checkpoint sw_resumed.npz --beam 2 --eval-limit 60 --metrics-out sw_resumed.json)
+    run_translate(0 train ${common} ${sub} --epochs 2 --checkpoint sw_straight.npz --metrics-out sw_straight.json)
+    metric(sw_resumed.json test_ppl resumed)
+    metric(sw_straight.json test_ppl straight)
+    if(NOT resumed STREQUAL straight)
+      message(FATAL_ERROR "subwords: test perplexity after resuming ${resumed}, uninterrupted ${straight}")
     endif()
   elseif(TRANSLATE_MODE STREQUAL "subwords")
     file(REMOVE_RECURSE ${WORK_DIR})
