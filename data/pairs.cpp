@@ -47,6 +47,7 @@ struct LineProblem {
 struct ParsedLine {
   std::optional<LineProblem> problem;
   std::array<Tokens, 2> sides;
+  std::array<std::string, 2> texts;  // the fields as read
 };
 
 void strip_line_end(std::string& line, std::size_t line_no) {
@@ -70,8 +71,10 @@ ParsedLine parse_line(std::string_view line, const NormalizeOptions& normalize, 
     parsed.problem = LineProblem{&report.too_many_fields, "more than 2 tab-separated fields"};
     return parsed;
   }
-  parsed.sides[0] = normalize_tokens(line.substr(0, tab), normalize);
-  parsed.sides[1] = normalize_tokens(line.substr(tab + 1), normalize);
+  parsed.texts[0] = std::string(line.substr(0, tab));
+  parsed.texts[1] = std::string(line.substr(tab + 1));
+  parsed.sides[0] = normalize_tokens(parsed.texts[0], normalize);
+  parsed.sides[1] = normalize_tokens(parsed.texts[1], normalize);
   for (std::size_t side = 0; side < 2 && !parsed.problem; ++side)
     if (parsed.sides[side].empty())
       parsed.problem = LineProblem{&report.empty_side, "empty field " + std::to_string(side + 1) +
@@ -126,7 +129,8 @@ PairCorpus read_pairs(std::istream& in, const std::string& name, const PairReadO
       continue;
     }
     const std::size_t source = options.source_column;
-    corpus.pairs.push_back({std::move(parsed.sides[source]), std::move(parsed.sides[1 - source]), line_no});
+    corpus.pairs.push_back({std::move(parsed.sides[source]), std::move(parsed.sides[1 - source]), line_no,
+                            std::move(parsed.texts[source]), std::move(parsed.texts[1 - source])});
   }
   if (in.bad()) throw std::runtime_error(name + ": read error");
   report.kept = corpus.pairs.size();

@@ -52,6 +52,9 @@ struct SentencePair {
   Tokens source;
   Tokens target;
   std::size_t line = 0;  // 1-based line number in the file
+  // The fields as read (before normalisation): for subword models and detokenised metrics.
+  std::string source_text;
+  std::string target_text;
 };
 
 // Malformed lines (no tab, more than 2 fields, a side with no tokens after normalisation, bad

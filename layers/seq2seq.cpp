@@ -210,6 +210,9 @@ std::vector<Hypothesis> greedy_search(Tape<T>& tape, const DecoderStep<non_deduc
                                       std::vector<RecurrentState<T>> states, std::size_t batch,
                                       const SearchOptions& options) {
   NoGradGuard no_grad;
+  if (!options.max_lengths.empty() && options.max_lengths.size() != batch)
+    throw std::invalid_argument("greedy_search: " + std::to_string(options.max_lengths.size()) +
+                                " maximum lengths for a batch of " + std::to_string(batch));
   std::vector<Hypothesis> out(batch);
   std::vector<std::int64_t> ids(batch, options.start);
   std::vector<bool> done(batch, false);
@@ -226,6 +229,7 @@ std::vector<Hypothesis> greedy_search(Tape<T>& tape, const DecoderStep<non_deduc
       out[b].log_prob += lp[std::size_t(best)];
       ids[b] = best;
       if (best == options.eos) out[b].finished = done[b] = true;
+      if (t + 1 >= options.max_length_of(b)) done[b] = true;  // cut, unfinished
       all_done = all_done && done[b];
     }
     if (all_done) break;
@@ -348,22 +352,59 @@ Beams advance(Beams& beams, std::size_t batch, std::size_t k, Var<T> logits, con
 
 // The best hypothesis of each example by score; an example cut at max_length lets its live
 // hypotheses compete too. The first of equal scores wins (those that finished earlier).
-std::vector<Hypothesis> best_hypotheses(Beams& beams, std::size_t batch, std::size_t k, const SearchOptions& options) {
-  std::vector<Hypothesis> best(batch);
-  for (std::size_t b = 0; b < batch; ++b) {
-    std::vector<Hypothesis>& pool = beams.finished[b];
-    if (!beams.done[b])
-      for (std::size_t j = 0; j < k; ++j) {
-        const std::size_t row = b * k + j;
-        if (beams.log_prob[row] == kDead) continue;
-        pool.push_back({beams.tokens[row], beams.log_prob[row],
-                        length_normalised(beams.log_prob[row], beams.tokens[row].size(), options.length_alpha), false});
-      }
-    if (pool.empty()) continue;
-    best[b] = *std::max_element(pool.begin(), pool.end(),
-                                [](const Hypothesis& a, const Hypothesis& c) { return a.score < c.score; });
+// Moves the live rows of example b into its pool as unfinished hypotheses.
+void retire_live_rows(Beams& beams, std::size_t b, std::size_t k, const SearchOptions& options) {
+  for (std::size_t j = 0; j < k; ++j) {
+    const std::size_t row = b * k + j;
+    if (beams.log_prob[row] == kDead) continue;
+    beams.finished[b].push_back({beams.tokens[row], beams.log_prob[row],
+                                 length_normalised(beams.log_prob[row], beams.tokens[row].size(), options.length_alpha),
+                                 false});
+    beams.log_prob[row] = kDead;
   }
-  return best;
+}
+
+// Each example's hypotheses, best score first (the first of equal scores first: those that
+// finished earlier); an example cut at its maximum length lets its live hypotheses compete too.
+std::vector<std::vector<Hypothesis>> ranked_hypotheses(Beams& beams, std::size_t batch, std::size_t k,
+                                                       const SearchOptions& options) {
+  std::vector<std::vector<Hypothesis>> ranked(batch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    if (!beams.done[b]) retire_live_rows(beams, b, k, options);
+    ranked[b] = std::move(beams.finished[b]);
+    std::stable_sort(ranked[b].begin(), ranked[b].end(),
+                     [](const Hypothesis& a, const Hypothesis& c) { return a.score > c.score; });
+  }
+  return ranked;
+}
+
+template <class T>
+std::vector<std::vector<Hypothesis>> run_beam_search(Tape<T>& tape, const DecoderStep<T>& step,
+                                                     std::vector<RecurrentState<T>> states, std::size_t batch,
+                                                     const SearchOptions& options) {
+  NoGradGuard no_grad;
+  const std::size_t k = options.beam;
+  if (k == 0) throw std::invalid_argument("beam_search: beam size must be >= 1");
+  if (!options.max_lengths.empty() && options.max_lengths.size() != batch)
+    throw std::invalid_argument("beam_search: " + std::to_string(options.max_lengths.size()) +
+                                " maximum lengths for a batch of " + std::to_string(batch));
+  Beams beams = initial_beams(batch, k, options.start);
+  std::vector<double> lp;
+  std::vector<Candidate> cands;
+  std::size_t longest = 0;
+  for (std::size_t b = 0; b < batch; ++b) longest = std::max(longest, options.max_length_of(b));
+  for (std::size_t t = 0; t < longest; ++t) {
+    Var<T> logits = step(tape, beams.ids, states);
+    beams = advance(beams, batch, k, logits, options, lp, cands);
+    for (auto& s : states) s = gather_state(s, beams.parents);
+    for (std::size_t b = 0; b < batch; ++b)
+      if (!beams.done[b] && t + 1 >= options.max_length_of(b)) {  // example b has reached its limit
+        retire_live_rows(beams, b, k, options);
+        beams.done[b] = true;
+      }
+    if (std::all_of(beams.done.begin(), beams.done.end(), [](bool d) { return d; })) break;
+  }
+  return ranked_hypotheses(beams, batch, k, options);
 }
 
 }  // namespace
@@ -372,19 +413,21 @@ template <class T>
 std::vector<Hypothesis> beam_search(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step,
                                     std::vector<RecurrentState<T>> states, std::size_t batch,
                                     const SearchOptions& options) {
-  NoGradGuard no_grad;
-  const std::size_t k = options.beam;
-  if (k == 0) throw std::invalid_argument("beam_search: beam size must be >= 1");
-  Beams beams = initial_beams(batch, k, options.start);
-  std::vector<double> lp;
-  std::vector<Candidate> cands;
-  for (std::size_t t = 0; t < options.max_length; ++t) {
-    Var<T> logits = step(tape, beams.ids, states);
-    beams = advance(beams, batch, k, logits, options, lp, cands);
-    for (auto& s : states) s = gather_state(s, beams.parents);
-    if (std::all_of(beams.done.begin(), beams.done.end(), [](bool d) { return d; })) break;
-  }
-  return best_hypotheses(beams, batch, k, options);
+  std::vector<Hypothesis> best(batch);
+  std::vector<std::vector<Hypothesis>> ranked = run_beam_search<T>(tape, step, std::move(states), batch, options);
+  for (std::size_t b = 0; b < batch; ++b)
+    if (!ranked[b].empty()) best[b] = std::move(ranked[b][0]);
+  return best;
+}
+
+template <class T>
+std::vector<std::vector<Hypothesis>> beam_search_nbest(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step,
+                                                       std::vector<RecurrentState<T>> states, std::size_t batch,
+                                                       const SearchOptions& options, std::size_t n) {
+  std::vector<std::vector<Hypothesis>> ranked = run_beam_search<T>(tape, step, std::move(states), batch, options);
+  for (auto& r : ranked)
+    if (r.size() > n) r.resize(n);
+  return ranked;
 }
 
 // ---- the model ----------------------------------------------------------------------------------------
@@ -432,6 +475,18 @@ std::vector<Hypothesis> Seq2Seq<T>::beam(const SourceBatch& source, const Search
 }
 
 template <class T>
+std::vector<std::vector<Hypothesis>> Seq2Seq<T>::beam_nbest(const SourceBatch& source, const SearchOptions& options,
+                                                            std::size_t n) const {
+  require_dropout_generator("Seq2Seq", this->training(), options_.dropout, nullptr);
+  NoGradGuard no_grad;
+  Tape<T> tape;
+  EncoderOutput<T> enc = encoder_.forward(tape, source);
+  DecoderContext<T> ctx = repeat_context(decoder_.context(tape, enc), options.beam);
+  return beam_search_nbest(tape, decoder_.step_function(ctx),
+                           repeat_states(decoder_.initial_state(tape, enc), options.beam), source.batch, options, n);
+}
+
+template <class T>
 std::vector<std::vector<double>> Seq2Seq<T>::attention_matrix(const std::vector<std::int64_t>& source,
                                                               const std::vector<std::int64_t>& output,
                                                               std::int64_t start) const {
@@ -465,7 +520,10 @@ std::vector<std::vector<double>> Seq2Seq<T>::attention_matrix(const std::vector<
   template std::vector<Hypothesis> greedy_search(Tape<T>&, const DecoderStep<T>&, std::vector<RecurrentState<T>>,    \
                                                  std::size_t, const SearchOptions&);                                 \
   template std::vector<Hypothesis> beam_search(Tape<T>&, const DecoderStep<T>&, std::vector<RecurrentState<T>>,      \
-                                               std::size_t, const SearchOptions&);
+                                               std::size_t, const SearchOptions&);                                   \
+  template std::vector<std::vector<Hypothesis>> beam_search_nbest(Tape<T>&, const DecoderStep<T>&,                   \
+                                                                  std::vector<RecurrentState<T>>, std::size_t,       \
+                                                                  const SearchOptions&, std::size_t);
 TAPENET_INSTANTIATE_SEQ2SEQ(float)
 TAPENET_INSTANTIATE_SEQ2SEQ(double)
 

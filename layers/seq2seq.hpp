@@ -23,6 +23,7 @@
 // Instantiated for float and double.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -145,7 +146,13 @@ struct SearchOptions {
   // Length normalisation of GNMT (Wu et al. 2016): score = log P / ((5 + |y|) / 6)^alpha,
   // |y| counting the <eos>; alpha = 0 ranks by log P.
   double length_alpha = 0.0;
+  // Per example of the batch, when not empty: example b generates at most
+  // min(max_length, max_lengths[b]) tokens (e.g. a multiple of its source length).
+  std::vector<std::size_t> max_lengths;
 
+  std::size_t max_length_of(std::size_t b) const {
+    return max_lengths.empty() ? max_length : std::min(max_length, max_lengths[b]);
+  }
   SearchOptions& with_start(std::int64_t id) { start = id; return *this; }
   SearchOptions& with_eos(std::int64_t id) { eos = id; return *this; }
   SearchOptions& with_max_length(std::size_t n) { max_length = n; return *this; }
@@ -178,6 +185,11 @@ template <class T>
 std::vector<Hypothesis> beam_search(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step,
                                     std::vector<RecurrentState<T>> states, std::size_t batch,
                                     const SearchOptions& options);
+// The n best hypotheses of each example (n <= k; fewer when fewer were found), best first.
+template <class T>
+std::vector<std::vector<Hypothesis>> beam_search_nbest(Tape<T>& tape, const DecoderStep<non_deduced_t<T>>& step,
+                                                       std::vector<RecurrentState<T>> states, std::size_t batch,
+                                                       const SearchOptions& options, std::size_t n);
 
 // ---- the model ----------------------------------------------------------------------------------------
 
@@ -204,6 +216,8 @@ class Seq2Seq : public Module<T> {
   // so call eval() first: in training mode with dropout > 0 they throw std::invalid_argument.
   std::vector<Hypothesis> greedy(const SourceBatch& source, const SearchOptions& options) const;
   std::vector<Hypothesis> beam(const SourceBatch& source, const SearchOptions& options) const;
+  std::vector<std::vector<Hypothesis>> beam_nbest(const SourceBatch& source, const SearchOptions& options,
+                                                  std::size_t n) const;
   // The attention weights [T, S] of one source sentence while the decoder is fed `output`
   // (e.g. a search result): row t is the step that produced output[t]. Empty without attention.
   std::vector<std::vector<double>> attention_matrix(const std::vector<std::int64_t>& source,

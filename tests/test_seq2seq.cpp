@@ -287,6 +287,38 @@ BOOST_AUTO_TEST_CASE(beam_search_finds_the_most_likely_sentence) {
   for (std::size_t i = 0; i < batch; ++i) BOOST_TEST(b1[i].tokens == g[i].tokens);
 }
 
+BOOST_AUTO_TEST_CASE(nbest_and_per_sentence_maximum_lengths) {
+  const std::size_t batch = 2, k = 3;
+  // alpha > 0: no early stop once a finished hypothesis beats the live ones, so k are found.
+  SearchOptions so = SearchOptions().with_start(3).with_eos(0).with_max_length(6).with_beam(k).with_length_alpha(0.6);
+  Tape<double> tape;
+  auto start_states = [&](std::size_t rows) {
+    return std::vector<RecurrentState<double>>{{tape.constant(zeros<double>({rows, 1})), {}}};
+  };
+  // The n best, best first: the first is beam_search's, the scores never rise, no repeats.
+  const std::vector<Hypothesis> best = beam_search(tape, markov_decoder(), start_states(batch * k), batch, so);
+  const auto nbest = beam_search_nbest(tape, markov_decoder(), start_states(batch * k), batch, so, 3);
+  BOOST_REQUIRE(nbest.size() == batch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    BOOST_REQUIRE(nbest[b].size() == 3u);
+    BOOST_TEST(nbest[b][0].tokens == best[b].tokens);
+    for (std::size_t j = 1; j < nbest[b].size(); ++j) {
+      BOOST_TEST(nbest[b][j].score <= nbest[b][j - 1].score);
+      BOOST_TEST(nbest[b][j].tokens != nbest[b][j - 1].tokens);
+    }
+  }
+  // max_lengths caps each example on its own: example 0 gets one token, example 1 the usual 6.
+  so.max_lengths = {1, 6};
+  const std::vector<Hypothesis> g = greedy_search(tape, markov_decoder(), start_states(batch), batch, so);
+  BOOST_TEST(g[0].tokens.size() == 1u);
+  BOOST_TEST(g[1].tokens.size() == 6u);
+  const std::vector<Hypothesis> capped = beam_search(tape, markov_decoder(), start_states(batch * k), batch, so);
+  BOOST_TEST(capped[0].tokens.size() == 1u);
+  BOOST_TEST(capped[1].tokens == best[1].tokens);
+  so.max_lengths = {1};
+  BOOST_CHECK_THROW(beam_search(tape, markov_decoder(), start_states(batch * k), batch, so), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(length_normalisation) {
   BOOST_TEST(length_normalised(-3.0, 4, 0.0) == -3.0);
   BOOST_TEST(std::abs(length_normalised(-3.0, 7, 1.0) - (-3.0 / 2.0)) < 1e-12);  // ((5 + 7) / 6)^1 = 2

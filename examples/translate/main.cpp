@@ -14,9 +14,14 @@
 //   translate train     [--data eng-fra.txt] [--tutorial-filter] ... --checkpoint FILE [--resume]
 //   translate eval      --checkpoint FILE [--metrics-out FILE]        test BLEU and perplexity
 //   translate translate --checkpoint FILE [--show-attention]          stdin sentences -> translations
+//   translate translate --checkpoint FILE --input F --output F [--nbest K]   a whole file, batched
 // Without --data: a built-in task, English number words -> digits ("forty two" -> "4 2").
 // The checkpoint FILE (.npz, examples/common/run_checkpoint.hpp) holds the options (run/config)
-// and the loop's position; its companions FILE.src.vocab / FILE.tgt.vocab hold the vocabularies.
+// and the loop's position; its companions FILE.src.vocab / FILE.tgt.vocab hold the vocabularies,
+// and with --subwords FILE.spm (--joint-vocab) or FILE.src.spm / FILE.tgt.spm the SentencePiece
+// models, whose fingerprint the options remember (a model that is not the checkpoint's is an error).
+// Metrics: BLEU on lowercased word tokens, sacreBLEU's default BLEU and chrF on detokenised text
+// (data/sacrebleu.hpp), the <unk> rate of the output.
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -34,6 +39,7 @@
 #include "../common/train_loop.hpp"
 #include "setup.hpp"
 #include "autograd/parallel_batch.hpp"
+#include "io/atomic_file.hpp"
 #include "optim/checkpoint.hpp"
 #include "optim/optimizer.hpp"
 
@@ -57,6 +63,10 @@ data:
   --tutorial-filter      the PyTorch tutorial's set: < 10 tokens per side, English prefixes, 90/10 split
   --max-len N            keep pairs with at most N tokens per side (0: no limit; tutorial: 9)
   --min-count N          words seen fewer times in training become <unk> (default 1)
+  --subwords none|bpe|unigram   SentencePiece subwords trained on the training split (default none:
+                         words); the model(s) are stored beside the checkpoint, outputs decoded to text
+  --vocab-size N         pieces per subword model (default 8000)  --joint-vocab  one model for both sides
+  --lowercase yes|no     lowercase the text (default yes with words, no with subwords)
   --synthetic-size N     pairs of the synthetic task (default 6000)
   --seed N               split, initialisation and batches (default 1)
 model:
@@ -72,14 +82,38 @@ training:
   --max-minutes X        stop training after X minutes (checkpoint saved), then evaluate
   --checkpoint FILE      (default translate.npz)  --resume
 search and output:
-  --beam K (default 5)  --length-alpha A (default 0.6)  --max-output N (default 30)
+  --beam K (default 5)  --length-alpha A (default 0.6: GNMT length penalty)
+  --max-output N         output tokens at most (default 30 words, 250 subwords)
+  --max-ratio R          also cap each output at ceil(R * source tokens) + 1 tokens (default: off
+                         with words, 2 with subwords; 0: off)
   --eval-limit N         evaluate BLEU on the first N test pairs only (0: all)
   --show-attention       translate: print the attention matrix of each sentence; with
                          --plot FILE.svg also draw it (FILE.svg, FILE-2.svg, ... per sentence)
   --plot FILE.svg        train: train/valid perplexity and greedy BLEU by epoch
-  --metrics-out FILE     JSON with test_bleu, test_ppl, sentences_per_s, wall_s, ...)";
+  --metrics-out FILE     JSON with test_bleu (tokens), test_bleu_sacre, test_chrf, test_unk_rate,
+                         test_ppl, sentences_per_s, wall_s, ...
+translate:
+  --input FILE --output FILE   translate a whole file (batched beam search, sorted by length,
+                         written in input order, atomically); without them, stdin line by line
+  --nbest K              the K best translations per sentence: "line ||| text ||| score" (K <= beam)
+  --batch N              sentences per batch with --input (default 32)
+  --keep-unk             words: keep <unk> (default: replaced by the most-attended source word))";
 
 std::string checkpoint_path(const examples::Args& args) { return args.str("checkpoint", "translate.npz"); }
+
+void print_scores(std::ostream& out, const BleuResult& r, const SearchOptions& so) {
+  out << "test " << td::to_string(r.score) << "  (tokens; beam " << so.beam << ", alpha " << so.length_alpha << ")\n"
+      << "test sacreBLEU " << td::to_string(r.sacre) << "  (13a, mixed case, detokenised)\n"
+      << "test chrF2 " << std::fixed << std::setprecision(2) << r.chrf << std::defaultfloat << ", <unk> rate "
+      << r.unk_rate << "\n";
+}
+
+void set_scores(examples::Metrics& metrics, const BleuResult& r) {
+  metrics.set("test_bleu", r.score.bleu);
+  metrics.set("test_bleu_sacre", r.sacre.bleu);
+  metrics.set("test_chrf", r.chrf);
+  metrics.set("test_unk_rate", r.unk_rate);
+}
 
 // ---- train --------------------------------------------------------------------------------------
 
@@ -191,11 +225,13 @@ class TrainRun {
     }
     const auto& held = d_.split.valid.empty() ? d_.split.test : d_.split.valid;
     std::vector<std::size_t> peek(held.begin(), held.begin() + std::ptrdiff_t(std::min<std::size_t>(500, held.size())));
-    const double bleu = evaluate_bleu(model_, d_, peek, search_options(args_), true).score.bleu;
+    const BleuResult greedy = evaluate_bleu(model_, d_, peek, decoding_options(args_, s_), true);
+    const double bleu = greedy.score.bleu;
     plot_.add(std::string("greedy BLEU (") + (d_.split.valid.empty() ? "test" : "valid") + ")", double(epochs_done),
               bleu, 1);
     plot_.draw();
-    line << ", greedy BLEU " << std::setprecision(4) << bleu << " ("
+    line << ", greedy BLEU " << std::setprecision(4) << bleu << " sacreBLEU " << greedy.sacre.bleu << " chrF "
+         << greedy.chrf << " ("
          << (d_.split.valid.empty() ? "test" : "valid") << ", " << peek.size() << " pairs), " << std::setprecision(5)
          << std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_clock_).count() << " s";
     std::cerr << line.str() << "\n";
@@ -220,22 +256,23 @@ class TrainRun {
 
 // The final evaluation on the test split.
 void TrainRun::report(examples::Metrics& metrics, double wall_seconds) {
-  SearchOptions so = search_options(args_);
+  const Decoding decoding = decoding_options(args_, s_);
+  const SearchOptions& so = decoding.search;
   std::vector<std::size_t> test = d_.split.test;
   const std::size_t limit = std::size_t(args_.integer("eval-limit", 0));
   if (limit && test.size() > limit) test.resize(limit);
   const double ppl = evaluate_ppl(model_, d_, d_.split.test);
-  BleuResult beam = evaluate_bleu(model_, d_, test, so, false);
-  BleuResult greedy = evaluate_bleu(model_, d_, test, so, true);
-  std::cout << "test perplexity " << ppl << "\n"
-            << "test " << td::to_string(beam.score) << "  (beam " << so.beam << ", alpha " << so.length_alpha << ")\n"
-            << "test greedy " << td::to_string(greedy.score) << "\n";
+  BleuResult beam = evaluate_bleu(model_, d_, test, decoding, false);
+  BleuResult greedy = evaluate_bleu(model_, d_, test, decoding, true);
+  std::cout << "test perplexity " << ppl << "\n";
+  print_scores(std::cout, beam, so);
+  std::cout << "test greedy " << td::to_string(greedy.score) << "\n";
   for (std::size_t i = 0; i < std::min<std::size_t>(5, beam.order.size()); ++i) {
     const auto& p = d_.pairs[beam.order[i * beam.order.size() / 5]];
-    std::cout << "  > " << td::join_tokens(p.source) << "\n  = " << td::join_tokens(p.target) << "\n  < "
-              << td::join_tokens(beam.hypotheses[i * beam.order.size() / 5]) << "\n";
+    std::cout << "  > " << p.source_text << "\n  = " << p.target_text << "\n  < "
+              << beam.texts[i * beam.order.size() / 5] << "\n";
   }
-  metrics.set("test_bleu", beam.score.bleu);
+  set_scores(metrics, beam);
   metrics.set("test_bleu_greedy", greedy.score.bleu);
   metrics.set("test_ppl", ppl);
   metrics.set("sentences_per_s", state_.train_seconds > 0 ? state_.items / state_.train_seconds : 0);
@@ -257,6 +294,17 @@ int train(const examples::Args& args) {
   examples::RunConfig config(args, resume ? &saved.config : nullptr);
   const Settings s = read_settings(config, true);
   Dataset d = load_data(s, !resume);
+  std::string fingerprint;  // of the subword model(s), remembered by the checkpoint
+  if (resume) {
+    const auto saved_fingerprint = config.saved("subword-model");
+    fingerprint = saved_fingerprint ? saved_fingerprint->text : "";
+    load_subwords(s, d, ckpt, fingerprint);
+  } else if (s.subwords != "none") {
+    train_subwords(s, d);
+    fingerprint = save_subwords(s, d, ckpt);
+  }
+  config.set("subword-model", examples::ConfigValue::string(fingerprint));
+  apply_subwords(d, !resume);
   if (resume) {
     d.vocabs.source = td::Vocab::load(ckpt + ".src.vocab");
     d.vocabs.target = td::Vocab::load(ckpt + ".tgt.vocab");
@@ -281,7 +329,7 @@ int train(const examples::Args& args) {
 
 struct Loaded {
   Settings settings;
-  td::PairVocabs vocabs;
+  Dataset data;  // no pairs: the vocabularies, the subword models and the word options
   std::unique_ptr<Seq2Seq<float>> model;
 };
 
@@ -292,10 +340,16 @@ Loaded load_model(const examples::Args& args) {
   examples::RunConfig config(args, &saved.config);
   Loaded l;
   l.settings = read_settings(config, false);
-  l.vocabs.source = td::Vocab::load(ckpt + ".src.vocab");
-  l.vocabs.target = td::Vocab::load(ckpt + ".tgt.vocab");
+  l.data = empty_data(l.settings);
+  const auto fingerprint = saved.config.find("subword-model");
+  load_subwords(l.settings, l.data, ckpt, fingerprint == saved.config.end() ? "" : fingerprint->second.text);
+  l.data.vocabs.source = td::Vocab::load(ckpt + ".src.vocab");
+  l.data.vocabs.target = td::Vocab::load(ckpt + ".tgt.vocab");
+  if (l.data.subwords() && (l.data.vocabs.source.size() != l.data.source_model->size() + Specials::kCount - 1 ||
+                            l.data.vocabs.target.size() != l.data.target_model->size() + Specials::kCount - 1))
+    throw std::invalid_argument("the vocabularies beside " + ckpt + " do not match its subword model(s)");
   std::mt19937_64 rng(0);
-  l.model = std::make_unique<Seq2Seq<float>>(model_options(l.settings, l.vocabs), rng);
+  l.model = std::make_unique<Seq2Seq<float>>(model_options(l.settings, l.data.vocabs), rng);
   load_checkpoint(ckpt, l.model->parameters());
   l.model->eval();
   return l;
@@ -305,18 +359,21 @@ int eval(const examples::Args& args) {
   Loaded l = load_model(args);
   examples::Progress clock(1, "eval");
   Dataset d = load_data(l.settings, false);
-  d.vocabs = l.vocabs;
+  d.vocabs = l.data.vocabs;
+  d.source_model = l.data.source_model;
+  d.target_model = l.data.target_model;
+  apply_subwords(d, false);
   encode(d);
-  SearchOptions so = search_options(args);
+  const Decoding decoding = decoding_options(args, l.settings);
   std::vector<std::size_t> test = d.split.test;
   const std::size_t limit = std::size_t(args.integer("eval-limit", 0));
   if (limit && test.size() > limit) test.resize(limit);
   const double ppl = evaluate_ppl(*l.model, d, d.split.test);
-  BleuResult beam = evaluate_bleu(*l.model, d, test, so, false);
-  std::cout << "test pairs " << test.size() << "\ntest perplexity " << ppl << "\ntest " << td::to_string(beam.score)
-            << "  (beam " << so.beam << ", alpha " << so.length_alpha << ")\n";
+  BleuResult beam = evaluate_bleu(*l.model, d, test, decoding, false);
+  std::cout << "test pairs " << test.size() << "\ntest perplexity " << ppl << "\n";
+  print_scores(std::cout, beam, decoding.search);
   examples::Metrics metrics;
-  metrics.set("test_bleu", beam.score.bleu);
+  set_scores(metrics, beam);
   metrics.set("test_ppl", ppl);
   metrics.set("test_pairs", double(test.size()));
   metrics.set("sentences_per_s", test.size() / std::max(1e-9, clock.seconds_since_start()));
@@ -359,35 +416,171 @@ void write_attention_plot(const std::string& path, std::size_t sentence, const s
   examples::write_heat_map(file, m, rows, source_words, "attention: " + td::join_tokens(source_words));
 }
 
+// One source sentence ready for the model: its tokens (words or pieces) and ids (<eos> last).
+struct Source {
+  td::Tokens tokens;
+  std::vector<std::int64_t> ids;
+};
+
+// Throws when the sentence has more word tokens than the checkpoint's --max-len.
+Source prepare_source(const Loaded& l, const std::string& line, std::size_t line_no) {
+  const std::size_t max_len = l.settings.max_len;
+  if (max_len > 0) {
+    const std::size_t words = l.data.word_tokens(line).size();
+    if (words > max_len)
+      throw std::invalid_argument("input line " + std::to_string(line_no) + " has " + std::to_string(words) +
+                                  " tokens, more than the checkpoint's --max-len " + std::to_string(max_len));
+  }
+  Source s;
+  s.tokens = l.data.source_tokens(line);
+  s.ids = to_ids(td::encode_sentence(l.data.vocabs.source, s.tokens));
+  return s;
+}
+
+// The output tokens of a hypothesis. Words (unless --keep-unk): each <unk> becomes the source
+// word its step attended to most (Luong et al. 2015's unknown-word replacement; the source's
+// <eos> is never chosen). Needs attention; other models keep <unk>.
+td::Tokens output_tokens(const Loaded& l, const Source& src, const Hypothesis& h, bool replace_unk) {
+  td::Tokens out = td::decode_sentence(l.data.vocabs.target, std::vector<int>(h.tokens.begin(), h.tokens.end()));
+  if (!replace_unk || l.data.subwords() || src.tokens.empty() ||
+      std::find(h.tokens.begin(), h.tokens.end(), std::int64_t(Specials::kUnk)) == h.tokens.end())
+    return out;
+  const auto m = l.model->attention_matrix(src.ids, h.tokens, Specials::kSos);
+  if (m.empty()) return out;
+  for (std::size_t t = 0, o = 0; t < h.tokens.size() && o < out.size(); ++t) {
+    const std::int64_t y = h.tokens[t];
+    if (y == Specials::kEos) break;
+    if (y == Specials::kPad || y == Specials::kSos) continue;
+    if (y == Specials::kUnk) {
+      const auto& row = m[t];
+      const auto best = std::max_element(row.begin(), row.begin() + std::ptrdiff_t(src.tokens.size()));
+      out[o] = src.tokens[std::size_t(best - row.begin())];
+    }
+    ++o;
+  }
+  return out;
+}
+
+std::size_t nbest_option(const examples::Args& args, const Decoding& decoding) {
+  const long n = args.integer("nbest", 1);
+  if (n < 1 || std::size_t(n) > decoding.search.beam)
+    throw std::invalid_argument("--nbest " + std::to_string(n) + " needs 1 <= K <= --beam (" +
+                                std::to_string(decoding.search.beam) + ")");
+  return std::size_t(n);
+}
+
+void write_nbest(std::ostream& out, std::size_t line, const std::vector<std::string>& texts,
+                 const std::vector<Hypothesis>& hyps) {
+  for (std::size_t k = 0; k < hyps.size(); ++k)
+    out << line << " ||| " << texts[k] << " ||| " << std::fixed << std::setprecision(4) << hyps[k].score
+        << std::defaultfloat << "\n";
+}
+
+// --input FILE --output FILE: the whole file, batched (sorted by source length), written in
+// input order once every sentence is translated. Empty lines stay empty.
+int translate_file(const examples::Args& args, const Loaded& l, const Decoding& decoding) {
+  const std::string input = args.str("input", "-"), output = args.str("output", "-");
+  std::ifstream file;
+  if (input != "-") {
+    file.open(input);
+    if (!file) throw std::runtime_error("cannot open " + input);
+  }
+  std::istream& in = input == "-" ? std::cin : file;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  const std::size_t nbest = nbest_option(args, decoding);
+  const bool replace_unk = !args.has("keep-unk");
+  std::vector<Source> sources(lines.size());
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (td::split_on_spaces(lines[i]).empty()) continue;
+    sources[i] = prepare_source(l, lines[i], i + 1);  // every error before any output
+    order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return sources[a].ids.size() < sources[b].ids.size(); });
+  const std::size_t batch_size = std::size_t(std::max(1L, args.integer("batch", 32)));
+  std::vector<std::vector<Hypothesis>> hyps(lines.size());
+  std::vector<std::vector<std::string>> texts(lines.size());
+  examples::Progress progress(order.size(), "sent");
+  for (std::size_t start = 0; start < order.size(); start += batch_size) {
+    const std::size_t end = std::min(order.size(), start + batch_size);
+    std::vector<std::vector<std::int64_t>> ids;
+    for (std::size_t j = start; j < end; ++j) ids.push_back(sources[order[j]].ids);
+    const SourceBatch src = make_source_batch(ids, Specials::kPad);
+    std::vector<std::vector<Hypothesis>> best = l.model->beam_nbest(src, decoding.for_batch(src), nbest);
+    for (std::size_t j = start; j < end; ++j) {
+      const std::size_t i = order[j];
+      hyps[i] = std::move(best[j - start]);
+      for (const Hypothesis& h : hyps[i]) texts[i].push_back(l.data.output_text(output_tokens(l, sources[i], h, replace_unk)));
+    }
+    progress.update(end);
+  }
+  std::ostringstream out;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (nbest > 1) write_nbest(out, i, texts[i], hyps[i]);
+    else out << (texts[i].empty() ? "" : texts[i][0]) << "\n";
+  }
+  if (output == "-") {
+    std::cout << out.str();
+  } else {
+    AtomicFile f(output);
+    f.write(out.str());
+    f.commit();
+  }
+  const double seconds = progress.seconds_since_start();
+  std::cerr << "translated " << order.size() << " sentences in " << std::setprecision(3) << seconds << " s ("
+            << std::setprecision(4) << double(order.size()) / std::max(seconds, 1e-9) << " sentences/s)\n";
+  return 0;
+}
+
 int translate(const examples::Args& args) {
   Loaded l = load_model(args);
-  SearchOptions so = search_options(args);
-  const bool synthetic = l.settings.data == "-" && !has_fixed_splits(l.settings);
+  const Decoding decoding = decoding_options(args, l.settings);
+  if (args.has("input") || args.has("output")) {
+    if (args.has("show-attention")) throw std::invalid_argument("--show-attention translates stdin line by line: drop --input/--output");
+    return translate_file(args, l, decoding);
+  }
+  const std::size_t nbest = nbest_option(args, decoding);
+  const bool replace_unk = !args.has("keep-unk");
   std::string line;
-  for (std::size_t sentence = 1; std::getline(std::cin, line);) {
-    td::Tokens words = synthetic ? td::split_on_spaces(line) : td::normalize_tokens(line);
-    if (words.empty()) continue;
-    std::vector<std::int64_t> src = to_ids(td::encode_sentence(l.vocabs.source, words));
-    Hypothesis h = l.model->beam(make_source_batch({src}, Specials::kPad), so)[0];
-    td::Tokens out = td::decode_sentence(l.vocabs.target, std::vector<int>(h.tokens.begin(), h.tokens.end()));
-    std::cout << td::join_tokens(out) << "\n";
+  for (std::size_t sentence = 1, line_no = 1; std::getline(std::cin, line); ++line_no) {
+    if (td::split_on_spaces(line).empty()) continue;
+    const Source src = prepare_source(l, line, line_no);
+    const SourceBatch batch = make_source_batch({src.ids}, Specials::kPad);
+    const std::vector<Hypothesis> hyps = l.model->beam_nbest(batch, decoding.for_batch(batch), nbest)[0];
+    if (hyps.empty()) {
+      std::cout << "\n";
+      continue;
+    }
+    if (nbest > 1) {
+      std::vector<std::string> texts;
+      for (const Hypothesis& h : hyps) texts.push_back(l.data.output_text(output_tokens(l, src, h, replace_unk)));
+      write_nbest(std::cout, line_no - 1, texts, hyps);
+    } else {
+      std::cout << l.data.output_text(output_tokens(l, src, hyps[0], replace_unk)) << "\n";
+    }
+    const Hypothesis& h = hyps[0];
     if (args.has("show-attention")) {
-      auto m = l.model->attention_matrix(src, h.tokens, Specials::kSos);
+      auto m = l.model->attention_matrix(src.ids, h.tokens, Specials::kSos);
       if (m.empty()) {
         std::cout << "(no attention in this model)\n";
         continue;
       }
-      td::Tokens cols = words;
+      td::Tokens cols = src.tokens;
       cols.push_back(Specials::kEosToken);
-      if (args.has("plot")) write_attention_plot(args.str("plot"), sentence++, m, h, l.vocabs.target, cols);
+      if (args.has("plot")) write_attention_plot(args.str("plot"), sentence++, m, h, l.data.vocabs.target, cols);
       std::cout << std::string(12, ' ');
       for (const auto& c : cols) std::cout << cell(c, 8);
       std::cout << "\n";
       for (std::size_t t = 0; t < m.size(); ++t) {
-        const std::string row = h.tokens[t] == Specials::kEos ? Specials::kEosToken : l.vocabs.target.word(int(h.tokens[t]));
+        const std::string row = h.tokens[t] == Specials::kEos ? Specials::kEosToken : l.data.vocabs.target.word(int(h.tokens[t]));
         std::cout << cell(row, 12);
         for (double w : m[t]) std::cout << std::setw(8) << std::fixed << std::setprecision(2) << w;
-        std::cout << "\n";
+        std::cout << std::defaultfloat << "\n";
       }
       std::cout << "\n";
     }
@@ -413,8 +606,10 @@ int main(int argc, char** argv) try {
                        "embedding", "hidden", "layers", "bidirectional", "attention", "dropout", "epochs", "batch",
                        "lr", "lr-decay", "blas-threads", "decay-after", "clip", "teacher-forcing", "threads", "max-minutes",
                        "checkpoint", "resume", "beam", "length-alpha", "max-output", "eval-limit", "show-attention",
-                       "metrics-out"},
-                      {"tutorial-filter", "bidirectional", "resume", "show-attention"}, kUsage);
+                       "metrics-out", "subwords", "vocab-size", "joint-vocab", "lowercase", "max-ratio", "input",
+                       "output", "nbest", "keep-unk"},
+                      {"tutorial-filter", "bidirectional", "resume", "show-attention", "joint-vocab", "keep-unk"},
+                      kUsage);
   openblas_set_num_threads(int(args.integer("blas-threads", 1)));
   if (command == "train") return train(args);
   if (command == "eval") return eval(args);

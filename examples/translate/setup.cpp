@@ -1,8 +1,11 @@
 #include "setup.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 #include <iostream>
 #include <random>
@@ -27,6 +30,10 @@ Settings read_settings(examples::RunConfig& c, bool training) {
                             {"test-source", &s.test_source}, {"test-target", &s.test_target}})
     *field = c.text(key, "");
   s.tutorial = c.flag("tutorial-filter");
+  s.subwords = c.choice("subwords", "none", {"none", "bpe", "unigram"});
+  s.vocab_size = c.count("vocab-size", 8000);
+  s.joint_vocab = c.flag("joint-vocab");
+  s.lowercase = c.choice("lowercase", s.subwords == "none" ? "yes" : "no", {"yes", "no"}) == "yes";
   s.max_len = std::size_t(c.integer("max-len", s.tutorial ? 9 : 0, Policy::Fixed));
   s.min_count = std::size_t(c.integer("min-count", 1, Policy::Fixed));
   s.synthetic_size = c.count("synthetic-size", 6000);
@@ -96,6 +103,8 @@ std::vector<td::SentencePair> synthetic_pairs(std::size_t count, std::uint64_t s
     p.source = number_words(n);
     for (char ch : std::to_string(n)) p.target.push_back(std::string(1, ch));
     p.line = i + 1;
+    p.source_text = td::join_tokens(p.source);
+    p.target_text = td::join_tokens(p.target);
     pairs.push_back(std::move(p));
   }
   return pairs;
@@ -111,6 +120,7 @@ td::PairReadOptions read_options(const Settings& s) {
   o.english_column = 0;
   o.max_tokens = s.max_len;
   o.english_prefix_filter = s.tutorial;
+  o.normalize.lowercase = s.lowercase;
   return o;
 }
 
@@ -159,6 +169,8 @@ void load_fixed_splits(const Settings& s, Dataset& d) {
     }
   }
   if (d.split.train.empty()) throw std::invalid_argument("the training split holds no pair");
+  if (d.split.valid.empty() && (!s.valid.empty() || !s.valid_source.empty()))
+    throw std::invalid_argument("the validation split holds no pair (" + (s.valid.empty() ? s.valid_source : s.valid) + ")");
   if (d.split.test.empty()) throw std::invalid_argument("the test split holds no pair (give --test or --test-source/--test-target)");
 }
 
@@ -166,24 +178,150 @@ void load_fixed_splits(const Settings& s, Dataset& d) {
 
 bool has_fixed_splits(const Settings& s) { return !s.train.empty() || !s.train_source.empty(); }
 
-Dataset load_data(const Settings& s, bool build_vocabs) {
+Dataset empty_data(const Settings& s) {
   Dataset d;
+  d.words = read_options(s).normalize;
+  d.synthetic = s.data == "-" && !has_fixed_splits(s);
+  return d;
+}
+
+Dataset load_data(const Settings& s, bool build_vocabs) {
+  Dataset d = empty_data(s);
   td::SplitFractions fractions;
   if (has_fixed_splits(s)) {
     if (s.data != "-") throw std::invalid_argument("give either --data or fixed splits (--train ..., --train-source ...)");
     load_fixed_splits(s, d);
-    if (build_vocabs) d.vocabs = td::build_pair_vocabs(d.pairs, d.split.train, s.min_count);
-    return d;
-  }
-  if (s.data == "-") {
-    d.pairs = synthetic_pairs(s.synthetic_size, s.seed + 77);
   } else {
-    d.pairs = reported(td::read_pairs(s.data, read_options(s)), s.data).pairs;
+    if (s.data == "-") {
+      d.pairs = synthetic_pairs(s.synthetic_size, s.seed + 77);
+    } else {
+      d.pairs = reported(td::read_pairs(s.data, read_options(s)), s.data).pairs;
+    }
+    if (s.tutorial) fractions = {0.9, 0.0, 0.1};
+    d.split = td::split_indices(d.pairs.size(), s.seed, fractions);
+    const std::string name = s.data == "-" ? "the synthetic task" : s.data;
+    if (d.split.train.empty()) throw std::invalid_argument(name + ": the training split holds no pair");
+    if (d.split.test.empty()) throw std::invalid_argument(name + ": the test split holds no pair");
   }
-  if (s.tutorial) fractions = {0.9, 0.0, 0.1};
-  d.split = td::split_indices(d.pairs.size(), s.seed, fractions);
-  if (build_vocabs) d.vocabs = td::build_pair_vocabs(d.pairs, d.split.train, s.min_count);
+  if (build_vocabs && s.subwords == "none") d.vocabs = td::build_pair_vocabs(d.pairs, d.split.train, s.min_count);
   return d;
+}
+
+// ---- subwords -----------------------------------------------------------------------------------
+
+namespace {
+
+std::string hex(std::uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string lowercased(const std::string& text) {
+  std::u32string cps = td::decode_utf8(text);
+  for (char32_t& cp : cps) cp = td::to_lower(cp);
+  return td::encode_utf8(cps);
+}
+
+// The text a subword model sees: the field, lowercased with --lowercase yes.
+std::string model_text(const td::NormalizeOptions& words, const std::string& text) {
+  return words.lowercase ? lowercased(text) : text;
+}
+
+// <unk>, <pad>, <sos>, <eos>, then every piece of the model but its own <unk>, in id order.
+td::Vocab subword_vocab(const td::SubwordModel& m) {
+  td::WordCounts counts;
+  for (int id = 1; id < int(m.size()); ++id) counts[m.piece(id)] = m.size() - std::size_t(id);
+  return td::build_seq2seq_vocab(counts);
+}
+
+}  // namespace
+
+td::Tokens Dataset::source_tokens(const std::string& text) const {
+  if (subwords()) return source_model->encode(model_text(words, text));
+  return synthetic ? td::split_on_spaces(text) : td::normalize_tokens(text, words);
+}
+
+td::Tokens Dataset::word_tokens(const std::string& text) const {
+  return synthetic ? td::split_on_spaces(text) : td::normalize_tokens(text, words);
+}
+
+std::string Dataset::output_text(const td::Tokens& tokens) const {
+  if (subwords()) {
+    // Byte pieces may spell control characters (a newline would split the output line).
+    std::string text = target_model->decode(tokens);
+    for (char& c : text)
+      if ((static_cast<unsigned char>(c) < 0x20) || c == 0x7F) c = ' ';
+    return text;
+  }
+  return synthetic ? td::join_tokens(tokens) : td::detokenize(tokens);
+}
+
+std::vector<std::string> subword_files(const Settings& s, const std::string& checkpoint) {
+  if (s.subwords == "none") return {};
+  if (s.joint_vocab) return {checkpoint + ".spm"};
+  return {checkpoint + ".src.spm", checkpoint + ".tgt.spm"};
+}
+
+void train_subwords(const Settings& s, Dataset& d) {
+  td::SubwordOptions o;
+  o.kind = td::parse_subword_kind(s.subwords);
+  o.vocab_size = s.vocab_size;
+  std::vector<std::string> source, target;
+  for (std::size_t i : d.split.train) {
+    source.push_back(model_text(d.words, d.pairs[i].source_text));
+    target.push_back(model_text(d.words, d.pairs[i].target_text));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  if (s.joint_vocab) {
+    source.insert(source.end(), target.begin(), target.end());
+    d.source_model = d.target_model = td::SubwordModel::train(source, o);
+  } else {
+    d.source_model = td::SubwordModel::train(source, o);
+    d.target_model = td::SubwordModel::train(target, o);
+  }
+  std::cerr << "subwords: " << s.subwords << (s.joint_vocab ? " joint " : " per side ") << d.source_model->size()
+            << " / " << d.target_model->size() << " pieces, trained in " << std::setprecision(3)
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
+}
+
+std::string save_subwords(const Settings& s, const Dataset& d, const std::string& checkpoint) {
+  const std::vector<std::string> files = subword_files(s, checkpoint);
+  if (files.empty()) return "";
+  d.source_model->save(files[0]);
+  if (files.size() == 1) return hex(d.source_model->fingerprint());
+  d.target_model->save(files[1]);
+  return hex(d.source_model->fingerprint()) + " " + hex(d.target_model->fingerprint());
+}
+
+void load_subwords(const Settings& s, Dataset& d, const std::string& checkpoint, const std::string& fingerprint) {
+  const std::vector<std::string> files = subword_files(s, checkpoint);
+  if (files.empty()) return;
+  std::vector<td::SubwordModel> models;
+  std::string found;
+  for (const std::string& f : files) {
+    models.push_back(td::SubwordModel::load(f));
+    found += (found.empty() ? "" : " ") + hex(models.back().fingerprint());
+  }
+  if (found != fingerprint)
+    throw std::invalid_argument("subword model " + files[0] + (files.size() > 1 ? " / " + files[1] : "") +
+                                " does not match the checkpoint " + checkpoint + " (fingerprint " + found +
+                                ", the checkpoint was trained with " + (fingerprint.empty() ? "none" : fingerprint) +
+                                ")");
+  d.source_model = models.front();
+  d.target_model = models.back();
+}
+
+void apply_subwords(Dataset& d, bool build_vocabs) {
+  if (!d.subwords()) return;
+  for (auto& p : d.pairs) {
+    p.source = d.source_model->encode(model_text(d.words, p.source_text));
+    p.target = d.target_model->encode(model_text(d.words, p.target_text));
+  }
+  if (build_vocabs) {
+    d.vocabs.source = subword_vocab(*d.source_model);
+    d.vocabs.target = subword_vocab(*d.target_model);
+  }
 }
 
 void encode(Dataset& d) { d.encoded = td::encode_pairs(d.pairs, d.vocabs); }
@@ -224,13 +362,27 @@ Seq2SeqOptions model_options(const Settings& s, const td::PairVocabs& vocabs) {
   return o;
 }
 
-SearchOptions search_options(const examples::Args& args) {
-  return SearchOptions()
-      .with_start(Specials::kSos)
-      .with_eos(Specials::kEos)
-      .with_beam(std::size_t(args.integer("beam", 5)))
-      .with_length_alpha(args.num("length-alpha", 0.6))
-      .with_max_length(std::size_t(args.integer("max-output", 30)));
+Decoding decoding_options(const examples::Args& args, const Settings& s) {
+  const bool subwords = s.subwords != "none";
+  Decoding d;
+  d.search = SearchOptions()
+                 .with_start(Specials::kSos)
+                 .with_eos(Specials::kEos)
+                 .with_beam(std::size_t(args.integer("beam", 5)))
+                 .with_length_alpha(args.num("length-alpha", 0.6))
+                 .with_max_length(std::size_t(args.integer("max-output", subwords ? 250 : 30)));
+  d.max_ratio = args.num("max-ratio", subwords ? 2.0 : 0.0);
+  if (d.search.beam == 0) throw std::invalid_argument("--beam must be at least 1");
+  if (d.max_ratio < 0) throw std::invalid_argument("--max-ratio must be >= 0");
+  return d;
+}
+
+SearchOptions Decoding::for_batch(const SourceBatch& source) const {
+  SearchOptions so = search;
+  if (max_ratio > 0)
+    for (std::size_t len : source.lengths)  // the source's <eos> not counted; the output's is
+      so.max_lengths.push_back(std::size_t(std::ceil(max_ratio * double(len - 1))) + 1);
+  return so;
 }
 
 namespace {
@@ -263,22 +415,51 @@ double evaluate_ppl(Seq2Seq<float>& model, const Dataset& d, const std::vector<s
   return td::perplexity(nll, tokens);
 }
 
-BleuResult evaluate_bleu(Seq2Seq<float>& model, const Dataset& d, std::vector<std::size_t> idx, const SearchOptions& so,
+namespace {
+
+td::Tokens metric_words(const Dataset& d, td::Tokens words) {
+  if (d.words.lowercase) return words;
+  for (std::string& w : words) w = lowercased(w);
+  return words;
+}
+
+}  // namespace
+
+BleuResult evaluate_bleu(Seq2Seq<float>& model, const Dataset& d, std::vector<std::size_t> idx, const Decoding& decoding,
                          bool greedy) {
   model.eval();
   BleuResult r;
-  std::vector<td::Tokens> refs;
+  std::vector<td::Tokens> hyp_words, ref_words;
+  std::vector<std::string> refs;
+  std::size_t tokens = 0, unknown = 0;
   for (const auto& batch : eval_batches(d, idx, greedy ? 128 : 32)) {
     SourceBatch src = source_batch(d, batch);
+    const SearchOptions so = decoding.for_batch(src);
     std::vector<Hypothesis> hyps = greedy ? model.greedy(src, so) : model.beam(src, so);
     for (std::size_t b = 0; b < batch.size(); ++b) {
+      const td::SentencePair& pair = d.pairs[batch[b]];
       r.order.push_back(batch[b]);
-      r.hypotheses.push_back(td::decode_sentence(d.vocabs.target, std::vector<int>(hyps[b].tokens.begin(), hyps[b].tokens.end())));
-      refs.push_back(d.pairs[batch[b]].target);
+      const std::vector<int> ids(hyps[b].tokens.begin(), hyps[b].tokens.end());
+      for (int id : ids) {
+        if (id == Specials::kEos) break;
+        ++tokens;
+        unknown += id == Specials::kUnk;
+      }
+      r.hypotheses.push_back(td::decode_sentence(d.vocabs.target, ids));
+      r.texts.push_back(d.output_text(r.hypotheses.back()));
+      refs.push_back(pair.target_text);
+      // Lowercased word tokens, so that runs with and without subwords compare: words, the
+      // model's own tokens and the pair's (today's BLEU); subwords, the words of the decoded
+      // text and of the reference.
+      hyp_words.push_back(metric_words(d, d.subwords() ? d.word_tokens(r.texts.back()) : r.hypotheses.back()));
+      ref_words.push_back(metric_words(d, d.subwords() ? d.word_tokens(pair.target_text) : pair.target));
     }
   }
   model.train();
-  r.score = td::corpus_bleu(r.hypotheses, refs);
+  r.score = td::corpus_bleu(hyp_words, ref_words);
+  r.sacre = td::sacre_bleu(r.texts, refs);
+  r.chrf = td::corpus_chrf(r.texts, refs);
+  r.unk_rate = tokens ? double(unknown) / double(tokens) : 0.0;
   return r;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "../common/run_config.hpp"
 #include "data/bleu.hpp"
 #include "data/pairs.hpp"
+#include "data/sacrebleu.hpp"
+#include "data/subwords.hpp"
 #include "layers/seq2seq.hpp"
 
 namespace nmt {
@@ -24,6 +27,12 @@ struct Settings {
   std::string train, valid, test, train_source, train_target, valid_source, valid_target, test_source, test_target;
   std::size_t source_column = 1;  // of a tab-separated line; the target is the other column
   bool tutorial = false, bidirectional = false;
+  // Subwords: "none" (words), "bpe" or "unigram" (SentencePiece, trained on the training split);
+  // vocab_size pieces per model, one model for both sides with joint_vocab.
+  std::string subwords = "none";
+  std::size_t vocab_size = 8000;
+  bool joint_vocab = false;
+  bool lowercase = true;  // default: yes for words, no for subwords
   std::size_t max_len = 0, min_count = 1, synthetic_size = 0, embedding = 0, hidden = 0, layers = 1;
   std::uint64_t seed = 1;
   double dropout = 0;
@@ -35,25 +44,66 @@ struct Settings {
 // `training`: also the training options (eval and translate read only the data and model ones).
 Settings read_settings(tapenet::examples::RunConfig& c, bool training);
 tapenet::Seq2SeqOptions model_options(const Settings& s, const td::PairVocabs& vocabs);
-tapenet::SearchOptions search_options(const tapenet::examples::Args& args);
+
+// Beam search and its limits: --beam, --length-alpha, --max-output (default 30 words, 250
+// subwords), and --max-ratio R, which caps each sentence's output at ceil(R · source tokens) + 1
+// (default 0, no such cap, with words; 2 with subwords).
+struct Decoding {
+  tapenet::SearchOptions search;
+  double max_ratio = 0;
+  // The search options for one batch (the per-sentence caps from the source lengths).
+  tapenet::SearchOptions for_batch(const tapenet::SourceBatch& source) const;
+};
+Decoding decoding_options(const tapenet::examples::Args& args, const Settings& s);
 
 // The built-in task: English number words -> digits ("forty two" -> "4 2"), a pure function
 // of (count, seed).
 std::vector<td::SentencePair> synthetic_pairs(std::size_t count, std::uint64_t seed);
 
 struct Dataset {
-  std::vector<td::SentencePair> pairs;
+  std::vector<td::SentencePair> pairs;  // with subwords, source/target hold the pieces
   td::DataSplit split;
   td::PairVocabs vocabs;
   std::vector<td::EncodedPair> encoded;
+  td::NormalizeOptions words;           // word tokens: the word-level model's and the tokenised BLEU's
+  bool synthetic = false;               // the built-in task (its text is split on spaces only)
+  std::optional<td::SubwordModel> source_model, target_model;  // with --subwords (the same one when joint)
+
+  bool subwords() const { return target_model.has_value(); }
+  // The model's tokens of one source sentence (words or pieces), before the vocabulary.
+  td::Tokens source_tokens(const std::string& text) const;
+  // Word tokens of a text for the tokenised BLEU and the --max-len check.
+  td::Tokens word_tokens(const std::string& text) const;
+  // The text of output tokens: subwords decoded, words detokenised.
+  std::string output_text(const td::Tokens& tokens) const;
 };
 
 // Whether the data are fixed splits (--train ... or --train-source ...), not --data.
 bool has_fixed_splits(const Settings& s);
 
-// The pairs and their split; the vocabularies from the training split when `build_vocabs`.
+// No pairs yet: the word options and the synthetic flag of the settings.
+Dataset empty_data(const Settings& s);
+
+// The pairs and their split; the vocabularies from the training split when `build_vocabs`
+// (word level; with subwords apply_subwords builds them). An empty split is an error.
 Dataset load_data(const Settings& s, bool build_vocabs);
 void encode(Dataset& d);
+
+// ---- subwords (--subwords): SentencePiece models stored beside the checkpoint -------------------
+
+// FILE.spm when joint, else FILE.src.spm and FILE.tgt.spm.
+std::vector<std::string> subword_files(const Settings& s, const std::string& checkpoint);
+// Trains the model(s) on the training split's text.
+void train_subwords(const Settings& s, Dataset& d);
+// Writes the model(s) beside the checkpoint (atomically) and returns their fingerprint, which
+// the checkpoint's options remember as "subword-model".
+std::string save_subwords(const Settings& s, const Dataset& d, const std::string& checkpoint);
+// Loads the model(s) of a checkpoint; throws when a file is missing or is not the model the
+// checkpoint was trained with (`fingerprint`: the checkpoint's "subword-model").
+void load_subwords(const Settings& s, Dataset& d, const std::string& checkpoint, const std::string& fingerprint);
+// Replaces every pair's tokens with its pieces; the vocabularies from the models' pieces when
+// `build_vocabs`.
+void apply_subwords(Dataset& d, bool build_vocabs);
 
 inline std::vector<std::int64_t> to_ids(const std::vector<int>& v) { return {v.begin(), v.end()}; }
 
@@ -64,13 +114,17 @@ std::vector<std::int64_t> target_ids(const Dataset& d, const std::vector<std::si
 double evaluate_ppl(tapenet::Seq2Seq<float>& model, const Dataset& d, const std::vector<std::size_t>& idx);
 
 struct BleuResult {
-  td::BleuScore score;
+  td::BleuScore score;                 // corpus BLEU on lowercased word tokens (Dataset::word_tokens)
+  td::BleuScore sacre;                 // sacreBLEU's default: detokenised output against the raw reference
+  double chrf = 0;                     // chrF2 (sacreBLEU's default), likewise
+  double unk_rate = 0;                 // output tokens that are <unk>, over all output tokens
   std::vector<std::size_t> order;      // the pairs in the order they were decoded
-  std::vector<td::Tokens> hypotheses;  // in that order
+  std::vector<td::Tokens> hypotheses;  // the model's tokens, in that order
+  std::vector<std::string> texts;      // their text (Dataset::output_text)
 };
 
-// Corpus BLEU of beam search (or greedy decoding) on the pairs `idx`.
+// The metrics of beam search (or greedy decoding) on the pairs `idx`.
 BleuResult evaluate_bleu(tapenet::Seq2Seq<float>& model, const Dataset& d, std::vector<std::size_t> idx,
-                         const tapenet::SearchOptions& so, bool greedy);
+                         const Decoding& decoding, bool greedy);
 
 }  // namespace nmt

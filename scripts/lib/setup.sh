@@ -26,6 +26,8 @@ TAPENET_DEBIAN_PACKAGES=(
   libopenblas-dev
   libopenmpi-dev
   openmpi-bin
+  libsentencepiece-dev
+  pkgconf
 )
 
 tapenet_install_deps() {
