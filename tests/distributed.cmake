@@ -65,3 +65,14 @@ if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
                    -- --epochs 2 -- --epochs 3)
   set_tests_properties(example_word_lm_mpi example_word_lm_mpi_resume PROPERTIES TIMEOUT 300 PROCESSORS 2)
 endif()
+if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
+  set(_translate_model train --synthetic-size 600 --hidden 24 --embedding 16 --batch 24 --batch-chunks 3 --dropout 0.2
+      --eval-limit 40)
+  add_test(NAME example_translate_mpi
+           COMMAND ${_mpi_script} same $<TARGET_FILE:translate> ${_mpi_dir}/translate ${_translate_model} --epochs 2
+                   --checkpoint ck.npz)
+  add_test(NAME example_translate_mpi_subwords_resume
+           COMMAND ${_mpi_script} resume $<TARGET_FILE:translate> ${_mpi_dir}/translate_resume ${_translate_model}
+                   --subwords bpe --vocab-size 300 -- --epochs 1 -- --epochs 2)
+  set_tests_properties(example_translate_mpi example_translate_mpi_subwords_resume PROPERTIES TIMEOUT 300 PROCESSORS 2)
+endif()

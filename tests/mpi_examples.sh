@@ -22,7 +22,7 @@ rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # The metrics without the keys that measure time or the process layout.
-figures() { grep -vE '"(wall_s|train_s|train_seconds|[a-z_]*_per_s|threads|ranks|reduce_[a-z_]*|epochs_this_run|decode_s|eval_s)"' "$1" | sed 's/,$//'; }
+figures() { grep -vE '"(wall_s|train_s|train_seconds|train_seconds_total|[a-z_]*_per_s|threads|ranks|reduce_[a-z_]*|epochs_this_run|decode_s|eval_s)"' "$1" | sed 's/,$//'; }
 
 split_args() {  # ARGS -- OTHER_ARGS into first=() and second=()
   first=() second=()

@@ -33,6 +33,7 @@
 
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
+#include "../common/replicas.hpp"
 #include "../common/plot.hpp"
 #include "../common/progress.hpp"
 #include "../common/run_checkpoint.hpp"
@@ -76,7 +77,10 @@ model:
 training:
   --epochs N  --batch N  --lr X  --lr-decay X (per epoch after --decay-after N)  --clip X
   --teacher-forcing P    probability of feeding the gold token (default 1)
-  --threads N            sub-batches trained in parallel (default 1)
+  --batch-chunks G       each minibatch cut into G sub-batches, one tape each: the unit of
+                         parallel work for --threads and for ranks under mpirun (G >= ranks);
+                         a given G gives the same figures on any number of them (default 1)
+  --threads N            threads for the sub-batches (default 1)
   --blas-threads N       OpenBLAS threads (default 1: the small GEMMs here gain nothing from more,
                          and busy-waiting BLAS threads are very slow on a loaded machine)
   --max-minutes X        stop training after X minutes (checkpoint saved), then evaluate
@@ -124,15 +128,16 @@ class TrainRun {
       : args_(args), s_(s), d_(d), ckpt_(std::move(ckpt)), init_rng_(s.seed),
         model_(model_options(s, d.vocabs), init_rng_), opt_(model_.parameters(), AdamOptions().with_lr(float(s.lr))),
         threads_(int(args.integer("threads", 1))),
+        batch_chunks_(std::size_t(std::max(1L, args.integer("batch-chunks", 1)))),
         plot_(args.str("plot"), {"epoch", "perplexity", "translate: " + (s.data == "-" ? s.train : s.data), "BLEU"}) {
     opt_.set_clip_norm(float(s.clip));
     std::cerr << "model: " << model_.parameter_count() << " parameters\n";
   }
 
-  void resume(const examples::LoopState& loop, const std::string& curves) {
+  void resume(const std::string& path, const examples::LoopState& loop, const std::string& curves) {
     state_ = loop;
     plot_.restore(curves, double(loop.epoch));
-    opt_.load_state_dict(load_checkpoint(ckpt_, model_.parameters()));
+    opt_.load_state_dict(load_checkpoint(path, model_.parameters()));
     std::cerr << "resumed from " << ckpt_ << " at epoch " << loop.epoch + 1 << ", batch " << loop.batch << "\n";
   }
 
@@ -167,6 +172,17 @@ class TrainRun {
 
   void report(examples::Metrics& metrics, double wall_seconds);
 
+  // Under mpirun: the same options, model and training pairs on every rank.
+  void start_replicas(const examples::RunConfig& config) {
+    std::uint64_t h = distributed::fingerprint(nullptr, 0);
+    for (std::size_t i : d_.split.train) {
+      h = distributed::fingerprint(d_.encoded[i].source.data(), d_.encoded[i].source.size() * sizeof(int), h);
+      h = distributed::fingerprint(d_.encoded[i].target.data(), d_.encoded[i].target.size() * sizeof(int), h);
+    }
+    examples::start_replicas(config, model_.parameters(), std::to_string(d_.split.train.size()) +
+                                                               " training pairs, fingerprint " + distributed::hex(h));
+  }
+
  private:
   std::size_t start_epoch(std::size_t epoch) {
     opt_.set_lr(float(s_.lr * std::pow(s_.lr_decay, double(epoch >= s_.decay_after ? epoch - s_.decay_after : 0))));
@@ -176,10 +192,12 @@ class TrainRun {
     return batches_.size();
   }
 
-  // Sub-batches, one per thread; the loss is the mean over all target tokens of the batch.
+  // --batch-chunks sub-batches, each on its own tape (the unit of parallel work for the
+  // threads and the ranks, summed in chunk order: the same bits for any number of either);
+  // the loss is the mean over all target tokens of the batch.
   examples::StepResult train_batch(const examples::LoopState& st) {
     const auto& idx = batches_[st.batch];
-    const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(threads_), idx.size()));
+    const std::size_t parts = std::max<std::size_t>(1, std::min(batch_chunks_, idx.size()));
     std::vector<std::vector<std::size_t>> sub(parts);
     for (std::size_t i = 0; i < idx.size(); ++i) sub[i * parts / idx.size()].push_back(idx[i]);
     std::size_t tokens = 0;
@@ -199,10 +217,7 @@ class TrainRun {
       tape.backward(l);
       loss = l.item();
     } else {
-      ParallelOptions po;
-      po.chunk_size = 1;
-      po.threads = threads_;
-      loss = parallel_batch<float>(parts, loss_of, po);
+      loss = distributed::distributed_chunks<float>(examples::world(), parts, loss_of, model_.parameters(), threads_);
     }
     opt_.step();
     epoch_nll_ += double(loss) * tokens;
@@ -214,6 +229,7 @@ class TrainRun {
   // The epoch's line: train and valid perplexity, and a quick greedy BLEU on up to 500
   // held-out pairs to watch progress. Selects nothing: the last epoch's model is kept.
   examples::Evaluation report_epoch(std::size_t epochs_done) {
+    if (!examples::on_root()) return {};  // it decides nothing: under mpirun rank 0 alone evaluates
     std::ostringstream line;
     const double train_ppl = epoch_tokens_ ? std::exp(epoch_nll_ / epoch_tokens_) : NAN;
     line << "epoch " << epochs_done << ": train ppl " << std::setprecision(4) << train_ppl;
@@ -246,6 +262,7 @@ class TrainRun {
   Seq2Seq<float> model_;
   Adam<float> opt_;
   int threads_;
+  std::size_t batch_chunks_;
   examples::LoopState state_;
   std::vector<std::vector<std::size_t>> batches_;
   double epoch_nll_ = 0, smoothed_ = 0;
@@ -289,16 +306,25 @@ int train(const examples::Args& args) {
   const auto clock_start = std::chrono::steady_clock::now();
   const std::string ckpt = checkpoint_path(args);
   const bool resume = args.has("resume");
+  // Under mpirun the other ranks read copies of rank 0's files (examples/common/replicas.hpp).
+  const std::string resume_path = resume ? examples::readable_everywhere(ckpt) : ckpt;
   examples::RunRecord saved;
-  if (resume) saved = examples::read_run_record(ckpt, {"curves"});
+  if (resume) saved = examples::read_run_record(resume_path, {"curves"});
   examples::RunConfig config(args, resume ? &saved.config : nullptr);
   const Settings s = read_settings(config, true);
+  const long batch_chunks = config.integer("batch-chunks", 1, examples::Policy::Fixed);
+  if (batch_chunks < 1) throw std::invalid_argument("--batch-chunks must be at least 1");
+  if (examples::world().distributed() && batch_chunks < examples::world().size())
+    throw std::invalid_argument(std::to_string(examples::world().size()) + " ranks need --batch-chunks >= " +
+                                std::to_string(examples::world().size()) +
+                                "; the same --batch-chunks gives the same figures on any number of ranks");
   Dataset d = load_data(s, !resume);
   std::string fingerprint;  // of the subword model(s), remembered by the checkpoint
   if (resume) {
     const auto saved_fingerprint = config.saved("subword-model");
     fingerprint = saved_fingerprint ? saved_fingerprint->text : "";
-    load_subwords(s, d, ckpt, fingerprint);
+    for (const std::string& f : subword_files(s, ckpt)) examples::readable_everywhere(f);
+    load_subwords(s, d, resume_path, fingerprint);
   } else if (s.subwords != "none") {
     train_subwords(s, d);
     fingerprint = save_subwords(s, d, ckpt);
@@ -306,9 +332,10 @@ int train(const examples::Args& args) {
   config.set("subword-model", examples::ConfigValue::string(fingerprint));
   apply_subwords(d, !resume);
   if (resume) {
-    d.vocabs.source = td::Vocab::load(ckpt + ".src.vocab");
-    d.vocabs.target = td::Vocab::load(ckpt + ".tgt.vocab");
-  } else {
+    for (const char* side : {".src.vocab", ".tgt.vocab"}) examples::readable_everywhere(ckpt + side);
+    d.vocabs.source = td::Vocab::load(resume_path + ".src.vocab");
+    d.vocabs.target = td::Vocab::load(resume_path + ".tgt.vocab");
+  } else if (examples::on_root()) {
     d.vocabs.source.save(ckpt + ".src.vocab");
     d.vocabs.target.save(ckpt + ".tgt.vocab");
   }
@@ -317,10 +344,12 @@ int train(const examples::Args& args) {
             << d.split.test.size() << " test; vocab " << d.vocabs.source.size() << " source, "
             << d.vocabs.target.size() << " target\n";
   TrainRun run(args, s, d, ckpt);
-  if (resume) run.resume(saved.loop, saved.texts.at("curves"));
+  if (resume) run.resume(resume_path, saved.loop, saved.texts.at("curves"));
+  run.start_replicas(config);
   run.train(config.values());
   examples::Metrics metrics;
-  run.report(metrics, std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count());
+  if (examples::on_root())  // the final test decides nothing: under mpirun rank 0 alone runs it
+    run.report(metrics, std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count());
   metrics.write(args.str("metrics-out"));
   return 0;
 }
@@ -588,9 +617,7 @@ int translate(const examples::Args& args) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
+int run(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]).rfind("--", 0) == 0) {
     if (argc >= 2 && std::string(argv[1]) == "--help") {
       std::cout << kUsage << "\n";
@@ -607,16 +634,27 @@ int main(int argc, char** argv) try {
                        "lr", "lr-decay", "blas-threads", "decay-after", "clip", "teacher-forcing", "threads", "max-minutes",
                        "checkpoint", "resume", "beam", "length-alpha", "max-output", "eval-limit", "show-attention",
                        "metrics-out", "subwords", "vocab-size", "joint-vocab", "lowercase", "max-ratio", "input",
-                       "output", "nbest", "keep-unk"},
+                       "output", "nbest", "keep-unk", "batch-chunks"},
                       {"tutorial-filter", "bidirectional", "resume", "show-attention", "joint-vocab", "keep-unk"},
                       kUsage);
   openblas_set_num_threads(int(args.integer("blas-threads", 1)));
   if (command == "train") return train(args);
-  if (command == "eval") return eval(args);
-  if (command == "translate") return translate(args);
-  std::cerr << "unknown command '" << command << "'\n" << kUsage << "\n";
-  return 2;
-} catch (const std::exception& e) {
-  std::cerr << "translate: " << e.what() << "\n";
-  return 1;
+  if (command != "eval" && command != "translate") {
+    std::cerr << "unknown command '" << command << "'\n" << kUsage << "\n";
+    return 2;
+  }
+  examples::require_one_process("translate " + command);
+  return command == "eval" ? eval(args) : translate(args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  distributed::Environment mpi(argc, argv);  // a one-process world without mpirun
+  try {
+    examples::quiet_unless_root();
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return examples::report_failure("translate", e);  // under mpirun: ends every rank
+  }
 }

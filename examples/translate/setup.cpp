@@ -1,5 +1,7 @@
 #include "setup.hpp"
 
+#include "../common/replicas.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -288,9 +290,10 @@ void train_subwords(const Settings& s, Dataset& d) {
 std::string save_subwords(const Settings& s, const Dataset& d, const std::string& checkpoint) {
   const std::vector<std::string> files = subword_files(s, checkpoint);
   if (files.empty()) return "";
-  d.source_model->save(files[0]);
+  const bool write = examples::on_root();  // under mpirun every rank trained the same model
+  if (write) d.source_model->save(files[0]);
   if (files.size() == 1) return hex(d.source_model->fingerprint());
-  d.target_model->save(files[1]);
+  if (write) d.target_model->save(files[1]);
   return hex(d.source_model->fingerprint()) + " " + hex(d.target_model->fingerprint());
 }
 
