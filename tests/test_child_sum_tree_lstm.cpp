@@ -1,0 +1,445 @@
+// Child-Sum Tree-LSTM (layers/child_sum_tree_lstm.hpp): values and gradients against an
+// independent oracle composed of unfused ops (one product per gate and per child, sums of
+// children as chains of adds), gradcheck in double on trees with 0..3 children, repeated
+// subtrees, dependency trees whose node order is not bottom-up and with cell dropout, a
+// 10 000-node chain, bit-identical gradients under parallel_batch with 1 and 2 threads, input
+// errors, and a classifier over CoNLL-U dependency trees whose loss falls.
+#define BOOST_TEST_MODULE child_sum_tree_lstm
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "autograd/gradcheck.hpp"
+#include "autograd/parallel_batch.hpp"
+#include "data/conllu.hpp"
+#include "data/nary_tree.hpp"
+#include "layers/basic.hpp"
+#include "layers/child_sum_tree_lstm.hpp"
+#include "optim/optimizer.hpp"
+#include "tests/testing.hpp"
+
+using namespace tapenet;
+using data::TreeStructure;
+using tapenet::testing::randomise;
+
+namespace {
+
+// A random tree of n nodes in which no node has more than 3 children; node indices are then
+// shuffled, so index order is not bottom-up (as in dependency trees).
+TreeStructure random_tree(std::size_t n, std::mt19937_64& rng) {
+  std::vector<int> parent(n, -1), kids(n, 0), open{0};
+  for (std::size_t i = 1; i < n; ++i) {
+    const std::size_t pick = std::uniform_int_distribution<std::size_t>(0, open.size() - 1)(rng);
+    const int p = open[pick];
+    parent[i] = p;
+    if (++kids[p] == 3) open.erase(open.begin() + static_cast<std::ptrdiff_t>(pick));
+    open.push_back(static_cast<int>(i));
+  }
+  std::vector<int> name(n);
+  std::iota(name.begin(), name.end(), 0);
+  std::shuffle(name.begin(), name.end(), rng);
+  std::vector<int> renamed(n, -1);
+  for (std::size_t i = 0; i < n; ++i) renamed[name[i]] = parent[i] < 0 ? -1 : name[parent[i]];
+  return data::structure_from_parents(renamed);
+}
+
+TreeStructure bracketed(const std::string& text) { return data::parse_nary_tree(text).structure(); }
+
+// A chain of n nodes: node i's parent is i - 1.
+TreeStructure chain(std::size_t n) {
+  std::vector<int> parent(n);
+  for (std::size_t i = 0; i < n; ++i) parent[i] = static_cast<int>(i) - 1;
+  return data::structure_from_parents(parent);
+}
+
+std::size_t max_children(const TreeStructure& t) {
+  std::size_t m = 0;
+  for (const auto& k : t.children) m = std::max(m, k.size());
+  return m;
+}
+
+// ---- the oracle: the equations with one op per term ----------------------------------------
+
+// Row r of a [N, k] tensor as [1, k].
+Tensor<double> row_of(const Tensor<double>& m, std::size_t r) {
+  const std::size_t k = m.shape()[1];
+  Tensor<double> out = zeros<double>({1, k});
+  std::copy(m.data() + r * k, m.data() + (r + 1) * k, out.data());
+  return out;
+}
+
+struct Cell {
+  Var<double> h, c;
+};
+
+// Rows [k·d, (k+1)·d) of a [4d, ·] or [3d, ·] weight: one gate's matrix.
+Var<double> gate_rows(Var<double> M, std::size_t k, std::size_t d) { return slice(M, 0, k * d, (k + 1) * d); }
+Var<double> gate_cols(Var<double> b, std::size_t k, std::size_t d) { return slice(b, 1, k * d, (k + 1) * d); }
+
+// x [1, e]: W_g x + b_g as x W_gᵀ + b_g for gate g (0 i, 1 o, 2 u, 3 f).
+Var<double> input_term(Var<double> x, Var<double> W, Var<double> b, std::size_t g, std::size_t d) {
+  return matmul(x, gate_rows(W, g, d), false, true) + gate_cols(b, g, d);
+}
+
+// h [N, d] and c [N, d] (rows in node order); `u_mask` (rows in node order, or empty) multiplies u.
+Cell oracle(Tape<double>& tape, const ChildSumTreeLSTM<double>& net, const TreeStructure& tree, Var<double> inputs,
+            const Tensor<double>* u_mask = nullptr) {
+  const std::size_t n = tree.size(), d = net.hidden_size();
+  Var<double> W = tape.param(net.W), b = tape.param(net.b), U = tape.param(net.U_iou), Uf = tape.param(net.U_f);
+  std::vector<Cell> cells(n);
+  for (int j : tree.order) {
+    Var<double> x = slice(inputs, 0, j, j + 1);
+    const auto& kids = tree.children[j];
+    Var<double> zi = input_term(x, W, b, 0, d), zo = input_term(x, W, b, 1, d), zu = input_term(x, W, b, 2, d);
+    if (!kids.empty()) {
+      Var<double> h_sum = cells[kids[0]].h;  // h̃ = Σ_k h_k
+      for (std::size_t k = 1; k < kids.size(); ++k) h_sum = h_sum + cells[kids[k]].h;
+      zi = zi + matmul(h_sum, gate_rows(U, 0, d), false, true);
+      zo = zo + matmul(h_sum, gate_rows(U, 1, d), false, true);
+      zu = zu + matmul(h_sum, gate_rows(U, 2, d), false, true);
+    }
+    Var<double> u = tanh(zu);
+    if (u_mask) u = mask_mul(u, row_of(*u_mask, static_cast<std::size_t>(j)));
+    Var<double> c = sigmoid(zi) * u;
+    for (int k : kids) {  // f_jk = σ(W_f x + U_f h_k + b_f), one per child
+      Var<double> f = sigmoid(input_term(x, W, b, 3, d) + matmul(cells[k].h, Uf, false, true));
+      c = c + f * cells[k].c;
+    }
+    cells[j] = {sigmoid(zo) * tanh(c), c};
+  }
+  std::vector<Var<double>> hs, cs;
+  for (const Cell& cell : cells) {
+    hs.push_back(cell.h);
+    cs.push_back(cell.c);
+  }
+  return {concat(hs, 0), concat(cs, 0)};
+}
+
+Tensor<double> random_inputs(std::size_t n, std::size_t e, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return init::normal<double>({n, e}, 1.0, rng);
+}
+
+// The trees of the gradient checks: a leaf; nodes with 0, 1, 2 and 3 children; repeated
+// identical subtrees (with identical inputs: equal values, gradients summed over copies); a
+// dependency tree from CoNLL-U (word order is not bottom-up); random trees.
+std::vector<std::pair<std::string, TreeStructure>> test_trees() {
+  std::vector<std::pair<std::string, TreeStructure>> out;
+  out.push_back({"leaf", bracketed("(A x)")});
+  out.push_back({"0..3 children", bracketed("(A (B (C x) (D y) (E z)) (F (G w)) (H (I v) (J u)))")});
+  out.push_back({"repeated", bracketed("(R (A (a x) (b y)) (A (a x) (b y)) (A (a x) (b y)))")});
+  out.push_back({"unary chain", bracketed("(A (B (C (D x))))")});
+  const std::string conllu =
+      "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tcat\tcat\tNOUN\tNN\t_\t3\tnsubj\t_\t_\n"
+      "3\tsat\tsit\tVERB\tVBD\t_\t0\troot\t_\t_\n4\ton\ton\tADP\tIN\t_\t6\tcase\t_\t_\n"
+      "5\tthe\tthe\tDET\tDT\t_\t6\tdet\t_\t_\n6\tmat\tmat\tNOUN\tNN\t_\t3\tobl\t_\t_\n7\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_\n";
+  out.push_back({"dependency", data::parse_conllu(conllu).at(0).tree()});
+  std::mt19937_64 rng(21);
+  for (std::size_t n : {5, 9}) out.push_back({"random " + std::to_string(n), random_tree(n, rng)});
+  return out;
+}
+
+// For "repeated": the same input row for equal positions of the three copies.
+Tensor<double> inputs_for(const std::string& name, const TreeStructure& t, std::size_t e, std::uint64_t seed) {
+  Tensor<double> x = random_inputs(t.size(), e, seed);
+  if (name == "repeated")  // nodes 0-2, 3-5, 6-8 are the three (a, b, A) copies
+    for (std::size_t copy = 1; copy < 3; ++copy)
+      for (std::size_t r = 0; r < 3; ++r)
+        for (std::size_t col = 0; col < e; ++col) x(copy * 3 + r, col) = x(r, col);
+  return x;
+}
+
+}  // namespace
+
+// ---- values and gradients --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(matches_the_composed_ops_oracle) {
+  const std::size_t e = 3, d = 4;
+  std::mt19937_64 rng(1);
+  ChildSumTreeLSTM<double> net(e, d, rng);
+  randomise(net, 2);
+  for (const auto& [name, tree] : test_trees()) {
+    BOOST_TEST_CONTEXT(name) {
+      const Tensor<double> x = inputs_for(name, tree, e, 3);
+      const Tensor<double> R = random_inputs(tree.size(), d, 4);  // loss = Σ R⊙h + Σ R⊙c
+      std::vector<Tensor<double>> values, grads, input_grads;
+      for (int run = 0; run < 2; ++run) {
+        for (auto* p : net.parameters()) p->zero_grad();
+        Tape<double> tape;
+        Var<double> in = tape.input(x);
+        Var<double> h, c;
+        if (run == 0) {
+          const auto out = net.forward(tape, tree, in);
+          h = out.h;
+          c = out.c;
+          BOOST_TEST(testing::max_abs_diff(out.root.value(), row_of(h.value(), static_cast<std::size_t>(tree.root()))) == 0);
+        } else {
+          const Cell out = oracle(tape, net, tree, in);
+          h = out.h;
+          c = out.c;
+        }
+        values.push_back(h.value());
+        values.push_back(c.value());
+        Var<double> Rv = tape.constant(R);
+        tape.backward(sum(h * Rv) + sum(c * Rv));
+        for (auto* p : net.parameters()) grads.push_back(p->grad);
+        input_grads.push_back(in.grad());
+      }
+      BOOST_TEST(testing::max_abs_diff(values[0], values[2]) < 1e-12);
+      BOOST_TEST(testing::max_abs_diff(values[1], values[3]) < 1e-12);
+      BOOST_TEST(testing::max_abs_diff(input_grads[0], input_grads[1]) < 1e-11);
+      for (std::size_t k = 0; k < 4; ++k) BOOST_TEST(testing::max_abs_diff(grads[k], grads[4 + k]) < 1e-11, k);
+      if (name == "repeated")  // the three copies of a subtree have equal h
+        for (std::size_t col = 0; col < d; ++col) {
+          BOOST_TEST(values[0](2, col) == values[0](5, col));
+          BOOST_TEST(values[0](2, col) == values[0](8, col));
+        }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gradcheck_in_double) {
+  const std::size_t e = 3, d = 3;
+  std::mt19937_64 rng(5);
+  ChildSumTreeLSTM<double> net(e, d, rng);
+  randomise(net, 6);
+  GradcheckOptions options;  // eps 1e-6, atol 1e-5, rtol 1e-3
+  options.eps = 1e-6;
+  options.atol = 1e-5;
+  options.rtol = 1e-3;
+  bool saw[4] = {false, false, false, false};
+  for (const auto& [name, tree] : test_trees()) {
+    for (std::size_t i = 0; i < tree.size(); ++i) saw[std::min<std::size_t>(tree.children[i].size(), 3)] = true;
+    BOOST_TEST_CONTEXT(name) {
+      auto f = [&, &tree = tree](Tape<double>& t, const std::vector<Var<double>>& in) {
+        const auto out = net.forward(t, tree, in[0]);
+        return concat<double>({out.h, out.c}, 1);
+      };
+      const GradcheckResult r = gradcheck(f, {inputs_for(name, tree, e, 7)}, net.parameters(), options);
+      BOOST_TEST(r.ok, r.message());
+      BOOST_TEST(r.checked == net.parameter_count() + tree.size() * e);
+    }
+  }
+  BOOST_TEST((saw[0] && saw[1] && saw[2] && saw[3]));
+  BOOST_TEST(max_children(test_trees()[1].second) == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(cell_dropout_gradcheck_and_oracle) {
+  const std::size_t e = 2, d = 3;
+  std::mt19937_64 rng(8);
+  ChildSumTreeLSTM<double> net(e, d, rng, ChildSumTreeLSTMOptions().with_cell_dropout(0.4));
+  randomise(net, 9);
+  const TreeStructure tree = test_trees()[1].second;
+  const Tensor<double> x = random_inputs(tree.size(), e, 10);
+  auto f = [&](Tape<double>& t, const std::vector<Var<double>>& in) {
+    std::mt19937_64 drop(11);
+    return net.forward(t, tree, in[0], &drop).h;
+  };
+  const GradcheckResult r = gradcheck(f, {x}, net.parameters());
+  BOOST_TEST(r.ok, r.message());
+  // The mask: draw it as the layer does (leaves first, in order, as one [L, d] mask; then the
+  // internal nodes along order), run the oracle with it.
+  Tape<double> tape;
+  std::mt19937_64 drop(11);
+  Tensor<double> mask = zeros<double>({tree.size(), d});
+  std::vector<int> leaves, inner;
+  for (int j : tree.order) (tree.children[j].empty() ? leaves : inner).push_back(j);
+  Var<double> ones_leaves = tape.constant(full<double>({leaves.size(), d}, 1.0));
+  const Tensor<double> leaf_mask = dropout(ones_leaves, 0.4, true, drop).value();
+  for (std::size_t l = 0; l < leaves.size(); ++l)
+    for (std::size_t col = 0; col < d; ++col) mask(leaves[l], col) = leaf_mask(l, col);
+  for (int j : inner) {
+    const Tensor<double> m = dropout(tape.constant(full<double>({1, d}, 1.0)), 0.4, true, drop).value();
+    for (std::size_t col = 0; col < d; ++col) mask(j, col) = m(0, col);
+  }
+  Var<double> in = tape.input(x);
+  std::mt19937_64 again(11);
+  const Tensor<double> layer = net.forward(tape, tree, in, &again).h.value();
+  BOOST_TEST(testing::max_abs_diff(layer, oracle(tape, net, tree, in, &mask).h.value()) < 1e-12);
+  net.eval();  // no dropout in evaluation mode, and no generator needed
+  BOOST_TEST(testing::max_abs_diff(net.forward(tape, tree, in).h.value(), oracle(tape, net, tree, in).h.value()) < 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(ten_thousand_node_chain_needs_no_recursion) {
+  const TreeStructure tree = chain(10000);
+  BOOST_REQUIRE(tree.depth() == 10000);
+  std::mt19937_64 rng(12);
+  for (int precision = 0; precision < 2; ++precision) {
+    auto run = [&](auto zero) {
+      using T = decltype(zero);
+      ChildSumTreeLSTM<T> net(3, 4, rng);
+      Tape<T> tape;
+      Var<T> x = tape.input(init::normal<T>({tree.size(), 3}, 1.0, rng));
+      const auto out = net.forward(tape, tree, x);
+      BOOST_TEST(out.h.dim(0) == 10000u);
+      tape.backward(sum(out.root));
+      double norm = 0;
+      for (auto* p : net.parameters())
+        for (T g : p->grad) {
+          BOOST_TEST_REQUIRE(std::isfinite(double(g)));
+          norm += double(g) * double(g);
+        }
+      BOOST_TEST(norm > 0);
+      // the leaf at the bottom of the chain (node 9999) still gets a finite gradient
+      for (std::size_t col = 0; col < 3; ++col) BOOST_TEST(std::isfinite(double(x.grad()(9999, col))));
+    };
+    if (precision == 0) run(float(0));
+    else run(double(0));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(parallel_batch_gradients_bit_identical_for_1_and_2_threads) {
+  std::mt19937_64 rng(13);
+  const std::size_t e = 5, d = 6, classes = 3;
+  std::vector<TreeStructure> trees;
+  std::vector<Tensor<float>> inputs;
+  std::vector<std::int64_t> labels;
+  for (int i = 0; i < 17; ++i) {
+    trees.push_back(random_tree(std::uniform_int_distribution<std::size_t>(1, 15)(rng), rng));
+    inputs.push_back(init::normal<float>({trees.back().size(), e}, 1.0, rng));
+    labels.push_back(i % 3);
+  }
+  ChildSumTreeLSTM<float> net(e, d, rng, ChildSumTreeLSTMOptions().with_cell_dropout(0.2));
+  Linear<float> classifier(d, classes, rng);
+  ParameterList<float> params = net.parameters();
+  for (auto* p : classifier.parameters()) params.push_back(p);
+  auto loss_of = [&](Tape<float>& tape, std::size_t i) {
+    std::mt19937_64 drop(i);  // example i's own dropout generator
+    const auto out = net.forward(tape, trees[i], tape.constant(inputs[i]), &drop);
+    return cross_entropy(classifier.forward(tape, out.root), {labels[i]});
+  };
+  std::vector<std::vector<Tensor<float>>> grads;
+  std::vector<float> losses;
+  for (int threads : {1, 2}) {
+    for (auto* p : params) p->zero_grad();
+    ParallelOptions options;
+    options.threads = threads;
+    options.chunk_size = 3;
+    losses.push_back(parallel_batch<float>(trees.size(), loss_of, options));
+    grads.emplace_back();
+    for (auto* p : params) grads.back().push_back(p->grad);
+  }
+  BOOST_TEST(losses[0] == losses[1]);
+  BOOST_TEST(std::isfinite(losses[0]));
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    BOOST_TEST_CONTEXT(params[k]->name) {
+      const Tensor<float>& g = grads[0][k];
+      BOOST_TEST(std::memcmp(grads[1][k].data(), g.data(), g.size() * sizeof(float)) == 0);
+      float scale = 0;
+      for (float v : g) scale = std::max(scale, std::abs(v));
+      BOOST_TEST(scale > 0);
+    }
+  }
+}
+
+// ---- parameters and errors -------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(parameter_names_and_shapes) {
+  std::mt19937_64 rng(14);
+  ChildSumTreeLSTM<float> net(5, 4, rng);
+  const auto params = net.parameters();
+  BOOST_TEST_REQUIRE(params.size() == 4u);
+  const std::vector<std::string> names = {"W", "b", "U_iou", "U_f"};
+  const std::vector<Shape> shapes = {{16, 5}, {1, 16}, {12, 4}, {4, 4}};
+  for (std::size_t k = 0; k < 4; ++k) {
+    BOOST_TEST(params[k]->name == names[k]);
+    BOOST_TEST(to_shape(params[k]->value.shape()) == shapes[k]);
+  }
+  BOOST_TEST(net.input_size() == 5u);
+  BOOST_TEST(net.hidden_size() == 4u);
+  for (float v : net.b.value) BOOST_TEST(v == 0.0f);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_bad_inputs) {
+  std::mt19937_64 rng(15);
+  ChildSumTreeLSTM<double> net(3, 2, rng);
+  const TreeStructure tree = bracketed("(A (B x) (C y))");
+  Tape<double> tape;
+  BOOST_CHECK_THROW(net.forward(tape, tree, tape.input(zeros<double>({2, 3}))), ShapeError);  // rows != nodes
+  BOOST_CHECK_THROW(net.forward(tape, tree, tape.input(zeros<double>({3, 4}))), ShapeError);  // wrong width
+  TreeStructure bad = tree;
+  bad.order = {2, 0, 1};  // parent before children
+  BOOST_CHECK_THROW(net.forward(tape, bad, tape.input(zeros<double>({3, 3}))), std::invalid_argument);
+  BOOST_CHECK_THROW(net.forward(tape, TreeStructure{}, tape.input(zeros<double>({1, 3}))), std::invalid_argument);
+  ChildSumTreeLSTM<double> dropping(3, 2, rng, ChildSumTreeLSTMOptions().with_cell_dropout(0.5));
+  BOOST_CHECK_THROW(dropping.forward(tape, tree, tape.input(zeros<double>({3, 3}))), std::invalid_argument);
+  BOOST_CHECK_THROW(ChildSumTreeLSTM<double>(3, 2, rng, ChildSumTreeLSTMOptions().with_cell_dropout(1.0)),
+                    std::invalid_argument);
+  BOOST_CHECK_THROW(ChildSumTreeLSTM<double>(0, 2, rng), std::invalid_argument);
+  // a forest is fine
+  const TreeStructure forest = data::structure_from_parents({-1, 0, -1});
+  BOOST_TEST(net.forward(tape, forest, tape.input(zeros<double>({3, 3}))).h.dim(0) == 3u);
+}
+
+// ---- a classifier over dependency trees ------------------------------------------------------
+
+// Root classification of tiny dependency trees: label 1 when the verb has a "not" (advmod)
+// child. Embedding -> Child-Sum Tree-LSTM -> Linear on the root's h, Adam; the loss must fall.
+BOOST_AUTO_TEST_CASE(classifier_on_conllu_trees_learns) {
+  auto word = [](int id, const std::string& form, const std::string& upos, int head, const std::string& rel) {
+    return std::to_string(id) + "\t" + form + "\t" + form + "\t" + upos + "\t_\t_\t" + std::to_string(head) + "\t" +
+           rel + "\t_\t_\n";
+  };
+  std::string text;
+  const std::vector<std::string> subjects = {"cats", "dogs", "birds", "we"}, verbs = {"sleep", "run", "sing"};
+  std::vector<std::int64_t> labels;
+  for (const auto& s : subjects)
+    for (const auto& v : verbs)
+      for (int negated = 0; negated < 2; ++negated) {
+        text += "# text = " + s + (negated ? " do not " : " ") + v + "\n";
+        if (negated)
+          text += word(1, s, "NOUN", 4, "nsubj") + word(2, "do", "AUX", 4, "aux") + word(3, "not", "PART", 4, "advmod") +
+                  word(4, v, "VERB", 0, "root") + word(5, ".", "PUNCT", 4, "punct");
+        else
+          text += word(1, s, "NOUN", 2, "nsubj") + word(2, v, "VERB", 0, "root") + word(3, ".", "PUNCT", 2, "punct");
+        text += "\n";
+        labels.push_back(negated);
+      }
+  const std::vector<data::ConlluSentence> sentences = data::parse_conllu(text, "inline");
+  BOOST_TEST_REQUIRE(sentences.size() == 24u);
+  std::unordered_map<std::string, std::int64_t> vocab;
+  std::vector<std::vector<std::int64_t>> ids;
+  std::vector<TreeStructure> trees;
+  for (const auto& s : sentences) {
+    ids.emplace_back();
+    for (const auto& f : s.forms()) ids.back().push_back(vocab.emplace(f, vocab.size()).first->second);
+    trees.push_back(s.tree());
+  }
+  std::mt19937_64 rng(16);
+  Embedding<float> embedding(vocab.size(), 6, rng, 0.5);
+  ChildSumTreeLSTM<float> lstm(6, 8, rng);
+  Linear<float> classifier(8, 2, rng);
+  ParameterList<float> params = embedding.parameters();
+  for (auto* p : lstm.parameters()) params.push_back(p);
+  for (auto* p : classifier.parameters()) params.push_back(p);
+  Adam<float> opt(params, AdamOptions().with_lr(0.05));
+  auto epoch_loss = [&](bool train) {
+    opt.zero_grad();
+    Tape<float> tape;
+    std::vector<Var<float>> losses;
+    for (std::size_t i = 0; i < trees.size(); ++i) {
+      const auto out = lstm.forward(tape, trees[i], embedding.forward(tape, ids[i]));
+      losses.push_back(cross_entropy(classifier.forward(tape, out.root), {labels[i]}));
+    }
+    Var<float> loss = sum(concat(losses, 0));
+    const float value = loss.item() / float(trees.size());
+    if (train) {
+      tape.backward(loss);
+      opt.step();
+    }
+    return value;
+  };
+  const float before = epoch_loss(false);
+  for (int step = 0; step < 30; ++step) epoch_loss(true);
+  const float after = epoch_loss(false);
+  BOOST_TEST_MESSAGE("dependency classifier: mean loss " << before << " -> " << after << " in 30 steps");
+  BOOST_TEST(before > 0.5f);
+  BOOST_TEST(after < 0.25f * before);
+}
