@@ -1,5 +1,7 @@
 #include "layers/child_sum_tree_lstm.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,8 +44,52 @@ Var<T> stack_rows(const std::vector<Var<T>>& rows) {
   return rows.size() == 1 ? rows[0] : concat(rows, 0);
 }
 
+bool is_identity(const std::vector<std::int64_t>& index, std::size_t rows) {
+  if (index.size() != rows) return false;
+  for (std::size_t i = 0; i < rows; ++i)
+    if (index[i] != static_cast<std::int64_t>(i)) return false;
+  return true;
+}
+
+// Rows `index` of x; x itself when index is 0, 1, ..., rows - 1.
+template <class T>
+Var<T> pick_rows(Var<T> x, const std::vector<std::int64_t>& index) {
+  return is_identity(index, x.dim(0)) ? x : gather_rows(x, index);
+}
+
+// out[p] = Σ_{r : segment[r] = p} x[r] for x [M, d] -> [P, d], every p having at least one
+// row. Summed slot by slot (a parent's first rows, then its second ones, ...) with gathers, so
+// the number of ops is the largest segment's size, not P.
+template <class T>
+Var<T> segment_sum(Tape<T>& tape, Var<T> x, const std::vector<std::int64_t>& segment, std::size_t P) {
+  if (is_identity(segment, P)) return x;
+  std::vector<std::vector<std::int64_t>> members(P);
+  for (std::size_t r = 0; r < segment.size(); ++r) members[segment[r]].push_back(static_cast<std::int64_t>(r));
+  std::size_t widest = 0;
+  for (const auto& m : members) widest = std::max(widest, m.size());
+  const auto zero_row = static_cast<std::int64_t>(x.dim(0));  // a row of zeros appended below
+  Var<T> padded;
+  Var<T> total;
+  std::vector<std::int64_t> index(P);
+  for (std::size_t slot = 0; slot < widest; ++slot) {
+    bool all = true;
+    for (std::size_t p = 0; p < P; ++p) {
+      all = all && slot < members[p].size();
+      index[p] = slot < members[p].size() ? members[p][slot] : zero_row;
+    }
+    if (!all && !padded.valid()) padded = concat<T>({x, tape.constant(zeros<T>({1, x.dim(1)}))}, 0);
+    Var<T> part = all ? pick_rows(x, index) : gather_rows(padded, index);
+    total = slot == 0 ? part : total + part;
+  }
+  return total;
+}
+
 }  // namespace
 
+// Level-batched: a node's level is 0 for a leaf, else 1 + its highest child's level. All the
+// nodes of one level are computed together (their children are on lower levels), so a level
+// costs a fixed number of ops plus two gathers per lower level it reads from, and the
+// per-node arithmetic runs as [nodes of the level, ·] GEMMs and elementwise ops.
 template <class T>
 ChildSumTreeLSTMOutput<T> ChildSumTreeLSTM<T>::forward(Tape<T>& tape, const data::TreeStructure& tree, Var<T> inputs,
                                                        std::mt19937_64* rng) const {
@@ -61,57 +107,81 @@ ChildSumTreeLSTMOutput<T> ChildSumTreeLSTM<T>::forward(Tape<T>& tape, const data
     return drop ? dropout(u, static_cast<T>(p), true, *rng) : u;
   };
 
+  // Levels, and each node's row within its level (in the order of tree.order).
+  std::vector<std::size_t> level(n, 0), row_in(n, 0);
+  std::size_t top = 0;
+  for (int j : tree.order) {
+    for (int k : tree.children[j]) level[j] = std::max(level[j], level[k] + 1);
+    top = std::max(top, level[j]);
+  }
+  std::vector<std::vector<std::int64_t>> at_level(top + 1);
+  for (int j : tree.order) {
+    row_in[j] = at_level[level[j]].size();
+    at_level[level[j]].push_back(j);
+  }
+
   // xp = x Wᵀ + b for every node: [N, 4d], blocks i, o, u, f.
   Var<T> xp = linear(inputs, tape.param(W), tape.param(b));
   Var<T> Ui = tape.param(U_iou), Uf = tape.param(U_f);
+  std::vector<Var<T>> H(top + 1), C(top + 1);  // [nodes of the level, d]
 
-  // Leaves, all at once: c = i⊙u, h = o⊙tanh(c).
-  std::vector<std::int64_t> leaves;
-  std::vector<std::size_t> leaf_row(n, 0);
-  for (int j : tree.order)
-    if (tree.children[j].empty()) {
-      leaf_row[j] = leaves.size();
-      leaves.push_back(j);
-    }
-  Var<T> leaf_h, leaf_c;
-  if (!leaves.empty()) {
-    Var<T> z = gather_rows(blocks(xp, 0, 3, d), leaves);  // [L, 3d]
+  // Leaves (level 0): h̃ = 0, no forget gate: c = i⊙u, h = o⊙tanh(c).
+  {
+    Var<T> z = pick_rows(blocks(xp, 0, 3, d), at_level[0]);  // [L, 3d]
     Var<T> io = sigmoid(blocks(z, 0, 2, d));
-    leaf_c = blocks(io, 0, 1, d) * candidate(blocks(z, 2, 1, d));
-    leaf_h = blocks(io, 1, 1, d) * tanh(leaf_c);
+    C[0] = blocks(io, 0, 1, d) * candidate(blocks(z, 2, 1, d));
+    H[0] = blocks(io, 1, 1, d) * tanh(C[0]);
   }
-
-  std::vector<Var<T>> h(n), c(n), hk, ck;
-  for (int j : tree.order) {
-    const std::vector<int>& kids = tree.children[j];
-    if (kids.empty()) {
-      h[j] = row(leaf_h, leaf_row[j]);
-      c[j] = row(leaf_c, leaf_row[j]);
-      continue;
+  for (std::size_t l = 1; l <= top; ++l) {
+    const std::vector<std::int64_t>& nodes = at_level[l];
+    // The children of this level's nodes, grouped by the level they are on (in the order of
+    // `nodes` within a group); parent[r] is the position in `nodes` of child row r's parent.
+    struct Child {
+      std::size_t level;
+      std::int64_t row, parent;
+    };
+    std::vector<Child> kids;
+    for (std::size_t q = 0; q < nodes.size(); ++q)
+      for (int k : tree.children[nodes[q]])
+        kids.push_back({level[k], static_cast<std::int64_t>(row_in[k]), static_cast<std::int64_t>(q)});
+    std::stable_sort(kids.begin(), kids.end(), [](const Child& a, const Child& b) { return a.level < b.level; });
+    std::vector<Var<T>> hs, cs;
+    std::vector<std::int64_t> parent, rows;
+    for (std::size_t first = 0; first < kids.size();) {  // one run of children per lower level
+      std::size_t last = first;
+      rows.clear();
+      for (; last < kids.size() && kids[last].level == kids[first].level; ++last) {
+        rows.push_back(kids[last].row);
+        parent.push_back(kids[last].parent);
+      }
+      hs.push_back(pick_rows(H[kids[first].level], rows));
+      cs.push_back(pick_rows(C[kids[first].level], rows));
+      first = last;
     }
-    hk.clear();
-    ck.clear();
-    for (int k : kids) {
-      hk.push_back(h[k]);
-      ck.push_back(c[k]);
-    }
-    Var<T> H = stack_rows(hk), C = stack_rows(ck);  // [K, d]
-    Var<T> x = row(xp, static_cast<std::size_t>(j));
-    // h̃ = Σ_k h_k;  [i o u] pre-activations = W_iou x + U_iou h̃ + b_iou
-    Var<T> h_sum = kids.size() == 1 ? H : sum(H, 0, true);
+    Var<T> Hk = stack_rows(hs), Ck = stack_rows(cs);  // [children, d]
+    Var<T> x = pick_rows(xp, nodes);                  // [nodes, 4d]
+    // f_jk = σ(W_f x_j + U_f h_k + b_f): one row per child, one GEMM for all of them
+    Var<T> f = sigmoid(pick_rows(blocks(x, 3, 1, d), parent) + matmul(Hk, Uf, false, true));
+    // h̃_j = Σ_k h_k;  [i o u] pre-activations = W_iou x_j + U_iou h̃_j + b_iou
+    Var<T> h_sum = segment_sum(tape, Hk, parent, nodes.size());
     Var<T> z = blocks(x, 0, 3, d) + matmul(h_sum, Ui, false, true);
-    // f_jk = σ(W_f x + U_f h_k + b_f), all K children in one [K, d] GEMM
-    Var<T> f = sigmoid(blocks(x, 3, 1, d) + matmul(H, Uf, false, true));
     Var<T> io = sigmoid(blocks(z, 0, 2, d));
-    // c = i⊙u + Σ_k f_jk⊙c_k,  h = o⊙tanh(c)
-    Var<T> fc = f * C;
-    c[j] = blocks(io, 0, 1, d) * candidate(blocks(z, 2, 1, d)) + (kids.size() == 1 ? fc : sum(fc, 0, true));
-    h[j] = blocks(io, 1, 1, d) * tanh(c[j]);
+    // c_j = i_j⊙u_j + Σ_k f_jk⊙c_k,  h_j = o_j⊙tanh(c_j)
+    C[l] = blocks(io, 0, 1, d) * candidate(blocks(z, 2, 1, d)) + segment_sum(tape, f * Ck, parent, nodes.size());
+    H[l] = blocks(io, 1, 1, d) * tanh(C[l]);
   }
+
+  // Back to node order: node j is row offset[level j] + row_in[j] of the levels stacked.
+  std::vector<std::size_t> offset(top + 1, 0);
+  for (std::size_t l = 1; l <= top; ++l) offset[l] = offset[l - 1] + at_level[l - 1].size();
+  std::vector<std::int64_t> node_row(n);
+  for (std::size_t j = 0; j < n; ++j) node_row[j] = static_cast<std::int64_t>(offset[level[j]] + row_in[j]);
   ChildSumTreeLSTMOutput<T> out;
-  out.root = h[tree.root()];
-  out.h = stack_rows(h);
-  out.c = stack_rows(c);
+  Var<T> all_h = stack_rows(H), all_c = stack_rows(C);
+  const auto root = static_cast<std::size_t>(node_row[static_cast<std::size_t>(tree.root())]);
+  out.root = row(all_h, root);
+  out.h = pick_rows(all_h, node_row);
+  out.c = pick_rows(all_c, node_row);
   return out;
 }
 

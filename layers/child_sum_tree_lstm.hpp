@@ -10,13 +10,19 @@
 //   c_j  = i_j⊙u_j + Σ_{k∈C(j)} f_jk⊙c_k
 //   h_j  = o_j⊙tanh(c_j)
 //
-// A leaf has h̃ = 0 and no forget gate: c = i⊙u. Fused GEMMs: one input projection for every
-// node and every gate, xp = x Wᵀ + b ([N, 4d], blocks i, o, u, f); per internal node one GEMM
-// h̃ U_iouᵀ for the three gates that read h̃ and one [K, d] GEMM H_C U_fᵀ for all K forget
-// gates. The leaves' gates are computed for all leaves at once.
+// A leaf has h̃ = 0 and no forget gate: c = i⊙u.
 //
-// The nodes are visited along tree.order (bottom-up), a plain loop: a 10 000-node chain costs
-// nothing on the call stack (the tape's backward is a loop too). The tree may be a forest.
+// Batched by level: a node's level is 0 for a leaf, else 1 + its highest child's level, so
+// the nodes of one level depend only on lower levels and are computed together. Fused GEMMs:
+// one input projection for every node and every gate, xp = x Wᵀ + b ([N, 4d], blocks i, o,
+// u, f); per level one GEMM H̃ U_iouᵀ for the three gates that read h̃ (one row per node of
+// the level) and one GEMM H_C U_fᵀ for the forget gates of all the level's children (one row
+// per child). The sums over children are gathers, one per child slot. A level costs a fixed
+// number of ops plus two gathers per lower level its children are on: a tree of height D
+// records O(D + N) ops at most, and a bushy tree of N nodes far fewer than N per-node cells.
+//
+// The levels are a plain loop: a 10 000-node chain (10 000 levels) costs nothing on the call
+// stack, and the tape's backward is a loop too. The tree may be a forest.
 //
 // Parameters, in parameters() order:
 //   "W"     [4d, e]  input weights, blocks W_i, W_o, W_u, W_f  (Glorot-uniform over [4d, e])
@@ -27,6 +33,8 @@
 //
 // Dropout (ChildSumTreeLSTMOptions::cell_dropout): p on the candidate u of every node,
 // training mode only (recurrent dropout without memory loss, Semeniuta et al. 2016). The
+// masks are drawn level by level from the leaves up, one [nodes of the level, d] mask each,
+// rows in the order the nodes appear in tree.order. The
 // forward convention of layers/basic.hpp: a null generator draws nothing; training mode with
 // p > 0 and no generator throws. A forward never mutates the module (one module, many tapes,
 // many threads). Instantiated for float and double.

@@ -244,20 +244,24 @@ BOOST_AUTO_TEST_CASE(cell_dropout_gradcheck_and_oracle) {
   };
   const GradcheckResult r = gradcheck(f, {x}, net.parameters());
   BOOST_TEST(r.ok, r.message());
-  // The mask: draw it as the layer does (leaves first, in order, as one [L, d] mask; then the
-  // internal nodes along order), run the oracle with it.
+  // The mask: draw it as the layer does (level by level from the leaves, one [nodes, d] mask
+  // per level, rows in the order of tree.order) and run the oracle with it.
   Tape<double> tape;
   std::mt19937_64 drop(11);
   Tensor<double> mask = zeros<double>({tree.size(), d});
-  std::vector<int> leaves, inner;
-  for (int j : tree.order) (tree.children[j].empty() ? leaves : inner).push_back(j);
-  Var<double> ones_leaves = tape.constant(full<double>({leaves.size(), d}, 1.0));
-  const Tensor<double> leaf_mask = dropout(ones_leaves, 0.4, true, drop).value();
-  for (std::size_t l = 0; l < leaves.size(); ++l)
-    for (std::size_t col = 0; col < d; ++col) mask(leaves[l], col) = leaf_mask(l, col);
-  for (int j : inner) {
-    const Tensor<double> m = dropout(tape.constant(full<double>({1, d}, 1.0)), 0.4, true, drop).value();
-    for (std::size_t col = 0; col < d; ++col) mask(j, col) = m(0, col);
+  std::vector<std::size_t> level(tree.size(), 0);
+  std::vector<std::vector<int>> at_level(1);
+  for (int j : tree.order) {
+    for (int k : tree.children[j]) level[j] = std::max(level[j], level[k] + 1);
+    if (level[j] >= at_level.size()) at_level.resize(level[j] + 1);
+    at_level[level[j]].push_back(j);
+  }
+  BOOST_TEST(at_level.size() == 3u);
+  for (const std::vector<int>& nodes : at_level) {
+    Var<double> ones = tape.constant(full<double>({nodes.size(), d}, 1.0));
+    const Tensor<double> m = dropout(ones, 0.4, true, drop).value();
+    for (std::size_t r = 0; r < nodes.size(); ++r)
+      for (std::size_t col = 0; col < d; ++col) mask(nodes[r], col) = m(r, col);
   }
   Var<double> in = tape.input(x);
   std::mt19937_64 again(11);
