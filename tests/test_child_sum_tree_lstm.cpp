@@ -8,7 +8,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -28,6 +31,7 @@
 using namespace tapenet;
 using data::TreeStructure;
 using tapenet::testing::randomise;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -136,13 +140,15 @@ std::vector<std::pair<std::string, TreeStructure>> test_trees() {
   out.push_back({"0..3 children", bracketed("(A (B (C x) (D y) (E z)) (F (G w)) (H (I v) (J u)))")});
   out.push_back({"repeated", bracketed("(R (A (a x) (b y)) (A (a x) (b y)) (A (a x) (b y)))")});
   out.push_back({"unary chain", bracketed("(A (B (C (D x))))")});
+  // the root's children on levels 0, 1 and 2; a level whose nodes have 1 and 2 children
+  out.push_back({"mixed levels", bracketed("(A (B x) (C (D y)) (E (F (G z)) (H (I v) (J u))))")});
   const std::string conllu =
       "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tcat\tcat\tNOUN\tNN\t_\t3\tnsubj\t_\t_\n"
       "3\tsat\tsit\tVERB\tVBD\t_\t0\troot\t_\t_\n4\ton\ton\tADP\tIN\t_\t6\tcase\t_\t_\n"
       "5\tthe\tthe\tDET\tDT\t_\t6\tdet\t_\t_\n6\tmat\tmat\tNOUN\tNN\t_\t3\tobl\t_\t_\n7\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_\n";
   out.push_back({"dependency", data::parse_conllu(conllu).at(0).tree()});
   std::mt19937_64 rng(21);
-  for (std::size_t n : {5, 9}) out.push_back({"random " + std::to_string(n), random_tree(n, rng)});
+  for (std::size_t n : {5, 9, 30}) out.push_back({"random " + std::to_string(n), random_tree(n, rng)});
   return out;
 }
 
@@ -446,4 +452,49 @@ BOOST_AUTO_TEST_CASE(classifier_on_conllu_trees_learns) {
   BOOST_TEST_MESSAGE("dependency classifier: mean loss " << before << " -> " << after << " in 30 steps");
   BOOST_TEST(before > 0.5f);
   BOOST_TEST(after < 0.25f * before);
+}
+
+// Real trees: the first 500 sentences of UD English EWT dev (skipped when shared/ is absent),
+// word embeddings -> Child-Sum Tree-LSTM -> the root's UPOS as a toy target, one parallel_batch.
+BOOST_AUTO_TEST_CASE(ud_ewt_dev_forward_backward) {
+  const char* env = std::getenv("TAPENET_UD_DIR");
+  const fs::path dir = env ? fs::path(env) : fs::path(__FILE__).parent_path().parent_path().parent_path() / "shared" / "data" / "ud-ewt";
+  const fs::path path = dir / "en_ewt-ud-dev.conllu";
+  if (!fs::exists(path)) {
+    BOOST_TEST_MESSAGE("skipping UD EWT dev: " << path << " not found (set TAPENET_UD_DIR)");
+    return;
+  }
+  std::vector<data::ConlluSentence> sentences = data::read_conllu(path.string());
+  sentences.resize(500);
+  std::unordered_map<std::string, std::int64_t> vocab, tags;
+  std::vector<std::vector<std::int64_t>> ids;
+  std::vector<TreeStructure> trees;
+  std::vector<std::int64_t> targets;
+  std::size_t words = 0;
+  for (const auto& s : sentences) {
+    ids.emplace_back();
+    for (const auto& f : s.forms()) ids.back().push_back(vocab.emplace(f, vocab.size()).first->second);
+    trees.push_back(s.tree());
+    targets.push_back(tags.emplace(s.words[s.root()].upos, tags.size()).first->second);
+    words += s.size();
+  }
+  std::mt19937_64 rng(17);
+  Embedding<float> embedding(vocab.size(), 50, rng);
+  ChildSumTreeLSTM<float> lstm(50, 50, rng);
+  Linear<float> classifier(50, tags.size(), rng);
+  auto loss_of = [&](Tape<float>& tape, std::size_t i) {
+    const auto out = lstm.forward(tape, trees[i], embedding.forward(tape, ids[i]));
+    return cross_entropy(classifier.forward(tape, out.root), {targets[i]});
+  };
+  const auto start = std::chrono::steady_clock::now();
+  const float loss = parallel_batch<float>(trees.size(), loss_of, ParallelOptions{8, 2});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  BOOST_TEST_MESSAGE("UD EWT dev: " << trees.size() << " trees (" << words << " words), forward + backward in " << seconds
+                                    << " s on 2 threads: " << trees.size() / seconds << " trees/s");
+  BOOST_TEST(std::isfinite(loss));
+  BOOST_TEST(loss > 0);
+  double norm = 0;
+  for (auto* p : lstm.parameters())
+    for (float g : p->grad) norm += double(g) * double(g);
+  BOOST_TEST(norm > 0);
 }
