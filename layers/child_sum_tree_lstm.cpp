@@ -57,31 +57,25 @@ Var<T> pick_rows(Var<T> x, const std::vector<std::int64_t>& index) {
   return is_identity(index, x.dim(0)) ? x : gather_rows(x, index);
 }
 
-// out[p] = Σ_{r : segment[r] = p} x[r] for x [M, d] -> [P, d], every p having at least one
-// row. Summed slot by slot (a parent's first rows, then its second ones, ...) with gathers, so
-// the number of ops is the largest segment's size, not P.
+// y[p] = Σ_{r : segment[r] = p} x[r] for x [M, d] -> y [P, d], each row's terms added in
+// increasing r; backward dx[r] += dy[segment[r]] (the transpose of gather_rows). One op
+// whatever the fan-out; x itself when segment is 0, 1, ..., P - 1.
 template <class T>
-Var<T> segment_sum(Tape<T>& tape, Var<T> x, const std::vector<std::int64_t>& segment, std::size_t P) {
+Var<T> segment_sum(Var<T> x, const std::vector<std::int64_t>& segment, std::size_t P) {
   if (is_identity(segment, P)) return x;
-  std::vector<std::vector<std::int64_t>> members(P);
-  for (std::size_t r = 0; r < segment.size(); ++r) members[segment[r]].push_back(static_cast<std::int64_t>(r));
-  std::size_t widest = 0;
-  for (const auto& m : members) widest = std::max(widest, m.size());
-  const auto zero_row = static_cast<std::int64_t>(x.dim(0));  // a row of zeros appended below
-  Var<T> padded;
-  Var<T> total;
-  std::vector<std::int64_t> index(P);
-  for (std::size_t slot = 0; slot < widest; ++slot) {
-    bool all = true;
-    for (std::size_t p = 0; p < P; ++p) {
-      all = all && slot < members[p].size();
-      index[p] = slot < members[p].size() ? members[p][slot] : zero_row;
-    }
-    if (!all && !padded.valid()) padded = concat<T>({x, tape.constant(zeros<T>({1, x.dim(1)}))}, 0);
-    Var<T> part = all ? pick_rows(x, index) : gather_rows(padded, index);
-    total = slot == 0 ? part : total + part;
+  const std::size_t D = x.dim(1);
+  Tensor<T> y = zeros<T>({P, D});
+  const T* xs = x.value().data();
+  for (std::size_t r = 0; r < segment.size(); ++r) {
+    T* out = y.data() + segment[r] * D;
+    for (std::size_t j = 0; j < D; ++j) out[j] += xs[r * D + j];
   }
-  return total;
+  const auto ix = x.id();
+  return x.tape().record("segment_sum", std::move(y), {x}, [ix, segment, D](Tape<T>& t, const Tensor<T>& g, const Tensor<T>&) {
+    T* dx = t.grad_buffer(ix).data();
+    for (std::size_t r = 0; r < segment.size(); ++r)
+      for (std::size_t j = 0; j < D; ++j) dx[r * D + j] += g.data()[segment[r] * D + j];
+  });
 }
 
 }  // namespace
@@ -163,11 +157,11 @@ ChildSumTreeLSTMOutput<T> ChildSumTreeLSTM<T>::forward(Tape<T>& tape, const data
     // f_jk = σ(W_f x_j + U_f h_k + b_f): one row per child, one GEMM for all of them
     Var<T> f = sigmoid(pick_rows(blocks(x, 3, 1, d), parent) + matmul(Hk, Uf, false, true));
     // h̃_j = Σ_k h_k;  [i o u] pre-activations = W_iou x_j + U_iou h̃_j + b_iou
-    Var<T> h_sum = segment_sum(tape, Hk, parent, nodes.size());
+    Var<T> h_sum = segment_sum(Hk, parent, nodes.size());
     Var<T> z = blocks(x, 0, 3, d) + matmul(h_sum, Ui, false, true);
     Var<T> io = sigmoid(blocks(z, 0, 2, d));
     // c_j = i_j⊙u_j + Σ_k f_jk⊙c_k,  h_j = o_j⊙tanh(c_j)
-    C[l] = blocks(io, 0, 1, d) * candidate(blocks(z, 2, 1, d)) + segment_sum(tape, f * Ck, parent, nodes.size());
+    C[l] = blocks(io, 0, 1, d) * candidate(blocks(z, 2, 1, d)) + segment_sum(f * Ck, parent, nodes.size());
     H[l] = blocks(io, 1, 1, d) * tanh(C[l]);
   }
 

@@ -17,7 +17,7 @@
 // one input projection for every node and every gate, xp = x Wᵀ + b ([N, 4d], blocks i, o,
 // u, f); per level one GEMM H̃ U_iouᵀ for the three gates that read h̃ (one row per node of
 // the level) and one GEMM H_C U_fᵀ for the forget gates of all the level's children (one row
-// per child). The sums over children are gathers, one per child slot. A level costs a fixed
+// per child). The sums over children are one segment-sum op each. A level costs a fixed
 // number of ops plus two gathers per lower level its children are on: a tree of height D
 // records O(D + N) ops at most, and a bushy tree of N nodes far fewer than N per-node cells.
 //
