@@ -147,6 +147,7 @@ std::vector<std::pair<std::string, TreeStructure>> test_trees() {
       "3\tsat\tsit\tVERB\tVBD\t_\t0\troot\t_\t_\n4\ton\ton\tADP\tIN\t_\t6\tcase\t_\t_\n"
       "5\tthe\tthe\tDET\tDT\t_\t6\tdet\t_\t_\n6\tmat\tmat\tNOUN\tNN\t_\t3\tobl\t_\t_\n7\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_\n";
   out.push_back({"dependency", data::parse_conllu(conllu).at(0).tree()});
+  out.push_back({"star", data::structure_from_parents({3, 3, 3, -1, 3, 3, 3, 3, 3, 3, 3, 3})});  // 11 children
   std::mt19937_64 rng(21);
   for (std::size_t n : {5, 9, 30}) out.push_back({"random " + std::to_string(n), random_tree(n, rng)});
   return out;
