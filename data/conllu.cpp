@@ -223,4 +223,18 @@ std::vector<ConlluSentence> read_conllu(const std::string& path, const ConlluOpt
   return parse_conllu(text.str(), path, options);
 }
 
+WordCounts count_forms(const std::vector<ConlluSentence>& sentences) {
+  WordCounts counts;
+  for (const ConlluSentence& s : sentences)
+    for (const ConlluWord& w : s.words) ++counts[w.form];
+  return counts;
+}
+
+std::vector<std::int64_t> form_ids(const ConlluSentence& sentence, const Vocab& vocab) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(sentence.words.size());
+  for (const ConlluWord& w : sentence.words) ids.push_back(vocab.index(w.form));
+  return ids;
+}
+
 }  // namespace tapenet::data

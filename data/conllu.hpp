@@ -13,16 +13,19 @@
 //
 // Errors are ConlluError, a TreeParseError (data/tree.hpp): "file:line:column: message",
 // 1-based, the column in bytes, pointing at the offending field (for a cycle, the HEAD of
-// the first word on it; for a missing root, the sentence's first word line).
+// the first word on it; with no root, the first word's HEAD; for several roots, the second
+// root's HEAD).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "data/tree.hpp"
 #include "data/tree_structure.hpp"
+#include "data/vocab.hpp"
 
 namespace tapenet::data {
 
@@ -81,5 +84,12 @@ std::vector<ConlluSentence> parse_conllu(std::string_view text, const std::strin
 
 // parse_conllu of a file's contents; std::runtime_error when it cannot be read.
 std::vector<ConlluSentence> read_conllu(const std::string& path, const ConlluOptions& options = {});
+
+// Counts the FORM of every word of every sentence, as written (for Vocab::build).
+WordCounts count_forms(const std::vector<ConlluSentence>& sentences);
+
+// The vocabulary index of every word's FORM (unknown -> <unk> = 0), in word order: entry i
+// is the embedding row of node i of sentence.tree().
+std::vector<std::int64_t> form_ids(const ConlluSentence& sentence, const Vocab& vocab);
 
 }  // namespace tapenet::data

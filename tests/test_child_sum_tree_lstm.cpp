@@ -415,12 +415,11 @@ BOOST_AUTO_TEST_CASE(classifier_on_conllu_trees_learns) {
       }
   const std::vector<data::ConlluSentence> sentences = data::parse_conllu(text, "inline");
   BOOST_TEST_REQUIRE(sentences.size() == 24u);
-  std::unordered_map<std::string, std::int64_t> vocab;
+  const data::Vocab vocab = data::Vocab::build(data::count_forms(sentences));
   std::vector<std::vector<std::int64_t>> ids;
   std::vector<TreeStructure> trees;
   for (const auto& s : sentences) {
-    ids.emplace_back();
-    for (const auto& f : s.forms()) ids.back().push_back(vocab.emplace(f, vocab.size()).first->second);
+    ids.push_back(data::form_ids(s, vocab));  // row i: word i = node i of the tree
     trees.push_back(s.tree());
   }
   std::mt19937_64 rng(16);
@@ -467,14 +466,14 @@ BOOST_AUTO_TEST_CASE(ud_ewt_dev_forward_backward) {
   }
   std::vector<data::ConlluSentence> sentences = data::read_conllu(path.string());
   sentences.resize(500);
-  std::unordered_map<std::string, std::int64_t> vocab, tags;
+  const data::Vocab vocab = data::Vocab::build(data::count_forms(sentences));
+  std::unordered_map<std::string, std::int64_t> tags;
   std::vector<std::vector<std::int64_t>> ids;
   std::vector<TreeStructure> trees;
   std::vector<std::int64_t> targets;
   std::size_t words = 0;
   for (const auto& s : sentences) {
-    ids.emplace_back();
-    for (const auto& f : s.forms()) ids.back().push_back(vocab.emplace(f, vocab.size()).first->second);
+    ids.push_back(data::form_ids(s, vocab));
     trees.push_back(s.tree());
     targets.push_back(tags.emplace(s.words[s.root()].upos, tags.size()).first->second);
     words += s.size();

@@ -154,6 +154,21 @@ BOOST_AUTO_TEST_CASE(a_long_chain_needs_no_recursion) {
   BOOST_TEST(t.root() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(form_counts_and_ids) {
+  const std::vector<ConlluSentence> s = parse_conllu(kSentence + kSentence);
+  const WordCounts counts = count_forms(s);
+  BOOST_TEST(counts.size() == 5u);
+  BOOST_TEST(counts.at("n't") == 2u);
+  BOOST_TEST(counts.count("don't") == 0u);  // a multiword token is no word
+  WordCounts some = counts;
+  some.erase("go");
+  const Vocab vocab = Vocab::build(some);
+  const std::vector<std::int64_t> ids = form_ids(s[0], vocab);
+  BOOST_TEST_REQUIRE(ids.size() == 5u);
+  BOOST_TEST(ids[3] == Vocab::kUnkIndex);  // "go"
+  for (std::size_t i : {0, 1, 2, 4}) BOOST_TEST(vocab.word(static_cast<int>(ids[i])) == s[0].words[i].form);
+}
+
 BOOST_AUTO_TEST_CASE(reads_a_file) {
   std::string pattern = (fs::temp_directory_path() / "tapenet-conllu-XXXXXX").string();
   BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
