@@ -100,4 +100,19 @@ TreeStructure structure_from_parents(const std::vector<int>& parent) {
   return s;
 }
 
+TreeStructure join_trees(const std::vector<TreeStructure>& trees, std::vector<std::size_t>* offsets) {
+  TreeStructure forest;
+  if (offsets) offsets->clear();
+  for (const TreeStructure& t : trees) {
+    const int base = static_cast<int>(forest.children.size());
+    if (offsets) offsets->push_back(forest.children.size());
+    for (const auto& kids : t.children) {
+      forest.children.emplace_back();
+      for (int k : kids) forest.children.back().push_back(base + k);
+    }
+    for (int j : t.order) forest.order.push_back(base + j);
+  }
+  return forest;
+}
+
 }  // namespace tapenet::data

@@ -38,4 +38,10 @@ void check_structure(const TreeStructure& s, bool single_root = true);
 // cycle (naming a node on it).
 TreeStructure structure_from_parents(const std::vector<int>& parent);
 
+// Several trees as one forest: tree t's node i becomes node offsets[t] + i (offsets[t] = the
+// sizes of the trees before it), its order follows the earlier trees' orders. Stacking the
+// trees' input rows in the same order feeds the forest to the Child-Sum Tree-LSTM, whose
+// rows offsets[t] + trees[t].root() are then the roots. `offsets` may be nullptr.
+TreeStructure join_trees(const std::vector<TreeStructure>& trees, std::vector<std::size_t>* offsets = nullptr);
+
 }  // namespace tapenet::data

@@ -18,11 +18,14 @@
 // u, f); per level one GEMM H̃ U_iouᵀ for the three gates that read h̃ (one row per node of
 // the level) and one GEMM H_C U_fᵀ for the forget gates of all the level's children (one row
 // per child). The sums over children are one segment-sum op each. A level costs a fixed
-// number of ops plus two gathers per lower level its children are on: a tree of height D
-// records O(D + N) ops at most, and a bushy tree of N nodes far fewer than N per-node cells.
+// number of ops plus two gathers per lower level its children are on, so a tree of height D
+// records O(D) ops when its levels read from few levels (O(N) at worst) where a per-node
+// cell records O(N).
 //
 // The levels are a plain loop: a 10 000-node chain (10 000 levels) costs nothing on the call
-// stack, and the tape's backward is a loop too. The tree may be a forest.
+// stack, and the tape's backward is a loop too. The tree may be a forest, so a minibatch of
+// trees can run as one forest (data::join_trees, inputs stacked in the same order) and share
+// every level's GEMMs.
 //
 // Parameters, in parameters() order:
 //   "W"     [4d, e]  input weights, blocks W_i, W_o, W_u, W_f  (Glorot-uniform over [4d, e])
@@ -34,9 +37,9 @@
 // Dropout (ChildSumTreeLSTMOptions::cell_dropout): p on the candidate u of every node,
 // training mode only (recurrent dropout without memory loss, Semeniuta et al. 2016). The
 // masks are drawn level by level from the leaves up, one [nodes of the level, d] mask each,
-// rows in the order the nodes appear in tree.order. The
-// forward convention of layers/basic.hpp: a null generator draws nothing; training mode with
-// p > 0 and no generator throws. A forward never mutates the module (one module, many tapes,
+// rows in the order the nodes appear in tree.order. The forward convention of
+// layers/basic.hpp: a null generator draws nothing; training mode with p > 0 and no
+// generator throws. A forward never mutates the module (one module, many tapes,
 // many threads). Instantiated for float and double.
 #pragma once
 

@@ -3,7 +3,8 @@
 // children as chains of adds), gradcheck in double on trees with 0..3 children, repeated
 // subtrees, dependency trees whose node order is not bottom-up and with cell dropout, a
 // 10 000-node chain, bit-identical gradients under parallel_batch with 1 and 2 threads, input
-// errors, and a classifier over CoNLL-U dependency trees whose loss falls.
+// errors, a minibatch run as one forest, a classifier over CoNLL-U dependency trees whose
+// loss falls, and forward + backward over UD EWT dev trees (skipped without shared/).
 #define BOOST_TEST_MODULE child_sum_tree_lstm
 #include <boost/test/unit_test.hpp>
 
@@ -276,6 +277,58 @@ BOOST_AUTO_TEST_CASE(cell_dropout_gradcheck_and_oracle) {
   BOOST_TEST(testing::max_abs_diff(layer, oracle(tape, net, tree, in, &mask).h.value()) < 1e-12);
   net.eval();  // no dropout in evaluation mode, and no generator needed
   BOOST_TEST(testing::max_abs_diff(net.forward(tape, tree, in).h.value(), oracle(tape, net, tree, in).h.value()) < 1e-12);
+}
+
+// A minibatch as one forest gives each tree's values and the summed gradients of the trees run
+// one by one.
+BOOST_AUTO_TEST_CASE(trees_joined_into_a_forest_match_separate_runs) {
+  const std::size_t e = 3, d = 4;
+  std::mt19937_64 rng(22);
+  ChildSumTreeLSTM<double> net(e, d, rng);
+  randomise(net, 23);
+  std::vector<TreeStructure> trees;
+  std::vector<Tensor<double>> xs;
+  for (const auto& [name, tree] : test_trees()) {
+    trees.push_back(tree);
+    xs.push_back(inputs_for(name, tree, e, 24 + trees.size()));
+  }
+  std::vector<std::size_t> offsets;
+  const TreeStructure forest = data::join_trees(trees, &offsets);
+  BOOST_CHECK_NO_THROW(data::check_structure(forest, false));
+  BOOST_TEST(offsets.size() == trees.size());
+  // separately: Σ_t Σ root h_t
+  std::vector<Tensor<double>> h_alone;
+  Tape<double> alone;
+  std::vector<Var<double>> roots;
+  for (std::size_t t = 0; t < trees.size(); ++t) {
+    const auto out = net.forward(alone, trees[t], alone.constant(xs[t]));
+    h_alone.push_back(out.h.value());
+    roots.push_back(out.root);
+  }
+  alone.backward(sum(concat(roots, 0)));
+  std::vector<Tensor<double>> grads;
+  for (auto* p : net.parameters()) {
+    grads.push_back(p->grad);
+    p->zero_grad();
+  }
+  // as one forest
+  Tape<double> joined;
+  std::vector<Var<double>> x_parts;
+  for (const auto& x : xs) x_parts.push_back(joined.constant(x));
+  const auto out = net.forward(joined, forest, concat(x_parts, 0));
+  std::vector<Var<double>> forest_roots;
+  for (std::size_t t = 0; t < trees.size(); ++t) {
+    const std::size_t r = offsets[t] + static_cast<std::size_t>(trees[t].root());
+    forest_roots.push_back(slice(out.h, 0, r, r + 1));
+    const std::size_t n = trees[t].size();
+    Tensor<double> rows = zeros<double>({n, d});
+    std::copy(out.h.value().data() + offsets[t] * d, out.h.value().data() + (offsets[t] + n) * d, rows.data());
+    BOOST_TEST(testing::max_abs_diff(rows, h_alone[t]) < 1e-12, "tree " << t);
+  }
+  joined.backward(sum(concat(forest_roots, 0)));
+  const auto params = net.parameters();
+  for (std::size_t k = 0; k < params.size(); ++k)
+    BOOST_TEST(testing::max_abs_diff(params[k]->grad, grads[k]) < 1e-11, params[k]->name);
 }
 
 BOOST_AUTO_TEST_CASE(ten_thousand_node_chain_needs_no_recursion) {

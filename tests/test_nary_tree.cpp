@@ -1,7 +1,7 @@
 // N-ary bracketed trees (data/nary_tree.hpp) and tree structures (data/tree_structure.hpp):
 // PTB and SST-style trees of any arity, post-order layout, multi-line and multi-tree text,
 // every parse error with its file:line:column, a 100 000-deep tree without recursion, and the
-// checks of check_structure and structure_from_parents.
+// checks of check_structure, structure_from_parents and join_trees.
 #define BOOST_TEST_MODULE nary_tree
 #include <boost/test/unit_test.hpp>
 
@@ -224,4 +224,19 @@ BOOST_AUTO_TEST_CASE(check_structure_rejects_what_is_not_a_bottom_up_tree) {
   rejects({{{}, {}, {0}}, {0, 1, 2}});               // two roots
   rejects({{{}, {}, {0, 1}}, {3, 1, 2}});            // order out of range
   BOOST_CHECK_NO_THROW(check_structure(TreeStructure{{{}, {}, {0}}, {0, 1, 2}}, false));
+}
+
+BOOST_AUTO_TEST_CASE(join_trees_offsets_the_nodes) {
+  const TreeStructure a = parse_nary_tree("(A (B x) (C y))").structure();
+  const TreeStructure b = structure_from_parents({1, -1});
+  std::vector<std::size_t> offsets;
+  const TreeStructure f = join_trees({a, b, a}, &offsets);
+  BOOST_TEST(offsets == (std::vector<std::size_t>{0, 3, 5}), boost::test_tools::per_element());
+  BOOST_TEST(f.size() == 8u);
+  BOOST_TEST(f.children[2] == (Ints{0, 1}), boost::test_tools::per_element());
+  BOOST_TEST(f.children[4] == (Ints{3}), boost::test_tools::per_element());
+  BOOST_TEST(f.children[7] == (Ints{5, 6}), boost::test_tools::per_element());
+  BOOST_TEST(f.order == (Ints{0, 1, 2, 3, 4, 5, 6, 7}), boost::test_tools::per_element());
+  BOOST_CHECK_NO_THROW(check_structure(f, false));
+  BOOST_TEST(join_trees({}).size() == 0u);
 }
