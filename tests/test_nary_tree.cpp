@@ -1,7 +1,8 @@
 // N-ary bracketed trees (data/nary_tree.hpp) and tree structures (data/tree_structure.hpp):
 // PTB and SST-style trees of any arity, post-order layout, multi-line and multi-tree text,
 // every parse error with its file:line:column, a 100 000-deep tree without recursion, and the
-// checks of check_structure, structure_from_parents and join_trees.
+// checks of check_structure, structure_from_parents and join_trees; SST dev read as n-ary trees
+// equals the binary reader's (skipped without shared/).
 #define BOOST_TEST_MODULE nary_tree
 #include <boost/test/unit_test.hpp>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "data/nary_tree.hpp"
+#include "data/tree.hpp"
 #include "data/tree_structure.hpp"
 
 using namespace tapenet::data;
@@ -239,4 +241,30 @@ BOOST_AUTO_TEST_CASE(join_trees_offsets_the_nodes) {
   BOOST_TEST(f.order == (Ints{0, 1, 2, 3, 4, 5, 6, 7}), boost::test_tools::per_element());
   BOOST_CHECK_NO_THROW(check_structure(f, false));
   BOOST_TEST(join_trees({}).size() == 0u);
+}
+
+// The SST dev file read as n-ary trees (skipped when shared/ is absent): the same trees as the
+// binary reader's (shared/data/README.md section 1: 1,101 trees, 41,447 nodes), written back
+// identically, every internal node binary.
+BOOST_AUTO_TEST_CASE(sst_dev_as_nary_trees) {
+  const char* env = std::getenv("TAPENET_SST_DIR");
+  const fs::path dir = env ? fs::path(env) : fs::path(__FILE__).parent_path().parent_path().parent_path() / "shared" / "data" / "sst";
+  const fs::path path = dir / "dev.txt";
+  if (!fs::exists(path)) {
+    BOOST_TEST_MESSAGE("skipping SST dev: " << path << " not found (set TAPENET_SST_DIR)");
+    return;
+  }
+  const std::vector<NaryTree> nary = read_nary_trees(path.string());
+  const std::vector<Tree> binary = read_trees(path.string());
+  BOOST_TEST_REQUIRE(nary.size() == 1101u);
+  BOOST_TEST_REQUIRE(binary.size() == nary.size());
+  std::size_t nodes = 0, mismatches = 0, not_binary = 0;
+  for (std::size_t t = 0; t < nary.size(); ++t) {
+    nodes += nary[t].size();
+    mismatches += nary[t].to_string() != binary[t].to_string() || nary[t].words() != binary[t].words();
+    for (const NaryNode& n : nary[t].nodes) not_binary += !n.is_leaf() && n.children.size() != 2;
+  }
+  BOOST_TEST(nodes == 41447u);
+  BOOST_TEST(mismatches == 0u);
+  BOOST_TEST(not_binary == 0u);
 }
