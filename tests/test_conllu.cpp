@@ -2,7 +2,8 @@
 // empty nodes skipped, the dependency tree as children lists and a bottom-up order, every error
 // with its file:line:column, and counts on UD English EWT dev (skipped when shared/ is absent:
 // 2,001 sentences as its README says; 25,147 syntactic words, 359 multiword tokens and 2,001
-// roots counted with awk over the 10-column lines whose ID is an integer / a range / HEAD 0).
+// roots counted with awk over the 10-column lines whose ID is an integer / a range / HEAD 0),
+// and the same counts on train and test.
 #define BOOST_TEST_MODULE conllu
 #include <boost/test/unit_test.hpp>
 
@@ -284,4 +285,34 @@ BOOST_AUTO_TEST_CASE(ud_english_ewt_dev) {
   BOOST_TEST(first.root() == 3);  // "comes"
   BOOST_TEST(first.tree().children[3] == (Ints{2, 5, 6}), boost::test_tools::per_element());
   BOOST_TEST(first.comment("text") == "From the AP comes this story :");
+}
+
+// Train and test (skipped when absent): sentence counts (train: README section 5) and word
+// counts and roots counted with awk as for dev; every sentence a single-rooted tree.
+BOOST_AUTO_TEST_CASE(ud_english_ewt_train_and_test) {
+  struct Split {
+    std::string name;
+    std::size_t sentences, words;
+  };
+  for (const Split& split : {Split{"train", 12544, 204577}, Split{"test", 2077, 25094}}) {
+    const fs::path path = ud_dir() / ("en_ewt-ud-" + split.name + ".conllu");
+    if (!fs::exists(path)) {
+      BOOST_TEST_MESSAGE("skipping UD EWT " << split.name << ": " << path << " not found (set TAPENET_UD_DIR)");
+      continue;
+    }
+    BOOST_TEST_CONTEXT(split.name) {
+      const std::vector<ConlluSentence> sentences = read_conllu(path.string());
+      std::size_t words = 0, roots = 0, bad = 0;
+      for (const ConlluSentence& s : sentences) {
+        words += s.size();
+        for (const ConlluWord& w : s.words) roots += w.head == 0;
+        const TreeStructure t = s.tree();
+        bad += t.order.size() != s.size() || t.root() != s.root();
+      }
+      BOOST_TEST(sentences.size() == split.sentences);
+      BOOST_TEST(words == split.words);
+      BOOST_TEST(roots == split.sentences);
+      BOOST_TEST(bad == 0u);
+    }
+  }
 }
