@@ -5,8 +5,9 @@
 #   <prefix>/include/tapenet/{autograd,io,optim,layers,data,distributed}/*.hpp (+ tapenet.hpp if present)
 #   <prefix>/lib/cmake/tapenet/tapenet{Config,ConfigVersion,Targets*}.cmake
 #
-# Consumers include "autograd/ops.hpp" etc.: the target's INSTALL_INTERFACE include dir
-# is include/tapenet.
+# Consumers include <tapenet/tapenet.hpp> (or <tapenet/layers/crf.hpp>, ...): the target's
+# INSTALL_INTERFACE include dirs are include (for them) and include/tapenet (for the
+# headers' includes of one another).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -35,9 +36,8 @@ foreach(_tapenet_dir autograd io optim layers data distributed)
       DESTINATION ${TAPENET_INSTALL_INCLUDEDIR}/${_tapenet_header_dir})
   endforeach()
 endforeach()
-if(EXISTS ${PROJECT_SOURCE_DIR}/tapenet.hpp)
-  install(FILES ${PROJECT_SOURCE_DIR}/tapenet.hpp DESTINATION ${TAPENET_INSTALL_INCLUDEDIR})
-endif()
+install(FILES ${PROJECT_SOURCE_DIR}/tapenet.hpp ${PROJECT_SOURCE_DIR}/version.hpp
+        DESTINATION ${TAPENET_INSTALL_INCLUDEDIR})
 
 install(EXPORT tapenetTargets
   NAMESPACE tapenet::

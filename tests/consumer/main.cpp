@@ -1,10 +1,25 @@
-// Consumer of an installed tapenet: d/dx sum(tanh(x)) = 1 - tanh(x)^2.
+// Consumer of an installed tapenet through the umbrella header: d/dx sum(tanh(x)) =
+// 1 - tanh(x)^2, the version macros, and a layer (an LSTM step) from the same include.
 #include <cmath>
 #include <cstdio>
+#include <random>
 
-#include "autograd/ops.hpp"
+#include <tapenet/tapenet.hpp>
+#include <tapenet/version.hpp>
+
+static_assert(TAPENET_VERSION >= TAPENET_MAKE_VERSION(0, 2, 0), "the installed tapenet is too old");
 
 int main() {
+  std::mt19937_64 rng(1);
+  tapenet::LSTMCell<float> cell(3, 4, rng);
+  {
+    tapenet::Tape<float> t;
+    auto s = cell.step(t, t.constant(tapenet::zeros<float>({2, 3})), cell.zero_state(t, 2));
+    if (s.h.shape()[1] != 4) {
+      std::printf("consumer: LSTM step has the wrong shape\n");
+      return 1;
+    }
+  }
   tapenet::Tape<double> tape;
   tapenet::Tensor<double> xv = {{-1.5, -0.25, 0.0}, {0.5, 1.0, 2.0}};
   auto x = tape.input(xv);
