@@ -177,6 +177,10 @@ struct CTCOptions {
 // backward). Without zero_infinity an impossible alignment gives loss inf and NaN gradient.
 template <class T> Var<T> ctc_loss(Var<T> log_probs, const std::vector<std::vector<std::int64_t>>& targets,
                                    const std::vector<std::int64_t>& input_lengths, const CTCOptions& options = {});
+// torch's layout of the targets: all examples' labels concatenated, split by target_lengths.
+template <class T> Var<T> ctc_loss(Var<T> log_probs, const std::vector<std::int64_t>& concatenated_targets,
+                                   const std::vector<std::int64_t>& input_lengths,
+                                   const std::vector<std::int64_t>& target_lengths, const CTCOptions& options = {});
 
 // ---- normalisation (ops_norm.cpp) --------------------------------------------------------
 // Over the last axis of x [..., D]: (x - mean) / sqrt(var + eps) * gain + bias, var biased,
