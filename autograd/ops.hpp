@@ -114,7 +114,7 @@ template <class T> Var<T> softmax(Var<T> x, std::size_t axis);
 template <class T> Var<T> log_softmax(Var<T> x, std::size_t axis);
 // Max / min over all entries (-> [1]) or along an axis. The gradient goes to the FIRST
 // maximal (minimal) entry in row-major order of each lane only, like torch.max(x, dim)'s
-// index; ties share nothing. NaNs are not treated specially.
+// index; later tied entries get none. NaNs are not treated specially.
 template <class T> Var<T> max(Var<T> x);
 template <class T> Var<T> max(Var<T> x, std::size_t axis, bool keepdims = false);
 template <class T> Var<T> min(Var<T> x);
@@ -129,7 +129,7 @@ template <class T> Var<T> cumsum(Var<T> x, std::size_t axis);
 template <class T> std::vector<std::int64_t> argmax(Var<T> x, std::size_t axis);
 template <class T> std::vector<std::int64_t> argmin(Var<T> x, std::size_t axis);
 
-// ---- losses (ops_loss.cpp) -----------------------------------------------------------
+// ---- losses (ops_loss.cpp; ctc_loss in ops_ctc.cpp) -----------------------------------------------------------
 enum class Reduction { Mean, Sum };
 template <class T>
 struct ClassLossOptions {
