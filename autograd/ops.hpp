@@ -114,7 +114,7 @@ template <class T> Var<T> softmax(Var<T> x, std::size_t axis);
 template <class T> Var<T> log_softmax(Var<T> x, std::size_t axis);
 // Max / min over all entries (-> [1]) or along an axis. The gradient goes to the FIRST
 // maximal (minimal) entry in row-major order of each lane only, like torch.max(x, dim)'s
-// index; ties share nothing. NaNs are not treated specially.
+// index; later tied entries get none. NaNs are not treated specially.
 template <class T> Var<T> max(Var<T> x);
 template <class T> Var<T> max(Var<T> x, std::size_t axis, bool keepdims = false);
 template <class T> Var<T> min(Var<T> x);
@@ -129,7 +129,7 @@ template <class T> Var<T> cumsum(Var<T> x, std::size_t axis);
 template <class T> std::vector<std::int64_t> argmax(Var<T> x, std::size_t axis);
 template <class T> std::vector<std::int64_t> argmin(Var<T> x, std::size_t axis);
 
-// ---- losses (ops_loss.cpp) -----------------------------------------------------------
+// ---- losses (ops_loss.cpp; ctc_loss in ops_ctc.cpp) -----------------------------------------------------------
 enum class Reduction { Mean, Sum };
 template <class T>
 struct ClassLossOptions {
@@ -177,6 +177,10 @@ struct CTCOptions {
 // backward). Without zero_infinity an impossible alignment gives loss inf and NaN gradient.
 template <class T> Var<T> ctc_loss(Var<T> log_probs, const std::vector<std::vector<std::int64_t>>& targets,
                                    const std::vector<std::int64_t>& input_lengths, const CTCOptions& options = {});
+// torch's layout of the targets: all examples' labels concatenated, split by target_lengths.
+template <class T> Var<T> ctc_loss(Var<T> log_probs, const std::vector<std::int64_t>& concatenated_targets,
+                                   const std::vector<std::int64_t>& input_lengths,
+                                   const std::vector<std::int64_t>& target_lengths, const CTCOptions& options = {});
 
 // ---- normalisation (ops_norm.cpp) --------------------------------------------------------
 // Over the last axis of x [..., D]: (x - mean) / sqrt(var + eps) * gain + bias, var biased,

@@ -123,9 +123,28 @@ Var<T> ctc_loss(Var<T> log_probs, const std::vector<std::vector<std::int64_t>>& 
   });
 }
 
+template <class T>
+Var<T> ctc_loss(Var<T> log_probs, const std::vector<std::int64_t>& concatenated, const std::vector<std::int64_t>& input_lengths,
+                const std::vector<std::int64_t>& target_lengths, const CTCOptions& opt) {
+  std::vector<std::vector<std::int64_t>> targets;
+  std::size_t at = 0;
+  for (std::int64_t n : target_lengths) {
+    if (n < 0 || at + static_cast<std::size_t>(n) > concatenated.size())
+      throw ShapeError("ctc_loss", "target lengths do not split " + std::to_string(concatenated.size()) + " concatenated labels");
+    targets.emplace_back(concatenated.begin() + static_cast<std::ptrdiff_t>(at), concatenated.begin() + static_cast<std::ptrdiff_t>(at + n));
+    at += static_cast<std::size_t>(n);
+  }
+  if (at != concatenated.size())
+    throw ShapeError("ctc_loss", "target lengths sum to " + std::to_string(at) + " for " + std::to_string(concatenated.size()) +
+                                     " concatenated labels");
+  return ctc_loss(log_probs, targets, input_lengths, opt);
+}
+
 #define TAPENET_INSTANTIATE_CTC(T)                                                                      \
   template Var<T> ctc_loss(Var<T>, const std::vector<std::vector<std::int64_t>>&, const std::vector<std::int64_t>&, \
-                           const CTCOptions&);
+                           const CTCOptions&);                                                                     \
+  template Var<T> ctc_loss(Var<T>, const std::vector<std::int64_t>&, const std::vector<std::int64_t>&,                 \
+                           const std::vector<std::int64_t>&, const CTCOptions&);
 TAPENET_INSTANTIATE_CTC(float)
 TAPENET_INSTANTIATE_CTC(double)
 

@@ -215,6 +215,10 @@ BOOST_AUTO_TEST_CASE(against_brute_force) {
   }
   CHECK_CLOSE(ctc_loss(x, targets, lengths, {0, Reduction::Sum, false}).value(), tensor({1}, {sum_loss}), 1e-12);
   CHECK_CLOSE(ctc_loss(x, targets, lengths).value(), tensor({1}, {mean_loss}), 1e-12);
+  // torch's concatenated targets with target lengths give the same.
+  CHECK_CLOSE(ctc_loss(x, std::vector<std::int64_t>{1, 2, 1, 1, 2}, lengths, {2, 2, 1, 0}).value(), tensor({1}, {mean_loss}), 1e-12);
+  CHECK_SHAPE_ERROR(ctc_loss(x, std::vector<std::int64_t>{1, 2, 1, 1, 2}, lengths, {2, 2, 1, 1}), "ctc_loss");
+  CHECK_SHAPE_ERROR(ctc_loss(x, std::vector<std::int64_t>{1, 2, 1, 1, 2}, lengths, {2, 2, 0, 0}), "ctc_loss");
   // Another blank index: blank = 2, labels from {0, 1}.
   const Targets t2 = {{0, 1}, {0, 0}, {1}, {0}};
   double s2 = 0;
