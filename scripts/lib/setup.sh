@@ -26,6 +26,7 @@ TAPENET_DEBIAN_PACKAGES=(
   libopenblas-dev
   libopenmpi-dev
   openmpi-bin
+  zlib1g-dev
 )
 
 tapenet_install_deps() {
