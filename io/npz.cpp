@@ -4,6 +4,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -332,6 +333,9 @@ std::string entry_bytes(const Bytes& zip, const EntryInfo& e) {
 std::string read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(in_quotes(path), "cannot open: " + std::string(std::strerror(errno)));
+  // A directory opens too, and its "size" can be 2^63 - 1 (ext4): never allocate for it.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(in_quotes(path), "is a directory, not an .npz file");
   const std::streamoff size = in.tellg();
   if (size < 0) fail(in_quotes(path), "cannot determine size (not a regular file?)");
   std::string bytes(static_cast<std::size_t>(size), '\0');

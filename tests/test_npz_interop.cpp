@@ -260,6 +260,14 @@ BOOST_FIXTURE_TEST_CASE(zip_size_claims_beyond_the_file_are_errors, TempDir) {
   expect_error([&] { npz_entries_from_bytes(method, path); }, path, "a", "compression method 12");
 }
 
+// Bug: a directory opened as a stream reported a size of 2^63 - 1 and the reader threw
+// std::length_error allocating it, not a CheckpointError.
+BOOST_FIXTURE_TEST_CASE(a_directory_is_a_checkpoint_error, TempDir) {
+  const std::string msg = error_of([&] { read_npz_entries(dir.string()); });
+  BOOST_TEST(contains(msg, "'" + dir.string() + "': is a directory"), msg);
+  BOOST_TEST(contains(error_of([&] { NpzEntries npz(file("missing.npz")); }), "cannot open"));
+}
+
 BOOST_FIXTURE_TEST_CASE(entries_sharing_bytes_are_rejected, TempDir) {
   // Two central records pointing at one local header (the second renamed to match): a zip bomb's trick.
   const std::string path = file("overlap.npz");
