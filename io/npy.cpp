@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <initializer_list>
 #include <limits>
 #include <string_view>
 #include <type_traits>
@@ -130,28 +129,86 @@ std::size_t element_count(const Shape& shape, const std::string& what) {
   return n;
 }
 
-// A parsed .npy array whose dtype is one of `dtypes` and whose data bytes are exactly
-// what its shape needs.
-struct NpyArray {
-  NpyHeader header;
-  std::size_t count = 0;
-  const char* data = nullptr;
+// A dtype this reader knows: kind 'f' (float), 'i' (signed), 'u' (unsigned) or 'b' (bool),
+// and the size of one element in bytes.
+struct Dtype {
+  char kind = 0;
+  std::size_t size = 0;
 };
 
-NpyArray checked_array(const std::string& bytes, const std::string& what, std::initializer_list<std::string_view> dtypes,
+bool is_integer(const Dtype& d) { return d.kind == 'i' || d.kind == 'u' || d.kind == 'b'; }
+bool is_float(const Dtype& d) { return d.kind == 'f' && (d.size == 4 || d.size == 8); }
+bool is_bytes(const Dtype& d) { return d.kind == 'u' && d.size == 1; }
+
+// '<f4', '|u1', '=i8' ... as a Dtype; throws for any other descr, naming it.
+Dtype parse_dtype(const std::string& descr, const std::string& what, const std::string& expected) {
+  const auto unsupported = [&](const std::string& why) {
+    fail(what, "unsupported dtype '" + descr + "' (expected " + expected + ")" + why);
+  };
+  if (descr.size() < 3 || descr.size() > 4 || std::string_view("<>|=").find(descr[0]) == std::string_view::npos)
+    unsupported("");
+  Dtype d{descr[1], 0};
+  for (std::size_t i = 2; i < descr.size(); ++i) {
+    if (descr[i] < '0' || descr[i] > '9') unsupported("");
+    d.size = d.size * 10 + static_cast<std::size_t>(descr[i] - '0');
+  }
+  const bool known = (d.kind == 'f' && (d.size == 2 || d.size == 4 || d.size == 8)) ||
+                     ((d.kind == 'i' || d.kind == 'u') && (d.size == 1 || d.size == 2 || d.size == 4 || d.size == 8)) ||
+                     (d.kind == 'b' && d.size == 1);
+  if (!known) unsupported("");
+  if (descr[0] == '>' && d.size > 1) unsupported(": big-endian arrays are not supported (save a.astype(a.dtype.newbyteorder('<')))");
+  if (d.kind == 'f' && d.size == 2) unsupported(": float16 is not supported (save a.astype(np.float32))");
+  return d;
+}
+
+// The elements of a Fortran-order array, reordered into C order.
+std::string fortran_to_c_order(const char* src, const Shape& shape, std::size_t count, std::size_t item) {
+  std::string out(count * item, '\0');
+  const std::size_t rank = shape.size();
+  std::vector<std::size_t> index(rank, 0), stride(rank, 1);  // Fortran strides, in elements
+  for (std::size_t k = 1; k < rank; ++k) stride[k] = stride[k - 1] * shape[k - 1];
+  std::size_t from = 0;
+  for (std::size_t c = 0; c < count; ++c) {
+    std::memcpy(&out[c * item], src + from * item, item);
+    for (std::size_t k = rank; k-- > 0;) {  // next C-order index: the last axis runs fastest
+      from += stride[k];
+      if (++index[k] < shape[k]) break;
+      from -= stride[k] * shape[k];
+      index[k] = 0;
+    }
+  }
+  return out;
+}
+
+// A parsed .npy array whose dtype passes `accept` and whose data bytes are exactly what its
+// shape needs, with its elements in C order.
+struct NpyArray {
+  NpyHeader header;
+  Dtype dtype;
+  std::size_t count = 0;
+  const char* data = nullptr;
+  std::string reordered;  // the C-order copy of a Fortran-order array
+};
+
+NpyArray checked_array(const std::string& bytes, const std::string& what, bool (*accept)(const Dtype&),
                        const std::string& expected) {
-  NpyArray a{parse_npy_header(bytes, what)};
+  NpyArray a;
+  a.header = parse_npy_header(bytes, what);
   const NpyHeader& h = a.header;
-  if (h.fortran_order) fail(what, "fortran_order=True is not supported (save np.ascontiguousarray(a))");
-  if (std::find(dtypes.begin(), dtypes.end(), h.descr) == dtypes.end())
-    fail(what, "unsupported dtype '" + h.descr + "' (expected " + expected + ")");
-  const std::size_t item = static_cast<std::size_t>(h.descr.back() - '0');  // '<f4', '<i8', '|u1'
+  a.dtype = parse_dtype(h.descr, what, expected);
+  if (!accept(a.dtype)) fail(what, "unsupported dtype '" + h.descr + "' (expected " + expected + ")");
+  const std::size_t item = a.dtype.size;
   a.count = element_count(h.shape, what);
   const std::size_t available = bytes.size() - h.data_offset;
+  // Checked before anything is allocated: a header may claim any number of elements.
   if (a.count > available / item || a.count * item != available)
     fail(what, "has " + std::to_string(available) + " data bytes but " + h.descr + " " + shape_str(h.shape) + " needs " +
                    std::to_string(a.count) + " x " + std::to_string(item) + " (truncated or corrupt)");
   a.data = bytes.data() + h.data_offset;
+  if (h.fortran_order && h.shape.size() > 1 && a.count > 0) {
+    a.reordered = fortran_to_c_order(a.data, h.shape, a.count, item);
+    a.data = a.reordered.data();
+  }
   return a;
 }
 
@@ -169,7 +226,57 @@ void copy_elements(const char* src, std::size_t count, T* dst) {
   }
 }
 
+template <class T>
+void copy_floats(const NpyArray& a, T* dst) {
+  if (a.dtype.size == 4) copy_elements<float>(a.data, a.count, dst);
+  else copy_elements<double>(a.data, a.count, dst);
+}
+
+template <class U>
+std::int64_t load_int(const char* p) {
+  U v;
+  std::memcpy(&v, p, sizeof(U));
+  return static_cast<std::int64_t>(v);
+}
+
+std::vector<std::int64_t> integer_values(const NpyArray& a, const std::string& what) {
+  std::vector<std::int64_t> values(a.count);
+  const std::size_t item = a.dtype.size;
+  for (std::size_t i = 0; i < a.count; ++i) {
+    const char* p = a.data + i * item;
+    std::int64_t& v = values[i];
+    switch (a.dtype.kind == 'i' ? item : 8 + item) {
+      case 1: v = load_int<std::int8_t>(p); break;
+      case 2: v = load_int<std::int16_t>(p); break;
+      case 4: v = load_int<std::int32_t>(p); break;
+      case 8: v = load_int<std::int64_t>(p); break;
+      case 9: v = a.dtype.kind == 'b' ? (*p != 0) : load_int<std::uint8_t>(p); break;
+      case 10: v = load_int<std::uint16_t>(p); break;
+      case 12: v = load_int<std::uint32_t>(p); break;
+      default: {
+        std::uint64_t u;
+        std::memcpy(&u, p, sizeof(u));
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+          fail(what, "uint64 value " + std::to_string(u) + " at index " + std::to_string(i) + " does not fit in int64");
+        v = static_cast<std::int64_t>(u);
+      }
+    }
+  }
+  return values;
+}
+
+void require_rank_at_most_1(const NpyArray& a, const std::string& what, const std::string& expected) {
+  if (a.header.shape.size() > 1) fail(what, "has shape " + shape_str(a.header.shape) + " (expected " + expected + ")");
+}
+
+const std::string kIntegers = "an integer or bool array: '|i1' '<i2' '<i4' '<i8' '|u1' '<u2' '<u4' '<u8' '|b1'";
+
 }  // namespace
+
+NpyInfo npy_info(const std::string& bytes, const std::string& what) {
+  const NpyHeader h = parse_npy_header(bytes, what);
+  return {h.descr, h.fortran_order, h.shape};
+}
 
 template <class T>
 std::string to_npy_bytes(const Tensor<T>& tensor) {
@@ -180,10 +287,9 @@ std::string to_npy_bytes(const Tensor<T>& tensor) {
 
 template <class T>
 Tensor<T> from_npy_bytes(const std::string& bytes, const std::string& what) {
-  const NpyArray a = checked_array(bytes, what, {"<f4", "<f8"}, "'<f4' or '<f8'");
+  const NpyArray a = checked_array(bytes, what, is_float, "'<f4' or '<f8'");
   Tensor<T> tensor(a.header.shape);
-  if (a.header.descr == "<f4") copy_elements<float>(a.data, a.count, tensor.data());
-  else copy_elements<double>(a.data, a.count, tensor.data());
+  copy_floats(a, tensor.data());
   return tensor;
 }
 
@@ -191,7 +297,7 @@ std::string npy_text(const std::string& text) { return npy_header("|u1", {text.s
 
 std::string text_from_npy(const std::string& bytes, const std::string& what) {
   const std::string expected = "text, a 1-D '|u1' array";
-  const NpyArray a = checked_array(bytes, what, {"|u1", "<u1"}, expected);
+  const NpyArray a = checked_array(bytes, what, is_bytes, expected);
   if (a.header.shape.size() != 1) fail(what, "has shape " + shape_str(a.header.shape) + " (expected " + expected + ")");
   return std::string(a.data, a.count);
 }
@@ -203,14 +309,31 @@ std::string npy_int64(const std::vector<std::int64_t>& values) {
 }
 
 std::vector<std::int64_t> int64_from_npy(const std::string& bytes, const std::string& what) {
-  const NpyArray a = checked_array(bytes, what, {"<i8"}, "int64, a 0-D or 1-D '<i8' array");
-  if (a.header.shape.size() > 1)
-    fail(what, "has shape " + shape_str(a.header.shape) + " (expected int64, a 0-D or 1-D '<i8' array)");
-  std::vector<std::int64_t> values(a.count);
-  copy_elements<std::int64_t>(a.data, a.count, values.data());
-  return values;
+  const std::string expected = "int64, a 0-D or 1-D integer or bool array";
+  const NpyArray a = checked_array(bytes, what, is_integer, expected);
+  require_rank_at_most_1(a, what, expected);
+  return integer_values(a, what);
 }
 
+Int64Array int64_array_from_npy(const std::string& bytes, const std::string& what) {
+  const NpyArray a = checked_array(bytes, what, is_integer, kIntegers);
+  return {a.header.shape, integer_values(a, what)};
+}
+
+std::string npy_float64(const std::vector<double>& values) {
+  std::string bytes = npy_header("<f8", {values.size()});
+  if (!values.empty()) bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+  return bytes;
+}
+
+std::vector<double> float64_from_npy(const std::string& bytes, const std::string& what) {
+  const std::string expected = "float64, a 0-D or 1-D '<f8' or '<f4' array";
+  const NpyArray a = checked_array(bytes, what, is_float, expected);
+  require_rank_at_most_1(a, what, expected);
+  std::vector<double> values(a.count);
+  copy_floats(a, values.data());
+  return values;
+}
 
 #define TAPENET_INSTANTIATE_NPY(T)                                              \
   template std::string to_npy_bytes<T>(const Tensor<T>&);                       \

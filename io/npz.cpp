@@ -4,9 +4,13 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <string_view>
+
+#include <zlib.h>
 
 #include "io/atomic_file.hpp"
 #include "io/byte_io.hpp"
@@ -55,10 +59,13 @@ std::uint16_t name_flags(const std::string& name) {
   return ascii ? 0 : kUtf8Flag;
 }
 
+constexpr std::uint16_t kStored = 0, kDeflated = 8;
+
 struct EntryRecord {
   std::string zip_name;
+  std::uint16_t method;
   std::uint32_t crc;
-  std::uint64_t size;
+  std::uint64_t usize, csize;  // uncompressed, compressed (equal when stored)
   std::uint64_t offset;
 };
 
@@ -67,7 +74,7 @@ std::string local_header(const EntryRecord& e) {
   put(h, kLocalSig);
   put(h, kZip64Version);
   put(h, name_flags(e.zip_name));
-  put<std::uint16_t>(h, 0);  // stored
+  put(h, e.method);
   put<std::uint16_t>(h, 0);
   put(h, kDosDate1980);
   put(h, e.crc);
@@ -78,8 +85,8 @@ std::string local_header(const EntryRecord& e) {
   h += e.zip_name;
   put<std::uint16_t>(h, 1);  // ZIP64 extra: uncompressed and compressed size
   put<std::uint16_t>(h, 16);
-  put(h, e.size);
-  put(h, e.size);
+  put(h, e.usize);
+  put(h, e.csize);
   return h;
 }
 
@@ -89,7 +96,7 @@ std::string central_header(const EntryRecord& e) {
   put(h, kMadeByUnix);
   put(h, kZip64Version);
   put(h, name_flags(e.zip_name));
-  put<std::uint16_t>(h, 0);  // stored
+  put(h, e.method);
   put<std::uint16_t>(h, 0);
   put(h, kDosDate1980);
   put(h, e.crc);
@@ -105,8 +112,8 @@ std::string central_header(const EntryRecord& e) {
   h += e.zip_name;
   put<std::uint16_t>(h, 1);  // ZIP64 extra: sizes and local header offset
   put<std::uint16_t>(h, 24);
-  put(h, e.size);
-  put(h, e.size);
+  put(h, e.usize);
+  put(h, e.csize);
   put(h, e.offset);
   return h;
 }
@@ -187,37 +194,150 @@ std::string strip_npy(const std::string& zip_name) {
   return has ? zip_name.substr(0, zip_name.size() - suffix.size()) : zip_name;
 }
 
-// Reads one central directory record at `at`, checks the entry and returns its data.
+// One entry as the central directory describes it, checked against its local header.
+struct EntryInfo {
+  std::string name;  // without ".npy"
+  std::string what;  // "'path' entry 'name'"
+  std::uint16_t method = kStored;
+  std::uint32_t crc = 0;
+  std::uint64_t usize = 0, csize = 0;
+  std::uint64_t header_offset = 0, data_offset = 0;  // of the local header, of the (compressed) data
+};
+
+// Deflate cannot expand data by more than 1032:1, so an entry claiming more is corrupt:
+// this bounds what a small file can make the reader allocate.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
+
+// Reads one central directory record at `at`, checks the entry's fields and local header.
 // Advances `at` past the record.
-std::pair<std::string, std::string_view> read_entry(const Bytes& zip, const std::string& path, std::uint64_t& at) {
+EntryInfo read_entry_info(const Bytes& zip, const std::string& path, std::uint64_t& at) {
   if (zip.u32(at) != kCentralSig) fail(zip.what, "corrupt ZIP central directory");
-  const std::uint16_t flags = zip.u16(at + 8), method = zip.u16(at + 10);
-  const std::uint32_t crc = zip.u32(at + 16);
-  std::uint64_t csize = zip.u32(at + 20), usize = zip.u32(at + 24), offset = zip.u32(at + 42);
+  EntryInfo e;
+  const std::uint16_t flags = zip.u16(at + 8);
+  e.method = zip.u16(at + 10);
+  e.crc = zip.u32(at + 16);
+  e.csize = zip.u32(at + 20);
+  e.usize = zip.u32(at + 24);
+  e.header_offset = zip.u32(at + 42);
   const std::uint16_t name_len = zip.u16(at + 28), extra_len = zip.u16(at + 30), comment_len = zip.u16(at + 32);
   const std::string zip_name(zip.slice(at + kCentralFixed, name_len));
-  const std::string what = entry_what(path, strip_npy(zip_name));
-  apply_zip64_extra(Bytes{zip.slice(at + kCentralFixed + name_len, extra_len), what}, usize, csize, offset);
+  e.name = strip_npy(zip_name);
+  e.what = entry_what(path, e.name);
+  apply_zip64_extra(Bytes{zip.slice(at + kCentralFixed + name_len, extra_len), e.what}, e.usize, e.csize, e.header_offset);
   at += kCentralFixed + name_len + extra_len + comment_len;
 
-  if (method != 0)
-    fail(what, "is compressed (ZIP method " + std::to_string(method) +
-                   "); only uncompressed .npz files (np.savez, not np.savez_compressed) are supported");
-  if (flags & 1) fail(what, "is encrypted");
-  if (csize != usize) fail(what, "stored entry with different compressed and uncompressed sizes (corrupt)");
+  if (flags & 1) fail(e.what, "is encrypted");
+  if (e.method == kStored) {
+    if (e.csize != e.usize) fail(e.what, "stored entry with different compressed and uncompressed sizes (corrupt)");
+  } else if (e.method == kDeflated) {
+    if (e.usize / kMaxDeflateRatio > e.csize)
+      fail(e.what, "claims " + std::to_string(e.usize) + " bytes inflated from " + std::to_string(e.csize) +
+                       " compressed ones, more than deflate can produce (corrupt)");
+  } else {
+    fail(e.what, "uses ZIP compression method " + std::to_string(e.method) +
+                     "; only stored (np.savez) and deflated (np.savez_compressed) entries are supported");
+  }
 
-  const Bytes entry{zip.data, what};
-  if (entry.u32(offset) != kLocalSig) fail(what, "corrupt ZIP local header");
-  const std::uint16_t local_name_len = entry.u16(offset + 26), local_extra_len = entry.u16(offset + 28);
-  if (entry.slice(offset + kLocalFixed, local_name_len) != zip_name) fail(what, "local header names a different file (corrupt)");
-  const std::string_view data = entry.slice(offset + kLocalFixed + local_name_len + local_extra_len, usize);
-  if (crc32(data.data(), data.size()) != crc) fail(what, "CRC-32 mismatch (file corrupt)");
-  return {strip_npy(zip_name), data};
+  const Bytes entry{zip.data, e.what};
+  if (entry.u32(e.header_offset) != kLocalSig) fail(e.what, "corrupt ZIP local header");
+  const std::uint16_t local_name_len = entry.u16(e.header_offset + 26), local_extra_len = entry.u16(e.header_offset + 28);
+  if (entry.slice(e.header_offset + kLocalFixed, local_name_len) != zip_name)
+    fail(e.what, "local header names a different file (corrupt)");
+  e.data_offset = e.header_offset + kLocalFixed + local_name_len + local_extra_len;
+  entry.slice(e.data_offset, e.csize);  // throws when the data runs past the end of the file
+  return e;
+}
+
+// Entries sharing bytes are corrupt, or a zip bomb (one compressed block read as many
+// entries); refusing them keeps the total read at most what the file's bytes can give.
+void check_disjoint(std::vector<EntryInfo> entries, const std::string& path) {
+  std::sort(entries.begin(), entries.end(),
+            [](const EntryInfo& a, const EntryInfo& b) { return a.header_offset < b.header_offset; });
+  for (std::size_t i = 1; i < entries.size(); ++i) {
+    const EntryInfo &prev = entries[i - 1], &next = entries[i];
+    if (prev.data_offset + prev.csize > next.header_offset)
+      fail(in_quotes(path), "entries " + in_quotes(prev.name) + " and " + in_quotes(next.name) + " overlap (corrupt)");
+  }
+}
+
+// Ends a zlib stream however the function using it leaves.
+struct ZStream {
+  z_stream z{};
+  bool inflating;
+  explicit ZStream(bool inflate) : inflating(inflate) {}
+  ~ZStream() {
+    if (inflating) inflateEnd(&z);
+    else deflateEnd(&z);
+  }
+};
+
+constexpr std::uint64_t kZlibChunk = std::numeric_limits<uInt>::max();
+
+// Raw deflate data (no zlib header, as ZIP stores it) that must inflate to exactly `usize` bytes.
+std::string inflate_entry(std::string_view in, std::uint64_t usize, const std::string& what) {
+  ZStream s(true);
+  if (inflateInit2(&s.z, -MAX_WBITS) != Z_OK) fail(what, "cannot start zlib inflate");
+  std::string out(usize, '\0');
+  std::uint64_t in_pos = 0, out_pos = 0;
+  for (;;) {
+    const uInt in_chunk = static_cast<uInt>(std::min<std::uint64_t>(in.size() - in_pos, kZlibChunk));
+    const uInt out_chunk = static_cast<uInt>(std::min<std::uint64_t>(usize - out_pos, kZlibChunk));
+    s.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
+    s.z.avail_in = in_chunk;
+    s.z.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
+    s.z.avail_out = out_chunk;
+    const int rc = inflate(&s.z, Z_NO_FLUSH);
+    in_pos += in_chunk - s.z.avail_in;
+    out_pos += out_chunk - s.z.avail_out;
+    if (rc == Z_STREAM_END) break;
+    if (rc == Z_BUF_ERROR)  // no progress possible: input or room for output ran out first
+      fail(what, out_pos == usize ? "inflates to more than its stated " + std::to_string(usize) + " bytes (corrupt)"
+                                  : "deflate data ends early (truncated or corrupt)");
+    if (rc != Z_OK) fail(what, "corrupt deflate data (zlib: " + std::string(s.z.msg ? s.z.msg : "error") + ")");
+  }
+  if (out_pos != usize)
+    fail(what, "inflates to " + std::to_string(out_pos) + " bytes, not its stated " + std::to_string(usize) + " (corrupt)");
+  return out;
+}
+
+std::string deflate_entry(const std::string& in, const std::string& what) {
+  ZStream s(false);
+  if (deflateInit2(&s.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    fail(what, "cannot start zlib deflate");
+  std::string out(deflateBound(&s.z, in.size()), '\0');
+  std::uint64_t in_pos = 0, out_pos = 0;
+  for (int rc = Z_OK; rc != Z_STREAM_END;) {
+    const uInt in_chunk = static_cast<uInt>(std::min<std::uint64_t>(in.size() - in_pos, kZlibChunk));
+    const uInt out_chunk = static_cast<uInt>(std::min<std::uint64_t>(out.size() - out_pos, kZlibChunk));
+    s.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
+    s.z.avail_in = in_chunk;
+    s.z.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
+    s.z.avail_out = out_chunk;
+    rc = deflate(&s.z, in_pos + in_chunk == in.size() ? Z_FINISH : Z_NO_FLUSH);
+    in_pos += in_chunk - s.z.avail_in;
+    out_pos += out_chunk - s.z.avail_out;
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) fail(what, "zlib deflate failed");
+  }
+  out.resize(out_pos);
+  return out;
+}
+
+// The entry's .npy bytes, inflated when deflated, CRC-32 checked.
+std::string entry_bytes(const Bytes& zip, const EntryInfo& e) {
+  const std::string_view stored = zip.data.substr(e.data_offset, e.csize);  // bounds checked by read_entry_info
+  std::string data = e.method == kDeflated ? inflate_entry(stored, e.usize, e.what) : std::string(stored);
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // tests/fuzz: let mutated entries reach the .npy parser
+  if (crc32(data.data(), data.size()) != e.crc) fail(e.what, "CRC-32 mismatch (file corrupt)");
+#endif
+  return data;
 }
 
 std::string read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(in_quotes(path), "cannot open: " + std::string(std::strerror(errno)));
+  // A directory opens too, and its "size" can be 2^63 - 1 (ext4): never allocate for it.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(in_quotes(path), "is a directory, not an .npz file");
   const std::streamoff size = in.tellg();
   if (size < 0) fail(in_quotes(path), "cannot determine size (not a regular file?)");
   std::string bytes(static_cast<std::size_t>(size), '\0');
@@ -245,30 +365,42 @@ std::uint32_t crc32(const void* data, std::size_t size, std::uint32_t crc) {
 
 std::string npz_entry_what(const std::string& path, const std::string& name) { return entry_what(path, name); }
 
-std::map<std::string, std::string> read_npz_entries(const std::string& path) {
-  const std::string file = read_file_bytes(path);
+std::map<std::string, std::string> npz_entries_from_bytes(const std::string& file, const std::string& path) {
   const Bytes zip{file, in_quotes(path)};
   const CentralDirectory cd = find_central_directory(zip);
-  std::map<std::string, std::string> entries;
-  std::uint64_t at = cd.offset;
-  for (std::uint64_t i = 0; i < cd.count; ++i) {
-    auto [name, data] = read_entry(zip, path, at);
-    if (!entries.emplace(name, std::string(data)).second) fail(entry_what(path, name), "appears twice");
+  std::vector<EntryInfo> infos;
+  std::set<std::string> names;
+  const std::uint64_t cd_end = cd.offset + cd.size;
+  for (std::uint64_t at = cd.offset, i = 0; i < cd.count; ++i) {
+    if (at >= cd_end) fail(in_quotes(path), "ZIP central directory lists more entries than it holds (corrupt)");
+    infos.push_back(read_entry_info(zip, path, at));
+    if (!names.insert(infos.back().name).second) fail(infos.back().what, "appears twice");
   }
+  check_disjoint(infos, path);
+  std::map<std::string, std::string> entries;
+  for (const EntryInfo& e : infos) entries.emplace(e.name, entry_bytes(zip, e));
   return entries;
 }
 
-void write_npz_atomic(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries) {
+std::map<std::string, std::string> read_npz_entries(const std::string& path) {
+  return npz_entries_from_bytes(read_file_bytes(path), path);
+}
+
+void write_npz_atomic(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries,
+                      const NpzWriteOptions& options) {
   check_entry_names(path, entries);
   AtomicFile file(path);
   std::vector<EntryRecord> records;
   std::uint64_t offset = 0;
   for (const auto& [name, bytes] : entries) {
-    records.push_back({name + ".npy", crc32(bytes.data(), bytes.size()), bytes.size(), offset});
+    const std::uint32_t crc = crc32(bytes.data(), bytes.size());
+    const std::string deflated = options.compress ? deflate_entry(bytes, entry_what(path, name)) : std::string();
+    const std::string& data = options.compress ? deflated : bytes;
+    records.push_back({name + ".npy", options.compress ? kDeflated : kStored, crc, bytes.size(), data.size(), offset});
     const std::string header = local_header(records.back());
     file.write(header);
-    file.write(bytes);
-    offset += header.size() + bytes.size();
+    file.write(data);
+    offset += header.size() + data.size();
   }
   std::string directory;
   for (const EntryRecord& r : records) directory += central_header(r);
@@ -308,6 +440,14 @@ std::vector<std::int64_t> NpzEntries::int64s(const std::string& name) const {
 }
 
 std::string NpzEntries::text(const std::string& name) const { return text_from_npy(bytes(name), entry_what(path_, name)); }
+
+Int64Array NpzEntries::int64_array(const std::string& name) const {
+  return int64_array_from_npy(bytes(name), entry_what(path_, name));
+}
+
+std::vector<double> NpzEntries::doubles(const std::string& name) const {
+  return float64_from_npy(bytes(name), entry_what(path_, name));
+}
 
 #define TAPENET_INSTANTIATE_NPZ(T)                                                        \
   template void save_npz<T>(const std::string&, const std::map<std::string, Tensor<T>>&); \

@@ -36,18 +36,46 @@ std::string entry_what(const std::string& path, const std::string& entry) {
 
 template <class T>
 void save_checkpoint(const std::string& path, const ParameterList<T>& params,
-                     const std::map<std::string, Tensor<T>>& extra_state,
-                     const std::map<std::string, std::string>& text_entries) {
+                     const std::map<std::string, Tensor<T>>& extra_state, const CheckpointRecords& records) {
   check_parameter_names(path, params);
   std::vector<std::pair<std::string, std::string>> entries;
   for (const Parameter<T>* p : params) entries.emplace_back(kParamPrefix + p->name, to_npy_bytes(p->value));
   for (const auto& [key, tensor] : extra_state) entries.emplace_back(kStatePrefix + key, to_npy_bytes(tensor));
-  for (const auto& [name, text] : text_entries) {
+  const auto add_record = [&](const std::string& kind, const std::string& name, std::string bytes) {
     if (starts_with(name, kParamPrefix) || starts_with(name, kStatePrefix))
-      fail(path, "text entry '" + name + "' must not use the param/ or state/ prefix");
-    entries.emplace_back(name, npy_text(text));
+      fail(path, kind + " entry '" + name + "' must not use the param/ or state/ prefix");
+    entries.emplace_back(name, std::move(bytes));
+  };
+  for (const auto& [name, values] : records.ints) add_record("int", name, npy_int64(values));
+  for (const auto& [name, values] : records.doubles) add_record("double", name, npy_float64(values));
+  for (const auto& [name, text] : records.texts) add_record("text", name, npy_text(text));
+  write_npz_atomic(path, entries);  // throws on a name used twice
+}
+
+template <class T>
+void save_checkpoint(const std::string& path, const ParameterList<T>& params,
+                     const std::map<std::string, Tensor<T>>& extra_state,
+                     const std::map<std::string, std::string>& text_entries) {
+  CheckpointRecords records;
+  records.texts = text_entries;
+  save_checkpoint(path, params, extra_state, records);
+}
+
+CheckpointRecords load_checkpoint_records(const std::string& path) {
+  const NpzEntries npz(path);
+  CheckpointRecords records;
+  for (const auto& [name, bytes] : npz.all()) {
+    if (starts_with(name, kParamPrefix) || starts_with(name, kStatePrefix)) continue;
+    // The dtype and rank decide the type; a corrupt entry of one of these types throws.
+    const std::string what = npz_entry_what(path, name);
+    const NpyInfo info = npy_info(bytes, what);
+    const char kind = info.descr.size() > 1 ? info.descr[1] : '?';
+    if (info.shape.size() > 1) continue;
+    if ((info.descr == "|u1" || info.descr == "<u1") && info.shape.size() == 1) records.texts[name] = text_from_npy(bytes, what);
+    else if (kind == 'i' || kind == 'u' || kind == 'b') records.ints[name] = int64_from_npy(bytes, what);
+    else if (kind == 'f') records.doubles[name] = float64_from_npy(bytes, what);
   }
-  write_npz_atomic(path, entries);
+  return records;
 }
 
 template <class T>
@@ -83,6 +111,8 @@ std::map<std::string, Tensor<T>> load_checkpoint(const std::string& path, const 
   template void save_checkpoint<T>(const std::string&, const ParameterList<T>&,                          \
                                    const std::map<std::string, Tensor<T>>&,                              \
                                    const std::map<std::string, std::string>&);                           \
+  template void save_checkpoint<T>(const std::string&, const ParameterList<T>&,                          \
+                                   const std::map<std::string, Tensor<T>>&, const CheckpointRecords&);   \
   template std::map<std::string, Tensor<T>> load_checkpoint<T>(const std::string&, const ParameterList<T>&);
 
 TAPENET_INSTANTIATE_CHECKPOINT(float)

@@ -3,8 +3,10 @@
 // Saves are atomic; a load validates the whole file before touching any parameter.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "io/npz.hpp"
 #include "autograd/parameter.hpp"
@@ -21,6 +23,26 @@ template <class T>
 void save_checkpoint(const std::string& path, const ParameterList<T>& params,
                      const std::map<std::string, Tensor<T>>& extra_state = {},
                      const std::map<std::string, std::string>& text_entries = {});
+
+// Typed records kept beside the tensors, each in an entry numpy reads as its own type:
+//   ints     '<i8' arrays   numpy: f["run/step"] -> array([42])
+//   doubles  '<f8' arrays   numpy: f["run/lr"]   -> array([0.001])
+//   texts    '|u1' arrays   numpy: bytes(f["run/config"]).decode()
+// Names must not use the param/ or state/ prefix, nor appear twice across the three maps.
+struct CheckpointRecords {
+  std::map<std::string, std::vector<std::int64_t>> ints;
+  std::map<std::string, std::vector<double>> doubles;
+  std::map<std::string, std::string> texts;
+};
+
+template <class T>
+void save_checkpoint(const std::string& path, const ParameterList<T>& params,
+                     const std::map<std::string, Tensor<T>>& extra_state, const CheckpointRecords& records);
+
+// The records of a checkpoint written with the overload above: every entry outside param/
+// and state/ sorted by its dtype (1-D '|u1' -> texts, other integer or bool arrays of rank
+// 0 or 1 -> ints, float ones -> doubles); other entries are skipped. Throws CheckpointError.
+CheckpointRecords load_checkpoint_records(const std::string& path);
 
 // Loads parameter values and returns the "state/..." entries (keys without "state/").
 // Every parameter must be in the file with its exact shape, and the file must hold no

@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(npy_rejects_what_it_cannot_read) {
   const std::string what = "'x.npz' entry 'w'";
   auto load = [&](const std::string& bytes) { return error_of([&] { from_npy_bytes<float>(bytes, what); }); };
 
-  BOOST_TEST(contains(load(patched("False", "True ")), "fortran_order"));
+  BOOST_TEST(contains(load(patched("<f4", "<f2")), "float16 is not supported"));
   BOOST_TEST(contains(load(patched("<f4", "<i4")), "unsupported dtype '<i4'"));
   BOOST_TEST(contains(load(patched("<f4", ">f4")), "unsupported dtype '>f4'"));
   BOOST_TEST(contains(load(patched("NUMPY", "NUMPI")), "bad magic"));
@@ -244,12 +244,9 @@ BOOST_AUTO_TEST_CASE(reads_numpy_savez) {
   BOOST_TEST(f.at("scalar")() == static_cast<float>(1.0 / 3.0));  // '<f8' converted into float
 }
 
-BOOST_AUTO_TEST_CASE(rejects_numpy_savez_compressed) {
+BOOST_AUTO_TEST_CASE(reads_numpy_savez_compressed) {
   const std::string path = (kDataDir / "numpy_savez_compressed.npz").string();
-  const std::string msg = error_of([&] { read_npz_entries(path); });
-  BOOST_TEST(contains(msg, path));
-  BOOST_TEST(contains(msg, "'w32'"));
-  BOOST_TEST(contains(msg, "savez_compressed"));
+  BOOST_TEST(same_bits(load_npz<float>(path).at("w32"), numpy_w32()));
 }
 
 BOOST_FIXTURE_TEST_CASE(detects_every_truncation, TempDir) {
@@ -445,8 +442,8 @@ BOOST_AUTO_TEST_CASE(typed_entry_of_another_type_names_file_and_entry) {
   };
   expect([&] { npz.text("step"); }, "step", "unsupported dtype '<i8' (expected text");
   expect([&] { npz.text("config/w"); }, "config/w", "unsupported dtype '<f4'");
-  expect([&] { npz.int64s("cell"); }, "cell", "unsupported dtype '|u1' (expected int64");
-  expect([&] { npz.int64s("int32"); }, "int32", "unsupported dtype '<i4'");
+  expect([&] { npz.int64s("config/w"); }, "config/w", "unsupported dtype '<f4' (expected int64");
+  BOOST_TEST((npz.int64s("int32") == std::vector<std::int64_t>{1, 2}));  // any integer dtype, widened
   expect([&] { npz.tensor<float>("step"); }, "step", "unsupported dtype '<i8' (expected '<f4' or '<f8')");
   expect([&] { npz.tensor<double>("cell"); }, "cell", "unsupported dtype '|u1'");
   expect([&] { npz.text("nope"); }, "nope", "is missing");
@@ -466,7 +463,7 @@ BOOST_AUTO_TEST_CASE(malformed_typed_entries_are_rejected) {
   BOOST_TEST(contains(text_error(text + "!"), "has 6 data bytes"));
   BOOST_TEST(contains(text_error(patched(text, "(5,), }", "(5,1),}")), "has shape [5,1]"));
   BOOST_TEST(contains(text_error(patched(npy_text("h"), "(1,)", "(), ")), "has shape []"));
-  BOOST_TEST(contains(text_error(patched(text, "False", "True ")), "fortran_order"));
+  BOOST_TEST(text_from_npy(patched(text, "False", "True "), what) == "hello");  // 1-D: either order
   BOOST_TEST(contains(int_error(ints.substr(0, ints.size() - 3)), "has 21 data bytes"));
   BOOST_TEST(contains(int_error(patched(ints, "(3,), }", "(1,3),}")), "has shape [1,3]"));
   BOOST_TEST(contains(int_error(patched(ints, "<i8", ">i8")), "unsupported dtype '>i8'"));

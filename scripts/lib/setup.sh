@@ -5,6 +5,7 @@
 #   REPO_ROOT        absolute path of the repository root (and the cwd)
 #   JOBS             number of parallel build/test jobs (nproc)
 #   tapenet_install_deps      installs the missing Debian packages (no-op when all present)
+#   tapenet_install_packages PKG...   the same for the packages named (e.g. the fuzz phase's)
 #   tapenet_configure_build DIR ARGS...   cmake -S . -B DIR ARGS..., then build with $JOBS
 #   tapenet_phase_start NAME / tapenet_phase_end   print elapsed time of a phase
 # The caller is expected to have `set -euo pipefail`.
@@ -28,18 +29,29 @@ TAPENET_DEBIAN_PACKAGES=(
   openmpi-bin
   libsentencepiece-dev
   pkgconf
+  zlib1g-dev
+)
+
+# The fuzz phase's (scripts/fuzz): clang with libFuzzer and the sanitizer runtimes.
+TAPENET_FUZZ_DEBIAN_PACKAGES=(
+  clang
+  libclang-rt-14-dev
 )
 
 tapenet_install_deps() {
+  tapenet_install_packages "${TAPENET_DEBIAN_PACKAGES[@]}"
+}
+
+tapenet_install_packages() {
   local missing=() pkg status
-  for pkg in "${TAPENET_DEBIAN_PACKAGES[@]}"; do
+  for pkg in "$@"; do
     status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)"
     if [[ "$status" != ii* ]]; then
       missing+=("$pkg")
     fi
   done
   if ((${#missing[@]} == 0)); then
-    echo "==> dependencies: all ${#TAPENET_DEBIAN_PACKAGES[@]} Debian packages present"
+    echo "==> dependencies: all $# Debian packages present"
     return 0
   fi
   echo "==> dependencies: installing ${missing[*]}"
