@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "data/text.hpp"
+#include <tapenet/data/text.hpp>
 
 namespace char_lm {
 

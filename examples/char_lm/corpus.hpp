@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "data/token_lanes.hpp"
+#include <tapenet/data/token_lanes.hpp>
 
 namespace char_lm {
 

@@ -29,11 +29,11 @@
 #include "../common/run_config.hpp"
 #include "../common/train_loop.hpp"
 #include "corpus.hpp"
-#include "data/text.hpp"
+#include <tapenet/data/text.hpp>
 #include "model.hpp"
-#include "optim/checkpoint.hpp"
-#include "optim/clip.hpp"
-#include "optim/optimizer.hpp"
+#include <tapenet/optim/checkpoint.hpp>
+#include <tapenet/optim/clip.hpp>
+#include <tapenet/optim/optimizer.hpp>
 #include "training_state.hpp"
 
 using namespace tapenet;

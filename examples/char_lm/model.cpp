@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "layers/cell_factory.hpp"
+#include <tapenet/layers/cell_factory.hpp>
 
 namespace char_lm {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "layers/generate.hpp"
-#include "layers/language_model.hpp"
+#include <tapenet/layers/generate.hpp>
+#include <tapenet/layers/language_model.hpp>
 
 namespace char_lm {
 

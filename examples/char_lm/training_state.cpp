@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include "data/text.hpp"
-#include "optim/checkpoint.hpp"
+#include <tapenet/data/text.hpp>
+#include <tapenet/optim/checkpoint.hpp>
 
 namespace char_lm {
 

@@ -22,8 +22,8 @@
 #include "../common/run_checkpoint.hpp"
 #include "corpus.hpp"
 #include "model.hpp"
-#include "optim/early_stopping.hpp"
-#include "optim/optimizer.hpp"
+#include <tapenet/optim/early_stopping.hpp>
+#include <tapenet/optim/optimizer.hpp>
 
 namespace char_lm {
 

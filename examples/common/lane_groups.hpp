@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "distributed/data_parallel.hpp"
+#include <tapenet/distributed/data_parallel.hpp>
 #include "replicas.hpp"
-#include "layers/generate.hpp"
-#include "layers/language_model.hpp"
+#include <tapenet/layers/generate.hpp>
+#include <tapenet/layers/language_model.hpp>
 
 namespace tapenet::examples {
 

@@ -21,8 +21,8 @@
 #include <unistd.h>
 #include <vector>
 
-#include "distributed/consistency.hpp"
-#include "distributed/data_parallel.hpp"
+#include <tapenet/distributed/consistency.hpp>
+#include <tapenet/distributed/data_parallel.hpp>
 #include "run_config.hpp"
 
 namespace tapenet::examples {

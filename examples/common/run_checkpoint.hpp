@@ -10,10 +10,10 @@
 #include <map>
 #include <string>
 
-#include "io/npz.hpp"
+#include <tapenet/io/npz.hpp>
 #include "replicas.hpp"
-#include "layers/generate.hpp"
-#include "optim/checkpoint.hpp"
+#include <tapenet/layers/generate.hpp>
+#include <tapenet/optim/checkpoint.hpp>
 #include "run_config.hpp"
 #include "train_loop.hpp"
 

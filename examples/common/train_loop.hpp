@@ -25,7 +25,7 @@
 #include <functional>
 #include <string>
 
-#include "optim/early_stopping.hpp"
+#include <tapenet/optim/early_stopping.hpp>
 #include "progress.hpp"
 #include "replicas.hpp"
 #include "run_config.hpp"

@@ -34,13 +34,13 @@
 #include "../common/run_checkpoint.hpp"
 #include "../common/run_config.hpp"
 #include "../common/train_loop.hpp"
-#include "layers/basic.hpp"
-#include "layers/cell_factory.hpp"
-#include "layers/sequence.hpp"
-#include "optim/checkpoint.hpp"
-#include "optim/clip.hpp"
-#include "optim/early_stopping.hpp"
-#include "optim/optimizer.hpp"
+#include <tapenet/layers/basic.hpp>
+#include <tapenet/layers/cell_factory.hpp>
+#include <tapenet/layers/sequence.hpp>
+#include <tapenet/optim/checkpoint.hpp>
+#include <tapenet/optim/clip.hpp>
+#include <tapenet/optim/early_stopping.hpp>
+#include <tapenet/optim/optimizer.hpp>
 
 using namespace tapenet;
 

@@ -3,8 +3,8 @@
 #include <iomanip>
 #include <sstream>
 
-#include "autograd/parallel_batch.hpp"
-#include "distributed/data_parallel.hpp"
+#include <tapenet/autograd/parallel_batch.hpp>
+#include <tapenet/distributed/data_parallel.hpp>
 
 namespace sentiment {
 

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "data/tree.hpp"
-#include "layers/tree_nets.hpp"
+#include <tapenet/data/tree.hpp>
+#include <tapenet/layers/tree_nets.hpp>
 
 namespace sentiment {
 

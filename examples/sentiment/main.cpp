@@ -38,16 +38,16 @@
 #include "../common/run_config.hpp"
 #include "../common/train_loop.hpp"
 #include "corpus.hpp"
-#include "data/seeds.hpp"
-#include "data/tree.hpp"
-#include "data/vocab.hpp"
-#include "data/word_replacement.hpp"
+#include <tapenet/data/seeds.hpp>
+#include <tapenet/data/tree.hpp>
+#include <tapenet/data/vocab.hpp>
+#include <tapenet/data/word_replacement.hpp>
 #include "evaluate.hpp"
-#include "layers/init.hpp"
-#include "layers/tree_nets.hpp"
-#include "optim/averaging.hpp"
-#include "optim/checkpoint.hpp"
-#include "optim/early_stopping.hpp"
+#include <tapenet/layers/init.hpp>
+#include <tapenet/layers/tree_nets.hpp>
+#include <tapenet/optim/averaging.hpp>
+#include <tapenet/optim/checkpoint.hpp>
+#include <tapenet/optim/early_stopping.hpp>
 #include "options.hpp"
 #include "training.hpp"
 

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "autograd/parallel_batch.hpp"
+#include <tapenet/autograd/parallel_batch.hpp>
 #include "corpus.hpp"
 
 namespace sentiment {

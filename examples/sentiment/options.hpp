@@ -9,9 +9,9 @@
 #include "../common/cli.hpp"
 #include "../common/metrics.hpp"
 #include "../common/run_config.hpp"
-#include "data/tree.hpp"
+#include <tapenet/data/tree.hpp>
 #include "evaluate.hpp"
-#include "layers/tree_nets.hpp"
+#include <tapenet/layers/tree_nets.hpp>
 
 namespace sentiment {
 

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "data/tree.hpp"
+#include <tapenet/data/tree.hpp>
 
 namespace sentiment {
 

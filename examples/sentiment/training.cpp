@@ -10,10 +10,10 @@
 #include <stdexcept>
 
 #include "../common/run_checkpoint.hpp"
-#include "autograd/parallel_batch.hpp"
-#include "distributed/data_parallel.hpp"
-#include "data/seeds.hpp"
-#include "optim/checkpoint.hpp"
+#include <tapenet/autograd/parallel_batch.hpp>
+#include <tapenet/distributed/data_parallel.hpp>
+#include <tapenet/data/seeds.hpp>
+#include <tapenet/optim/checkpoint.hpp>
 
 namespace sentiment {
 

@@ -27,14 +27,14 @@
 #include "../common/run_config.hpp"
 #include "../common/plot.hpp"
 #include "../common/train_loop.hpp"
-#include "data/tree.hpp"
-#include "data/word_replacement.hpp"
+#include <tapenet/data/tree.hpp>
+#include <tapenet/data/word_replacement.hpp>
 #include "evaluate.hpp"
-#include "layers/tree_nets.hpp"
-#include "optim/averaging.hpp"
-#include "optim/early_stopping.hpp"
-#include "optim/optimizer.hpp"
-#include "optim/optimizer_set.hpp"
+#include <tapenet/layers/tree_nets.hpp>
+#include <tapenet/optim/averaging.hpp>
+#include <tapenet/optim/early_stopping.hpp>
+#include <tapenet/optim/optimizer.hpp>
+#include <tapenet/optim/optimizer_set.hpp>
 #include "options.hpp"
 
 namespace sentiment {

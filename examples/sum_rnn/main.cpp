@@ -22,9 +22,9 @@
 #include "../common/run_checkpoint.hpp"
 #include "../common/run_config.hpp"
 #include "../common/train_loop.hpp"
-#include "autograd/ops.hpp"
-#include "optim/checkpoint.hpp"
-#include "optim/optimizer.hpp"
+#include <tapenet/autograd/ops.hpp>
+#include <tapenet/optim/checkpoint.hpp>
+#include <tapenet/optim/optimizer.hpp>
 
 using namespace tapenet;
 using Sequences = std::vector<std::vector<float>>;

@@ -39,10 +39,10 @@
 #include "../common/run_checkpoint.hpp"
 #include "../common/train_loop.hpp"
 #include "setup.hpp"
-#include "autograd/parallel_batch.hpp"
-#include "io/atomic_file.hpp"
-#include "optim/checkpoint.hpp"
-#include "optim/optimizer.hpp"
+#include <tapenet/autograd/parallel_batch.hpp>
+#include <tapenet/io/atomic_file.hpp>
+#include <tapenet/optim/checkpoint.hpp>
+#include <tapenet/optim/optimizer.hpp>
 
 extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own call (cblas.h has no portable one)
 

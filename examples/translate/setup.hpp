@@ -9,11 +9,11 @@
 
 #include "../common/cli.hpp"
 #include "../common/run_config.hpp"
-#include "data/bleu.hpp"
-#include "data/pairs.hpp"
-#include "data/sacrebleu.hpp"
-#include "data/subwords.hpp"
-#include "layers/seq2seq.hpp"
+#include <tapenet/data/bleu.hpp>
+#include <tapenet/data/pairs.hpp>
+#include <tapenet/data/sacrebleu.hpp>
+#include <tapenet/data/subwords.hpp>
+#include <tapenet/layers/seq2seq.hpp>
 
 namespace nmt {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "data/lm_corpus.hpp"
+#include <tapenet/data/lm_corpus.hpp>
 
 namespace word_lm {
 

@@ -21,12 +21,12 @@
 #include "../common/run_checkpoint.hpp"
 #include "../common/train_loop.hpp"
 #include "corpus.hpp"
-#include "data/token_lanes.hpp"
-#include "layers/cell_factory.hpp"
-#include "layers/language_model.hpp"
-#include "optim/clip.hpp"
-#include "optim/early_stopping.hpp"
-#include "optim/optimizer.hpp"
+#include <tapenet/data/token_lanes.hpp>
+#include <tapenet/layers/cell_factory.hpp>
+#include <tapenet/layers/language_model.hpp>
+#include <tapenet/optim/clip.hpp>
+#include <tapenet/optim/early_stopping.hpp>
+#include <tapenet/optim/optimizer.hpp>
 #include "options.hpp"
 
 extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own call (cblas.h has no portable one)
