@@ -86,6 +86,18 @@ if(CMAKE_SCRIPT_MODE_FILE)
     if(NOT pairs EQUAL 2 OR NOT train_pairs EQUAL 6)
       message(FATAL_ERROR "fixed splits: ${train_pairs} train and ${pairs} test pairs, expected 6 and 2")
     endif()
+    # A malformed line (no tab): skipped and counted by default, an error naming file:line with
+    # --malformed reject.
+    file(WRITE ${WORK_DIR}/bad.tsv "one\t1\ntwo\t2\nthree 3\nfour\t4\nfive\t5\nsix\t6\n")
+    run_translate(0 train --train bad.tsv --test test.tsv --source-column 0 --hidden 8 --embedding 8 --epochs 1
+                  --beam 1 --checkpoint bad.npz)
+    if(NOT err MATCHES "1 malformed")
+      message(FATAL_ERROR "a malformed line must be counted, got:\n${err}")
+    endif()
+    run_translate(1 train --train bad.tsv --test test.tsv --source-column 0 --malformed reject --checkpoint bad2.npz)
+    if(NOT err MATCHES "bad.tsv:3")
+      message(FATAL_ERROR "--malformed reject must name the line, got:\n${err}")
+    endif()
     file(WRITE ${WORK_DIR}/train.src "one\ntwo\nthree\n")
     file(WRITE ${WORK_DIR}/train.tgt "1\n2\n")
     run_translate(1 train --train-source train.src --train-target train.tgt --test test.tsv --checkpoint par.npz)

@@ -67,6 +67,8 @@ data:
   --subwords none|bpe|unigram   SentencePiece subwords trained on the training split (default none:
                          words); the model(s) are stored beside the checkpoint, outputs decoded to text
   --vocab-size N         pieces per subword model (default 8000)  --joint-vocab  one model for both sides
+  --malformed skip|reject  a line without exactly one tab, with an empty side or invalid
+                         UTF-8: counted and skipped (default), or an error naming file:line
   --lowercase yes|no     lowercase the text (default yes with words, no with subwords)
   --synthetic-size N     pairs of the synthetic task (default 6000)
   --seed N               split, initialisation and batches (default 1)
@@ -634,7 +636,7 @@ int run(int argc, char** argv) {
                        "lr", "lr-decay", "blas-threads", "decay-after", "clip", "teacher-forcing", "threads", "max-minutes",
                        "checkpoint", "resume", "beam", "length-alpha", "max-output", "eval-limit", "show-attention",
                        "metrics-out", "subwords", "vocab-size", "joint-vocab", "lowercase", "max-ratio", "input",
-                       "output", "nbest", "keep-unk", "batch-chunks"},
+                       "output", "nbest", "keep-unk", "batch-chunks", "malformed"},
                       {"tutorial-filter", "bidirectional", "resume", "show-attention", "joint-vocab", "keep-unk"},
                       kUsage);
   openblas_set_num_threads(int(args.integer("blas-threads", 1)));

@@ -35,6 +35,7 @@ Settings read_settings(examples::RunConfig& c, bool training) {
   s.subwords = c.choice("subwords", "none", {"none", "bpe", "unigram"});
   s.vocab_size = c.count("vocab-size", 8000);
   s.joint_vocab = c.flag("joint-vocab");
+  s.reject_malformed = c.choice("malformed", "skip", {"skip", "reject"}) == "reject";
   s.lowercase = c.choice("lowercase", s.subwords == "none" ? "yes" : "no", {"yes", "no"}) == "yes";
   s.max_len = std::size_t(c.integer("max-len", s.tutorial ? 9 : 0, Policy::Fixed));
   s.min_count = std::size_t(c.integer("min-count", 1, Policy::Fixed));
@@ -123,6 +124,7 @@ td::PairReadOptions read_options(const Settings& s) {
   o.max_tokens = s.max_len;
   o.english_prefix_filter = s.tutorial;
   o.normalize.lowercase = s.lowercase;
+  o.malformed = s.reject_malformed ? td::MalformedLines::kThrow : td::MalformedLines::kSkip;
   return o;
 }
 

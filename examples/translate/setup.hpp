@@ -33,6 +33,7 @@ struct Settings {
   std::size_t vocab_size = 8000;
   bool joint_vocab = false;
   bool lowercase = true;  // default: yes for words, no for subwords
+  bool reject_malformed = false;  // --malformed reject: the first malformed line is an error
   std::size_t max_len = 0, min_count = 1, synthetic_size = 0, embedding = 0, hidden = 0, layers = 1;
   std::uint64_t seed = 1;
   double dropout = 0;
