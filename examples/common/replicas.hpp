@@ -101,4 +101,21 @@ inline int report_failure(const std::string& program, const std::exception& e) {
   return 1;
 }
 
+enum class Processes { Any, One };
+
+// An example's main(): the MPI environment (a one-process world without mpirun), stdout from
+// rank 0 only, and every error reported by report_failure (which, under mpirun, ends every
+// rank). Processes::One: a clear error under mpirun -np N > 1.
+template <class Run>
+int run_example(const std::string& program, int argc, char** argv, Run run, Processes processes = Processes::Any) {
+  distributed::Environment mpi(argc, argv);
+  try {
+    if (processes == Processes::One) require_one_process(program);
+    quiet_unless_root();
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return report_failure(program, e);
+  }
+}
+
 }  // namespace tapenet::examples

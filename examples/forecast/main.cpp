@@ -351,11 +351,5 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-  tapenet::distributed::Environment mpi(argc, argv);
-  try {
-    tapenet::examples::require_one_process("forecast");
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    return tapenet::examples::report_failure("forecast", e);
-  }
+  return tapenet::examples::run_example("forecast", argc, argv, run, tapenet::examples::Processes::One);
 }

@@ -365,16 +365,12 @@ int run_train(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  distributed::Environment mpi(argc, argv);  // a one-process world without mpirun
-  try {
-    examples::quiet_unless_root();
+  return examples::run_example("sentiment", argc, argv, [](int argc, char** argv) {
     if (argc > 1 && std::string(argv[1]) == "predict") {
-      if (mpi.world().distributed()) throw std::invalid_argument("predict runs as one process, not under mpirun");
+      examples::require_one_process("sentiment predict");
       argv[1] = argv[0];
       return run_predict(argc - 1, argv + 1);
     }
     return run_train(argc, argv);
-  } catch (const std::exception& e) {
-    return examples::report_failure("sentiment", e);  // under mpirun: ends every rank
-  }
+  });
 }

@@ -202,11 +202,5 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-  tapenet::distributed::Environment mpi(argc, argv);
-  try {
-    tapenet::examples::require_one_process("sum_rnn");
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    return tapenet::examples::report_failure("sum_rnn", e);
-  }
+  return tapenet::examples::run_example("sum_rnn", argc, argv, run, tapenet::examples::Processes::One);
 }

@@ -651,12 +651,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  distributed::Environment mpi(argc, argv);  // a one-process world without mpirun
-  try {
-    examples::quiet_unless_root();
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    return examples::report_failure("translate", e);  // under mpirun: ends every rank
-  }
-}
+int main(int argc, char** argv) { return tapenet::examples::run_example("translate", argc, argv, run); }
