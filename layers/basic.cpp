@@ -1,5 +1,7 @@
 #include "layers/basic.hpp"
 
+#include <algorithm>
+
 namespace tapenet {
 
 template <class T>
@@ -15,12 +17,34 @@ Var<T> Linear<T>::forward(Tape<T>& tape, Var<T> x) const {
 }
 
 template <class T>
-Embedding<T>::Embedding(std::size_t vocab, std::size_t dim, std::mt19937_64& rng, double init_std)
-    : table(this->add_parameter("table", init::normal<T>({vocab, dim}, init_std, rng))) {}
+Embedding<T>::Embedding(std::size_t vocab, std::size_t dim, std::mt19937_64& rng, double init_std,
+                        std::int64_t padding_index)
+    : table(this->add_parameter("table", init::normal<T>({vocab, dim}, init_std, rng))), padding_index_(padding_index) {
+  if (padding_index_ >= std::int64_t(vocab))
+    throw std::out_of_range("Embedding: padding index " + std::to_string(padding_index_) + " is not below the vocabulary size " +
+                            std::to_string(vocab));
+  if (padding_index_ >= 0)
+    std::fill(table.value.data() + padding_index_ * std::int64_t(dim), table.value.data() + (padding_index_ + 1) * std::int64_t(dim), T(0));
+}
 
 template <class T>
 Var<T> Embedding<T>::forward(Tape<T>& tape, const std::vector<std::int64_t>& ids) const {
-  return gather_rows(tape.param(table), ids);
+  Var<T> rows = gather_rows(tape.param(table), ids);
+  if (padding_index_ < 0 || std::find(ids.begin(), ids.end(), padding_index_) == ids.end()) return rows;
+  // Padding positions: a zero vector, and a zero gradient for the padding row.
+  Tensor<T> keep = full<T>({ids.size(), 1}, T(1));
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] == padding_index_) keep(i, 0) = T(0);
+  return mask_mul(rows, keep);
+}
+
+template <class T>
+Var<T> tied_readout(Tape<T>& tape, const Embedding<T>& embedding, Var<T> h, Parameter<T>* bias) {
+  if (h.ndim() != 2 || h.dim(1) != embedding.dim())
+    throw ShapeError("tied_readout", "h " + shape_str(h.shape()) + " for an embedding of width " +
+                                         std::to_string(embedding.dim()));
+  return bias ? linear(h, tape.param(embedding.table), tape.param(*bias))
+              : matmul(h, tape.param(embedding.table), false, true);
 }
 
 template <class T>
@@ -39,6 +63,8 @@ template class Linear<float>;
 template class Linear<double>;
 template class Embedding<float>;
 template class Embedding<double>;
+template Var<float> tied_readout<float>(Tape<float>&, const Embedding<float>&, Var<float>, Parameter<float>*);
+template Var<double> tied_readout<double>(Tape<double>&, const Embedding<double>&, Var<double>, Parameter<double>*);
 template class Dropout<float>;
 template class Dropout<double>;
 

@@ -37,13 +37,27 @@ class Linear : public Module<T> {
 template <class T>
 class Embedding : public Module<T> {
  public:
-  Embedding(std::size_t vocab, std::size_t dim, std::mt19937_64& rng, double init_std = 0.1);
+  // padding_index >= 0 (torch's padding_idx): that id looks up a zero vector and its row
+  // gets no gradient (its row starts at zero too). Throws std::out_of_range when it is not
+  // a row of the table.
+  Embedding(std::size_t vocab, std::size_t dim, std::mt19937_64& rng, double init_std = 0.1,
+            std::int64_t padding_index = -1);
   Var<T> forward(Tape<T>& tape, const std::vector<std::int64_t>& ids) const;
   std::size_t vocab_size() const { return table.value.shape()[0]; }
   std::size_t dim() const { return table.value.shape()[1]; }
+  std::int64_t padding_index() const { return padding_index_; }
 
   Parameter<T>& table;
+
+ private:
+  std::int64_t padding_index_;
 };
+
+// Weight tying (Press & Wolf 2017; Inan et al. 2017): logits = h Eᵀ (+ bias) with the
+// embedding's table E [V, D] as the readout, for h [N, D]; its gradient adds to the one
+// the lookups give. bias [1, V] may be null.
+template <class T>
+Var<T> tied_readout(Tape<T>& tape, const Embedding<T>& embedding, Var<T> h, Parameter<T>* bias = nullptr);
 
 // Inverted dropout that follows the module's train/eval mode (see the convention above).
 // Throws std::invalid_argument for p outside [0, 1).
