@@ -354,9 +354,8 @@ int run(int argc, char** argv) {
   examples::LoopHooks hooks;
   hooks.start_epoch = [&](std::size_t e) {
     epoch_start = Clock::now();
-    epoch_train_tokens = -trainer.tokens;
     const std::size_t n = trainer.start_epoch(e);
-    epoch_train_tokens += trainer.tokens;  // 0, or the tokens already done when resumed inside the epoch
+    epoch_train_tokens = trainer.tokens;  // 0, or the tokens already done when resumed inside the epoch
     return n;
   };
   hooks.train_batch = [&](const examples::LoopState& s) { return trainer.train_batch(s.epoch, s.batch); };
