@@ -76,3 +76,14 @@ if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
                    --subwords bpe --vocab-size 300 -- --epochs 1 -- --epochs 2)
   set_tests_properties(example_translate_mpi example_translate_mpi_subwords_resume PROPERTIES TIMEOUT 300 PROCESSORS 2)
 endif()
+if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES AND EXISTS ${PROJECT_SOURCE_DIR}/examples/tagger/main.cpp)
+  set(_tagger_model --train-size 200 --word-dim 16 --char-dim 8 --char-hidden 8 --hidden 16 --batch 8 --chunk 2
+      --lr 0.01 --output crf)
+  add_test(NAME example_tagger_mpi
+           COMMAND ${_mpi_script} same $<TARGET_FILE:tagger> ${_mpi_dir}/tagger ${_tagger_model} --epochs 2
+                   --checkpoint ck.npz)
+  add_test(NAME example_tagger_mpi_resume
+           COMMAND ${_mpi_script} resume $<TARGET_FILE:tagger> ${_mpi_dir}/tagger_resume ${_tagger_model}
+                   -- --epochs 2 -- --epochs 3)
+  set_tests_properties(example_tagger_mpi example_tagger_mpi_resume PROPERTIES TIMEOUT 300 PROCESSORS 2)
+endif()
