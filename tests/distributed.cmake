@@ -24,66 +24,44 @@ if(NOT TAPENET_SANITIZE)
   endif()
 endif()
 
-# The examples under mpirun (tests/mpi_examples.sh): the figures of one process, a killed
-# rank ending the run with its checkpoint intact, a rank started with other options refused.
+# The examples under mpirun (tests/mpi_examples.sh): the figures of one process, a run
+# stopped under 2 ranks and resumed under 3, a killed rank ending the run with its checkpoint
+# intact, a rank started with other options refused.
 if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
-  set(_mpi_script ${CMAKE_CURRENT_SOURCE_DIR}/mpi_examples.sh)
-  set(_mpi_dir ${CMAKE_CURRENT_BINARY_DIR}/mpi_examples)
-  add_test(NAME example_sentiment_mpi
-           COMMAND ${_mpi_script} same $<TARGET_FILE:sentiment> ${_mpi_dir}/sentiment --epochs 3)
-  add_test(NAME example_sentiment_mpi_fault
-           COMMAND ${_mpi_script} fault $<TARGET_FILE:sentiment> ${_mpi_dir}/sentiment_fault --epochs 100000
-                   --patience 100000 --train-size 400 -- --epochs 1)
-  add_test(NAME example_sentiment_mpi_mismatch
-           COMMAND ${_mpi_script} mismatch $<TARGET_FILE:sentiment> ${_mpi_dir}/sentiment_mismatch --epochs 2 --dim 25
-                   -- --epochs 2 --dim 30)
-  set_tests_properties(example_sentiment_mpi example_sentiment_mpi_fault example_sentiment_mpi_mismatch
-                       PROPERTIES TIMEOUT 300 PROCESSORS 2)
-endif()
-if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
-  add_test(NAME example_char_lm_mpi
-           COMMAND ${_mpi_script} same $<TARGET_FILE:char_lm> ${_mpi_dir}/char_lm --steps 30 --hidden 32 --embed 16
-                   --batch 9 --seq 16 --eval-every 10 --synthetic-chars 20000 --sample 40 --dropout 0.1
-                   --lane-groups 3 --checkpoint ck.npz)
-  add_test(NAME example_char_lm_mpi_resume
-           COMMAND ${_mpi_script} resume $<TARGET_FILE:char_lm> ${_mpi_dir}/char_lm_resume --hidden 32 --embed 16
-                   --batch 9 --seq 16 --eval-every 10 --synthetic-chars 20000 --sample 40 --dropout 0.1
-                   --lr-schedule constant --lane-groups 3 -- --steps 20 -- --steps 30)
-  add_test(NAME example_sentiment_mpi_resume
-           COMMAND ${_mpi_script} resume $<TARGET_FILE:sentiment> ${_mpi_dir}/sentiment_resume --dropout 0.2
-                   -- --epochs 2 -- --epochs 3)
-  set_tests_properties(example_char_lm_mpi example_char_lm_mpi_resume example_sentiment_mpi_resume
-                       PROPERTIES TIMEOUT 300 PROCESSORS 2)
-endif()
-if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
+  # mpi_example(NAME MODE PROGRAM ARGS...): tests/mpi_examples.sh MODE on PROGRAM in its own folder.
+  function(mpi_example name mode program)
+    add_test(NAME ${name}
+             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi_examples.sh ${mode} $<TARGET_FILE:${program}>
+                     ${CMAKE_CURRENT_BINARY_DIR}/mpi_examples/${name} ${ARGN})
+    set_tests_properties(${name} PROPERTIES TIMEOUT 300 PROCESSORS 2)
+  endfunction()
+
+  mpi_example(example_sentiment_mpi same sentiment --epochs 3)
+  mpi_example(example_sentiment_mpi_resume resume sentiment --dropout 0.2 -- --epochs 2 -- --epochs 3)
+  mpi_example(example_sentiment_mpi_fault fault sentiment --epochs 100000 --patience 100000 --train-size 400
+              -- --epochs 1)
+  mpi_example(example_sentiment_mpi_mismatch mismatch sentiment --epochs 2 --dim 25 -- --epochs 2 --dim 30)
+
+  set(_char_lm_model --hidden 32 --embed 16 --batch 9 --seq 16 --eval-every 10 --synthetic-chars 20000 --sample 40
+      --dropout 0.1 --lane-groups 3)
+  mpi_example(example_char_lm_mpi same char_lm ${_char_lm_model} --steps 30 --checkpoint ck.npz)
+  mpi_example(example_char_lm_mpi_resume resume char_lm ${_char_lm_model} --lr-schedule constant
+              -- --steps 20 -- --steps 30)
+
   set(_word_lm_model --hidden 16 --bptt 5 --batch 6 --lane-groups 3 --dropout 0.3 --sample 1 --max-vocab 0)
-  add_test(NAME example_word_lm_mpi
-           COMMAND ${_mpi_script} same $<TARGET_FILE:word_lm> ${_mpi_dir}/word_lm ${_word_lm_model} --epochs 2
-                   --checkpoint ck.npz)
-  add_test(NAME example_word_lm_mpi_resume
-           COMMAND ${_mpi_script} resume $<TARGET_FILE:word_lm> ${_mpi_dir}/word_lm_resume ${_word_lm_model}
-                   -- --epochs 2 -- --epochs 3)
-  set_tests_properties(example_word_lm_mpi example_word_lm_mpi_resume PROPERTIES TIMEOUT 300 PROCESSORS 2)
-endif()
-if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES)
-  set(_translate_model train --synthetic-size 600 --hidden 24 --embedding 16 --batch 24 --batch-chunks 3 --dropout 0.2
-      --eval-limit 40)
-  add_test(NAME example_translate_mpi
-           COMMAND ${_mpi_script} same $<TARGET_FILE:translate> ${_mpi_dir}/translate ${_translate_model} --epochs 2
-                   --checkpoint ck.npz)
-  add_test(NAME example_translate_mpi_subwords_resume
-           COMMAND ${_mpi_script} resume $<TARGET_FILE:translate> ${_mpi_dir}/translate_resume ${_translate_model}
-                   --subwords bpe --vocab-size 300 -- --epochs 1 -- --epochs 2)
-  set_tests_properties(example_translate_mpi example_translate_mpi_subwords_resume PROPERTIES TIMEOUT 300 PROCESSORS 2)
-endif()
-if(NOT TAPENET_SANITIZE AND TAPENET_MPIRUN AND TAPENET_BUILD_EXAMPLES AND EXISTS ${PROJECT_SOURCE_DIR}/examples/tagger/main.cpp)
-  set(_tagger_model --train-size 200 --word-dim 16 --char-dim 8 --char-hidden 8 --hidden 16 --batch 8 --chunk 2
-      --lr 0.01 --output crf)
-  add_test(NAME example_tagger_mpi
-           COMMAND ${_mpi_script} same $<TARGET_FILE:tagger> ${_mpi_dir}/tagger ${_tagger_model} --epochs 2
-                   --checkpoint ck.npz)
-  add_test(NAME example_tagger_mpi_resume
-           COMMAND ${_mpi_script} resume $<TARGET_FILE:tagger> ${_mpi_dir}/tagger_resume ${_tagger_model}
-                   -- --epochs 2 -- --epochs 3)
-  set_tests_properties(example_tagger_mpi example_tagger_mpi_resume PROPERTIES TIMEOUT 300 PROCESSORS 2)
+  mpi_example(example_word_lm_mpi same word_lm ${_word_lm_model} --epochs 2 --checkpoint ck.npz)
+  mpi_example(example_word_lm_mpi_resume resume word_lm ${_word_lm_model} -- --epochs 2 -- --epochs 3)
+
+  set(_translate_model train --synthetic-size 600 --hidden 24 --embedding 16 --batch 24 --batch-chunks 3
+      --dropout 0.2 --eval-limit 40)
+  mpi_example(example_translate_mpi same translate ${_translate_model} --epochs 2 --checkpoint ck.npz)
+  mpi_example(example_translate_mpi_subwords_resume resume translate ${_translate_model} --subwords bpe
+              --vocab-size 300 -- --epochs 1 -- --epochs 2)
+
+  if(EXISTS ${PROJECT_SOURCE_DIR}/examples/tagger/main.cpp)
+    set(_tagger_model --train-size 200 --word-dim 16 --char-dim 8 --char-hidden 8 --hidden 16 --batch 8 --chunk 2
+        --lr 0.01 --output crf)
+    mpi_example(example_tagger_mpi same tagger ${_tagger_model} --epochs 2 --checkpoint ck.npz)
+    mpi_example(example_tagger_mpi_resume resume tagger ${_tagger_model} -- --epochs 2 -- --epochs 3)
+  endif()
 endif()
