@@ -14,3 +14,20 @@ add_test(NAME install_consumer
     -DCONFIG=$<CONFIG>
     -P ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run_consumer_test.cmake)
 set_tests_properties(install_consumer PROPERTIES TIMEOUT 900)
+
+# The same consumer against a shared build of the library (BUILD_SHARED_LIBS=ON, built
+# from scratch inside the test, about five minutes on two cores), which must export
+# namespace tapenet only. Not under the sanitizers: the plain build is the one checked.
+if(NOT TAPENET_SANITIZE)
+  add_test(NAME install_consumer_shared
+    COMMAND ${CMAKE_COMMAND}
+      -DSHARED_FROM=${PROJECT_SOURCE_DIR}
+      -DSOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/consumer
+      -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/install_consumer_shared
+      -DCXX_COMPILER=${CMAKE_CXX_COMPILER}
+      -DGENERATOR=${CMAKE_GENERATOR}
+      -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}
+      -DCONFIG=$<CONFIG>
+      -P ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run_consumer_test.cmake)
+  set_tests_properties(install_consumer_shared PROPERTIES TIMEOUT 1800)
+endif()
