@@ -60,6 +60,8 @@ int parse_count(std::string_view s) {
   return v;
 }
 
+std::string id_of(const ConlluToken& t) { return std::to_string(t.first) + "-" + std::to_string(t.last); }
+
 class ConlluParser {
  public:
   ConlluParser(std::string_view text, const std::string& file, const ConlluOptions& options)
@@ -115,9 +117,11 @@ class ConlluParser {
       const int first = parse_count(id.substr(0, dash)), last = parse_count(id.substr(dash + 1));
       if (first < 0 || last < 0) fail(line_no_, 1, "multiword token ID '" + std::string(id) + "' is not a range N-M");
       if (first < 1 || last <= first) fail(line_no_, 1, "multiword token range '" + std::string(id) + "' is empty or reversed");
+      if (!current_.multiword.empty() && first <= current_.multiword.back().last)
+        fail(line_no_, 1, "multiword token " + std::string(id) + " overlaps the token " + id_of(current_.multiword.back()));
       if (first != expected)
         fail(line_no_, 1, "multiword token " + std::string(id) + " out of sequence: the next word is " + std::to_string(expected));
-      current_.multiword.push_back(ConlluToken{first, last, std::string(fields[1])});
+      current_.multiword.push_back(ConlluToken{first, last, std::string(fields[1]), line_no_});
       return;
     }
     if (const std::size_t dot = id.find('.'); dot != std::string_view::npos) {
@@ -154,8 +158,16 @@ class ConlluParser {
       if (!s.comments.empty() || !s.multiword.empty()) fail(s.line, 1, "sentence without words");
       return;  // an extra empty line
     }
+    check_multiword_ends(s);
     check_tree(s, head_columns);
     sentences_.push_back(std::move(s));
+  }
+
+  // Only now is the sentence's length known: a token may not name words it lacks.
+  void check_multiword_ends(const ConlluSentence& s) const {
+    for (const ConlluToken& t : s.multiword)
+      if (static_cast<std::size_t>(t.last) > s.size())
+        fail(t.line, 1, "multiword token " + id_of(t) + " ends past the sentence's last word, " + std::to_string(s.size()));
   }
 
   // Heads in range, exactly one root (or at least one), no cycle.

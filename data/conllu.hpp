@@ -4,8 +4,9 @@
 // comment lines start with '#', every other line has 10 tab-separated columns
 // ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC. Three kinds of ID:
 //   "7"    a syntactic word: what is kept here, in ID order (IDs must run 1, 2, 3, ...);
-//   "3-4"  a multiword token (English "don't" = do + n't): its range is checked and kept in
-//          ConlluSentence::multiword, its other columns are ignored;
+//   "3-4"  a multiword token (English "don't" = do + n't): its range is checked (two or more
+//          words of the sentence, starting at the next word, after the previous token's) and
+//          kept in ConlluSentence::multiword, its other columns are ignored;
 //   "8.1"  an empty node (enhanced dependencies): skipped — it is no word of the basic tree.
 // HEAD is the parent's ID, 0 for the root; the basic dependency tree is checked to be a
 // tree (heads in range, no cycle, exactly one root unless ConlluOptions::single_root is off).
@@ -46,6 +47,7 @@ struct ConlluWord {
 struct ConlluToken {
   int first = 0, last = 0;
   std::string form;
+  std::size_t line = 0;  // where it was read
 };
 
 struct ConlluSentence {
@@ -76,7 +78,8 @@ struct ConlluOptions {
 
 // Every sentence of `text`; line numbers in errors count from 1. Throws ConlluError for a line
 // without 10 tab-separated columns, a non-numeric or malformed ID, IDs out of sequence, a
-// malformed multiword range, a non-numeric HEAD, a HEAD out of range (above the sentence's
+// malformed multiword range (reversed, overlapping the previous token's, or ending past the
+// sentence's last word), a non-numeric HEAD, a HEAD out of range (above the sentence's
 // word count) or equal to the word's own ID, a cycle, no root, several roots (single_root),
 // a sentence with no words, and text that holds no sentence.
 std::vector<ConlluSentence> parse_conllu(std::string_view text, const std::string& file = "<input>",

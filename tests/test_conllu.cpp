@@ -211,6 +211,23 @@ BOOST_AUTO_TEST_CASE(malformed_ids) {
   expect_error(line("0", "I", "PRON", "0", "root"), 1, 1, "word ID 0 out of sequence: expected 1");
 }
 
+// Found by tests/fuzz/fuzz_conllu: a range past the last word, or over a word of the token
+// before it, was kept as if it named words of the sentence.
+BOOST_AUTO_TEST_CASE(multiword_ranges_lie_inside_the_sentence_and_do_not_overlap) {
+  const std::string one = line("1", "I", "PRON", "0", "root");
+  expect_error(line("1-3", "don't", "_", "_", "_") + one + line("2", "do", "AUX", "1", "aux") + "\n" + one, 1, 1,
+               "multiword token 1-3 ends past the sentence's last word, 2");
+  expect_error(one + line("2-3", "ab", "_", "_", "_") + line("2", "a", "X", "1", "d"), 2, 1,
+               "multiword token 2-3 ends past the sentence's last word, 2");
+  expect_error(line("1-2", "ab", "_", "_", "_") + line("1-3", "abc", "_", "_", "_"), 2, 1,
+               "multiword token 1-3 overlaps the token 1-2");
+  expect_error(line("1-2", "ab", "_", "_", "_") + one + line("2-3", "bc", "_", "_", "_"), 3, 1,
+               "multiword token 2-3 overlaps the token 1-2");
+  const std::string ok = line("1-2", "ab", "_", "_", "_") + one + line("2", "b", "X", "1", "d") +
+                         line("3-4", "cd", "_", "_", "_") + line("3", "c", "X", "1", "d") + line("4", "d", "X", "1", "d");
+  BOOST_TEST(parse_conllu(ok).front().multiword.size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(bad_heads) {
   const std::string first = line("1", "I", "PRON", "2", "nsubj");
   expect_error(first + line("2", "go", "VERB", "x", "root"), 2, head_column("2", "go", "VERB"), "HEAD 'x' is not a number");

@@ -7,25 +7,16 @@
 #include <string>
 
 #include "io/npz.hpp"
+#include "fuzz_support.hpp"
 
 using namespace tapenet;
 
-template <class F>
-void reading(F&& read) {
-  try {
-    read();
-  } catch (const CheckpointError&) {
-  }
-}
+using tapenet::fuzz::reading;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  const std::string bytes(tapenet::fuzz::text_of(data, size));
   std::map<std::string, std::string> entries;
-  try {
-    entries = npz_entries_from_bytes(bytes, "fuzz.npz");
-  } catch (const CheckpointError&) {
-    return 0;
-  }
+  if (!reading<CheckpointError>([&] { entries = npz_entries_from_bytes(bytes, "fuzz.npz"); })) return 0;
   std::size_t total = 0;
   for (const auto& [name, npy] : entries) total += npy.size();
   // Entries never share bytes, and deflate expands at most 1032:1.
@@ -33,9 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& entry : entries) {
     const std::string& npy = entry.second;
     const std::string what = npz_entry_what("fuzz.npz", entry.first);
-    reading([&] { from_npy_bytes<float>(npy, what); });
-    reading([&] { int64_array_from_npy(npy, what); });
-    reading([&] { text_from_npy(npy, what); });
+    reading<CheckpointError>([&] { from_npy_bytes<float>(npy, what); });
+    reading<CheckpointError>([&] { int64_array_from_npy(npy, what); });
+    reading<CheckpointError>([&] { text_from_npy(npy, what); });
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "data/pairs.hpp"
+#include "fuzz_support.hpp"
 
 using namespace tapenet::data;
 
@@ -23,14 +24,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.english_prefix_filter = flags & 64;
   o.malformed = flags & 128 ? MalformedLines::kThrow : MalformedLines::kSkip;
   std::istringstream in(text);
-  try {
+  const bool read = tapenet::fuzz::reading<PairFormatError>([&] {
     const PairCorpus corpus = read_pairs(in, "fuzz.txt", o);
     const ReadReport& r = corpus.report;
     if (corpus.pairs.size() != r.kept || r.kept + r.malformed() + r.filtered() > r.lines) std::abort();
     for (const SentencePair& p : corpus.pairs)
       if (p.source.empty() || p.target.empty()) std::abort();
-  } catch (const PairFormatError&) {
-    if (o.malformed != MalformedLines::kThrow) std::abort();
-  }
+  });
+  if (!read && o.malformed != MalformedLines::kThrow) std::abort();
   return 0;
 }

@@ -69,4 +69,28 @@ seeds("npz", [npz(False, a=np.arange(3, dtype=np.float32)),
 
 seeds("words", ["the cat sat on the mat\nthe dog\n", "a b c\n\nd e <unk> f\n", "<unk>\nthe\ncat\n",
                 "caf\u00e9 \u00e9t\u00e9\tna\u00efve\r\n", "x \xff y\n", "<unk>\nthe\n\nthe\n"])
+seeds("nary_tree", ["(S (NP (DT the) (JJ big) (NN cat)) (VP (VBD sat)) (. .))\n",
+                    "(3 (2 It) (4 (4 works) (2 .)))", "( (S (NP (-LRB- -LRB-) (NNP A\\/B)) (VP (VBZ is))))\n",
+                    "(A (B x) (C y)) (D z)\n\n(E\n  (F w)\n  (G v)\n  (H u))\n", "(NN cat)",
+                    "(X (X (X (X (W w)))))\r\n", "(S (NP (DT the)) (VP (V sat))", "(NP the (NN cat))",
+                    "(NN big cat)", "(S (NP) (VP (V sat)))", "(NN cat) dog", "()"])
+
+
+def conllu_line(id, form, upos, head, deprel):
+    return "\t".join([id, form, form, upos, upos + "x", "_", head, deprel, "_", "_"]) + "\n"
+
+
+dont = ("# sent_id = s1\n# text = I don't go .\n" + conllu_line("1", "I", "PRON", "4", "nsubj") +
+        conllu_line("2-3", "don't", "_", "_", "_") + conllu_line("2", "do", "AUX", "4", "aux") +
+        conllu_line("3", "n't", "PART", "4", "advmod") + conllu_line("4", "go", "VERB", "0", "root") +
+        conllu_line("4.1", "went", "VERB", "_", "_") + conllu_line("5", ".", "PUNCT", "4", "punct") + "\n")
+two = conllu_line("1", "Hi", "INTJ", "0", "root") + conllu_line("2", "!", "PUNCT", "1", "punct")
+seeds("conllu", [dont, dont.replace("\n", "\r\n") + "\n\n" + two,
+                 "# newdoc id = d\n# sent_id = 2\n" + conllu_line("0.1", "e", "_", "_", "_") + two + "\n",
+                 conllu_line("1", "a", "X", "0", "root") + conllu_line("2", "b", "X", "0", "root"),  # two roots
+                 conllu_line("1", "a", "X", "2", "d") + conllu_line("2", "b", "X", "1", "d"),  # a cycle, no root
+                 conllu_line("1", "a", "X", "3", "d") + conllu_line("2", "b", "X", "0", "root"),  # HEAD out of range
+                 conllu_line("1", "a", "X", "0", "root") + conllu_line("3", "c", "X", "1", "d"),  # ID skipped
+                 conllu_line("1-x", "ab", "_", "_", "_") + "1\ta\ta\tX\t_\t_\t0\troot\t_\n",  # bad range, 9 columns
+                 "# only a comment\n\n"])
 print("seeds written under", os.path.join(here, "corpus"))
