@@ -1,8 +1,11 @@
-// tapenet: one include for every public part —
-//   #include <tapenet/tapenet.hpp>
-// the engine (tensor, tape, ops, gradcheck, parallel_batch), file formats, optimizers,
-// every layer and every data reader, and data-parallel training over MPI (distributed/;
-// link tapenet::distributed to use it).
+/// @file
+/// tapenet: one include for every public part —
+/// @code
+///   #include <tapenet/tapenet.hpp>
+/// @endcode
+/// the engine (tensor, tape, ops, gradcheck, parallel_batch), file formats, optimizers,
+/// every layer and every data reader, and data-parallel training over MPI (distributed/;
+/// link tapenet::distributed to use it).
 #pragma once
 
 #include "autograd/errors.hpp"

@@ -1,4 +1,5 @@
-// Exceptions thrown by the engine. Every message names the op that failed.
+/// @file
+/// Exceptions thrown by the engine. Every message names the op that failed.
 #pragma once
 
 #include <stdexcept>
@@ -6,7 +7,7 @@
 
 namespace tapenet {
 
-// Incompatible shapes, raised before any computation: "matmul: [3,4] x [5,2]".
+/// Incompatible shapes, raised before any computation: "matmul: [3,4] x [5,2]".
 class ShapeError : public std::invalid_argument {
  public:
   ShapeError(const std::string& op, const std::string& detail)
@@ -17,7 +18,7 @@ class ShapeError : public std::invalid_argument {
   std::string op_;
 };
 
-// Anomaly mode: the first op producing NaN/Inf (forward or backward).
+/// Anomaly mode: the first op producing NaN/Inf (forward or backward).
 class AnomalyError : public std::runtime_error {
  public:
   AnomalyError(const std::string& op, const std::string& detail)
@@ -28,7 +29,7 @@ class AnomalyError : public std::runtime_error {
   std::string op_;
 };
 
-// Misuse of the tape: backward over a freed tape, non-scalar loss without seed, ...
+/// Misuse of the tape: backward over a freed tape, non-scalar loss without seed, ...
 class TapeError : public std::logic_error {
  public:
   using std::logic_error::logic_error;

@@ -1,8 +1,9 @@
-// A move-only std::function that keeps callables of up to Inline bytes in place. The tape
-// stores one backward closure per op; std::function (libstdc++) heap-allocates any capture
-// over 16 bytes, i.e. nearly every op's. With the closure in place, re-recording a step on a
-// cleared tape allocates nothing for its closures. Larger callables (the fused recurrences
-// capture whole saved tensors) go to the heap, as std::function would put them.
+/// @file
+/// A move-only std::function that keeps callables of up to Inline bytes in place. The tape
+/// stores one backward closure per op; std::function (libstdc++) heap-allocates any capture
+/// over 16 bytes, i.e. nearly every op's. With the closure in place, re-recording a step on a
+/// cleared tape allocates nothing for its closures. Larger callables (the fused recurrences
+/// capture whole saved tensors) go to the heap, as std::function would put them.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,7 @@
-// A trainable parameter: a named value with a gradient that backward() accumulates into.
-// Parameters live outside any tape; a tape only borrows their value (read-only), so one
-// parameter can be used by many tapes on many threads at once.
+/// @file
+/// A trainable parameter: a named value with a gradient that backward() accumulates into.
+/// Parameters live outside any tape; a tape only borrows their value (read-only), so one
+/// parameter can be used by many tapes on many threads at once.
 #pragma once
 
 #include <string>
@@ -15,7 +16,7 @@ template <class T>
 struct Parameter {
   std::string name;
   Tensor<T> value;
-  Tensor<T> grad;  // same shape as value; zero until a backward() adds to it
+  Tensor<T> grad;  ///< same shape as value; zero until a backward() adds to it
 
   Parameter() = default;
   Parameter(std::string name_, Tensor<T> init)

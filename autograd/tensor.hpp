@@ -1,6 +1,7 @@
-// The tensor type of tapenet: a row-major, dynamically shaped xtensor array.
-// Everything in the engine is templated on the scalar T and instantiated for
-// float (speed) and double (gradient tests).
+/// @file
+/// The tensor type of tapenet: a row-major, dynamically shaped xtensor array.
+/// Everything in the engine is templated on the scalar T and instantiated for
+/// float (speed) and double (gradient tests).
 #pragma once
 
 #include <cstddef>
@@ -13,13 +14,13 @@
 
 namespace tapenet {
 
-// Storage comes from TensorAllocator: recycled per thread, see autograd/storage.hpp.
+/// Storage comes from TensorAllocator: recycled per thread, see autograd/storage.hpp.
 template <class T>
 using Tensor = xt::xarray<T, xt::layout_type::row_major, TensorAllocator<T>>;
 
 using Shape = std::vector<std::size_t>;
 
-// "[3,4]" — how every error message prints a shape.
+/// "[3,4]" — how every error message prints a shape.
 template <class S>
 std::string shape_str(const S& shape) {
   std::string s = "[";
