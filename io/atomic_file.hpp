@@ -1,7 +1,8 @@
-// A file written all or nothing: the bytes go to "<target>.tmp.<pid>", and commit()
-// fsyncs it, renames it over the target and fsyncs the directory. Destroyed without a
-// commit (an error, a full disk), it removes the temp file and the target keeps its
-// previous content. Errors throw CheckpointError naming the target.
+/// @file
+/// A file written all or nothing: the bytes go to "<target>.tmp.<pid>", and commit()
+/// fsyncs it, renames it over the target and fsyncs the directory. Destroyed without a
+/// commit (an error, a full disk), it removes the temp file and the target keeps its
+/// previous content. Errors throw CheckpointError naming the target.
 #pragma once
 
 #include <cstdio>
