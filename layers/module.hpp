@@ -1,18 +1,19 @@
-// The module protocol: a layer is a small struct of named parameters plus a forward
-// function. Modules own their parameters and register their sub-modules, so
-// `parameters()` lists everything an optimizer or a checkpoint needs, with dotted names
-// ("encoder.cell.W"). Modules are neither copied nor moved — sub-modules are registered by
-// address — so hold big models by value in one place or by std::unique_ptr.
-//
-// Forward functions take the tape as an argument and never mutate the module: one module
-// can serve many tapes on many threads at once (parameters are read-only there).
-//
-// A sub-module that its parent's constructor forgets to add_module() would silently drop
-// out of parameters() (the optimizer, the checkpoint) and of train()/eval(). parameters()
-// detects it: every module remembers when it was constructed, and a module constructed
-// while its parent was being built — after the parent started and before the parent's last
-// add_module/add_parameter call — that no module registered is reported as ModuleError.
-// (A constructor that registers nothing at all leaves no such window and is not checked.)
+/// @file
+/// The module protocol: a layer is a small struct of named parameters plus a forward
+/// function. Modules own their parameters and register their sub-modules, so
+/// `parameters()` lists everything an optimizer or a checkpoint needs, with dotted names
+/// ("encoder.cell.W"). Modules are neither copied nor moved — sub-modules are registered by
+/// address — so hold big models by value in one place or by std::unique_ptr.
+///
+/// Forward functions take the tape as an argument and never mutate the module: one module
+/// can serve many tapes on many threads at once (parameters are read-only there).
+///
+/// A sub-module that its parent's constructor forgets to add_module() would silently drop
+/// out of parameters() (the optimizer, the checkpoint) and of train()/eval(). parameters()
+/// detects it: every module remembers when it was constructed, and a module constructed
+/// while its parent was being built — after the parent started and before the parent's last
+/// add_module/add_parameter call — that no module registered is reported as ModuleError.
+/// (A constructor that registers nothing at all leaves no such window and is not checked.)
 #pragma once
 
 #include <algorithm>
@@ -37,7 +38,7 @@
 
 namespace tapenet {
 
-// A module tree built wrongly: a sub-module that was never registered.
+/// A module tree built wrongly: a sub-module that was never registered.
 class ModuleError : public std::logic_error {
  public:
   using std::logic_error::logic_error;
@@ -70,8 +71,8 @@ class Module {
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  // Every parameter of this module and its sub-modules, in registration order. Throws
-  // ModuleError when a sub-module constructed inside this one was never registered.
+  /// Every parameter of this module and its sub-modules, in registration order. Throws
+  /// ModuleError when a sub-module constructed inside this one was never registered.
   ParameterList<T> parameters() {
     check_registration();
     ParameterList<T> out;
@@ -84,7 +85,7 @@ class Module {
     return n;
   }
 
-  // Training mode (dropout on) or evaluation mode, for this module and all below it.
+  /// Training mode (dropout on) or evaluation mode, for this module and all below it.
   void train(bool on = true) {
     training_ = on;
     for (auto& [name, child] : children_) child->train(on);
@@ -97,7 +98,7 @@ class Module {
     last_registration_ = serial().load();
     return params_.emplace_back(name, std::move(init));
   }
-  // Registers a member sub-module; its parameters are renamed "<name>.<theirs>".
+  /// Registers a member sub-module; its parameters are renamed "<name>.<theirs>".
   template <class M>
   M& add_module(const std::string& name, M& child) {
     for (auto* p : child.parameters()) p->name = name + "." + p->name;
@@ -106,8 +107,8 @@ class Module {
     last_registration_ = serial().load();
     return child;
   }
-  // A sub-module kept out of parameters() and train() on purpose (a frozen copy): tells the
-  // registration check that leaving it unregistered is no mistake.
+  /// A sub-module kept out of parameters() and train() on purpose (a frozen copy): tells the
+  /// registration check that leaving it unregistered is no mistake.
   template <class M>
   M& hold_unregistered(M& child) {
     claim(&child);
