@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared set-up for scripts/test and scripts/demo. Source it; do not run it.
+# Shared set-up for scripts/test, scripts/demo, scripts/fuzz and scripts/docs. Source it; do not run it.
 #
 # After sourcing:
 #   REPO_ROOT        absolute path of the repository root (and the cwd)
@@ -30,6 +30,11 @@ TAPENET_DEBIAN_PACKAGES=(
   libsentencepiece-dev
   pkgconf
   zlib1g-dev
+)
+
+# The API reference's (scripts/docs, and the ctest `docs` that scripts/test runs).
+TAPENET_DOCS_DEBIAN_PACKAGES=(
+  doxygen
 )
 
 # The fuzz phase's (scripts/fuzz): clang with libFuzzer and the sanitizer runtimes.
