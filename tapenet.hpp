@@ -23,6 +23,7 @@
 #include "optim/checkpoint.hpp"
 #include "optim/clip.hpp"
 #include "optim/early_stopping.hpp"
+#include "optim/lr_plateau.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/optimizer_set.hpp"
 #include "optim/weight_decay.hpp"

@@ -3,7 +3,8 @@
 #                         learned something, entity F1 reported; a softmax and a CRF run each
 #                         trained 2 epochs, resumed to 3 and compared with an uninterrupted
 #                         3-epoch run (parameters, Adam, dropout and <unk> draws, selection);
-#                         a net option given again with another value is an error
+#                         a net option given again with another value is an error; the
+#                         --lr-decay plateau schedule resumed equals it uninterrupted
 #   example_tagger_files  CoNLL-U (multiword-token and empty-node lines, --column xpos) and
 #                         two-column inputs from tiny inline files; bad lines are errors naming
 #                         file:line
@@ -53,6 +54,22 @@ if(CMAKE_SCRIPT_MODE_FILE)
           message(FATAL_ERROR "${output} ${key}: ${resumed} after resuming, ${straight} uninterrupted")
         endif()
       endforeach()
+    endforeach()
+    # The plateau schedule (--lr-decay, --lr-patience 0: every evaluation without a better
+    # valid score halves the rate) resumes where it was: rate and selection as uninterrupted.
+    set(decay ${tiny} --lr 0.03 --beta2 0.9 --lr-decay 0.5 --lr-patience 0 --patience 20)
+    run_tagger(0 ${decay} --epochs 3 --checkpoint decay.npz)
+    run_tagger(0 --epochs 7 --resume --checkpoint decay.npz --metrics-out decay_resumed.json)
+    run_tagger(0 ${decay} --epochs 7 --metrics-out decay_straight.json)
+    if(NOT out MATCHES "lr -> ")
+      message(FATAL_ERROR "--lr-decay: no evaluation without a better score in 7 epochs; the check needs one:\n${out}")
+    endif()
+    foreach(key final_lr lr_reductions test_accuracy valid_accuracy best_epoch beta2)
+      metric(decay_resumed.json ${key} resumed)
+      metric(decay_straight.json ${key} straight)
+      if(NOT resumed STREQUAL straight)
+        message(FATAL_ERROR "--lr-decay ${key}: ${resumed} after resuming, ${straight} uninterrupted")
+      endif()
     endforeach()
     run_tagger(1 --epochs 3 --resume --checkpoint crf.npz --output softmax)
     if(NOT err MATCHES "--output softmax contradicts the checkpoint")

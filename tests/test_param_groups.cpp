@@ -1,6 +1,6 @@
-// Parameter groups (lr scale, weight decay, active rows), reset_state, OptimizerSet and the
-// early-stopping helpers. Expected values come from the update equations written out here
-// or from separate optimizers over the groups' parameters.
+// Parameter groups (lr scale, weight decay, active rows), reset_state, OptimizerSet, the
+// early-stopping helpers and the learning-rate plateau schedule. Expected values come from
+// the update equations written out here or from separate optimizers over the groups' parameters.
 #define BOOST_TEST_MODULE param_groups
 #include <boost/test/unit_test.hpp>
 
@@ -14,6 +14,7 @@
 
 #include "layers/tree_nets.hpp"
 #include "optim/early_stopping.hpp"
+#include "optim/lr_plateau.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/optimizer_set.hpp"
 #include "optim/weight_decay.hpp"
@@ -355,4 +356,51 @@ BOOST_AUTO_TEST_CASE(early_stopping_save_load_round_trip) {
   }
   BOOST_TEST(broken.bad_epochs() == 0);
   BOOST_TEST(!broken.best().has_score());
+}
+
+// The rate is reduced at the (patience+1)-th bad evaluation in a row, as torch's
+// ReduceLROnPlateau; a better evaluation resets the count; min_lr bounds it.
+BOOST_AUTO_TEST_CASE(lr_plateau_reduces_after_patience_and_resumes_exactly) {
+  ReduceLROnPlateau<float> schedule(1e-3, 0.5, 2, 2e-4);
+  const std::vector<bool> improved = {true, false, false, false, true, false, false, false, false, false, false};
+  std::vector<double> rates;
+  std::vector<bool> changed;
+  for (bool b : improved) {
+    changed.push_back(schedule.step(b));
+    rates.push_back(schedule.lr());
+  }
+  const std::vector<double> expected = {1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 2.5e-4, 2e-4};
+  BOOST_TEST(rates == expected, boost::test_tools::per_element());
+  BOOST_TEST(changed[3]);
+  BOOST_TEST(!changed[4]);
+  BOOST_TEST(changed[10]);
+
+  std::map<std::string, Tensor<float>> state;
+  schedule.step(false);
+  schedule.save(state);
+  BOOST_TEST(state.size() == 2u);
+  BOOST_TEST(schedule.owns("trainer/lr_plateau_reductions"));
+  BOOST_TEST(!schedule.owns("trainer/bad_epochs"));
+  ReduceLROnPlateau<float> resumed(1e-3, 0.5, 2, 2e-4);
+  resumed.load(state, "ckpt.npz");
+  BOOST_TEST(resumed.lr() == schedule.lr());
+  BOOST_TEST(resumed.bad_evaluations() == 1);
+  for (int k = 0; k < 5; ++k) {
+    BOOST_TEST(resumed.step(false) == schedule.step(false));
+    BOOST_TEST(resumed.lr() == schedule.lr());
+  }
+  resumed.set_base_lr(1e-2);  // a new --lr on resume: the reductions still apply
+  BOOST_TEST(resumed.reductions() == 5);
+  BOOST_TEST(resumed.lr() == 1e-2 * std::pow(0.5, 5));
+
+  state.erase("trainer/lr_plateau_bad");
+  try {
+    resumed.load(state, "ckpt.npz");
+    BOOST_ERROR("expected std::runtime_error");
+  } catch (const std::runtime_error& e) {
+    BOOST_TEST(std::string(e.what()).find("lr_plateau_bad") != std::string::npos);
+  }
+  BOOST_CHECK_THROW(ReduceLROnPlateau<float>(1e-3, 1.5, 2), std::invalid_argument);
+  BOOST_CHECK_THROW(ReduceLROnPlateau<float>(0, 0.5, 2), std::invalid_argument);
+  BOOST_CHECK_THROW(ReduceLROnPlateau<float>(1e-3, 0.5, -1), std::invalid_argument);
 }

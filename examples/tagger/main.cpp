@@ -13,6 +13,7 @@
 //   state/<optimizer keys>  the optimizer's state_dict
 //   state/trainer/..., state/best/<name>   the EarlyStopping (best valid epoch's parameters)
 //   state/trainer/epoch_loss   [loss sum, tokens] of the epoch in progress
+//   state/trainer/lr_plateau_* the learning-rate schedule (optim/lr_plateau.hpp)
 //   run/config, run/loop    options and position; run/tags the tag set; run/curves the plot
 //   FILE.vocab              the word vocabulary
 #include <cblas.h>
@@ -44,6 +45,7 @@
 #include "model.hpp"
 #include "optim/checkpoint.hpp"
 #include "optim/early_stopping.hpp"
+#include "optim/lr_plateau.hpp"
 #include "optim/optimizer.hpp"
 #include "options.hpp"
 
@@ -243,7 +245,7 @@ struct Trainer {
 std::unique_ptr<Optimizer<float>> make_optimizer(Tagger& net, const Options& o) {
   std::unique_ptr<Optimizer<float>> opt;
   if (o.optimizer == "adam")
-    opt = std::make_unique<Adam<float>>(net.parameters(), AdamOptions().with_lr(o.lr));
+    opt = std::make_unique<Adam<float>>(net.parameters(), AdamOptions().with_lr(o.lr).with_betas(0.9, o.beta2));
   else
     opt = std::make_unique<SGD<float>>(net.parameters(), SGDOptions().with_lr(o.lr));
   if (o.clip > 0) opt->set_clip_norm(float(o.clip));
@@ -305,6 +307,7 @@ int run(int argc, char** argv) {
   const ParameterList<float> params = net.parameters();
   std::unique_ptr<Optimizer<float>> optimizer = make_optimizer(net, o);
   EarlyStopping<float> stopping(params, o.patience, "best");
+  ReduceLROnPlateau<float> schedule(o.lr, o.lr_decay, o.lr_patience);
   Trainer trainer{net, *optimizer, o, train, replace_words, {}, 0, 0, false};
   examples::RunPlot plot(o.plot, {"epoch", "train loss per token", "tagger: " + o.describe(), "valid accuracy (%)"});
 
@@ -313,6 +316,7 @@ int run(int argc, char** argv) {
     loop = saved.loop;
     auto state = load_checkpoint(resume_path, params);
     stopping.load(state, resume_path);
+    schedule.load(state, resume_path);
     const auto sums = state.find("trainer/epoch_loss");
     if (sums == state.end()) throw std::runtime_error(resume_path + " lacks state/trainer/epoch_loss");
     trainer.loss_sum = sums->second(0);
@@ -322,7 +326,7 @@ int run(int argc, char** argv) {
     for (auto& [key, value] : state)
       if (!stopping.owns(key) && key.rfind("trainer/", 0) != 0) opt_state[key] = value;
     optimizer->load_state_dict(opt_state);
-    optimizer->set_lr(float(o.lr));
+    optimizer->set_lr(float(schedule.lr()));  // --lr (given again or the checkpoint's), decayed as before
     plot.restore(saved.texts.at("curves"), double(loop.epoch));
     std::cout << "resumed from " << checkpoint_arg << " at epoch " << loop.epoch << " batch " << loop.batch
               << " (best valid " << pct(stopping.best().score()) << " at epoch " << stopping.best().epoch() << ")\n";
@@ -373,6 +377,8 @@ int run(int argc, char** argv) {
   };
   hooks.after_step = [&](const examples::LoopState& s, const examples::StepResult&, const examples::Evaluation* e) {
     if (!e) return;
+    const bool decayed = schedule.step(e->improved);
+    if (decayed) optimizer->set_lr(float(schedule.lr()));
     const double x = double(s.epoch) + (s.batch ? double(s.batch) * double(o.batch) / double(train.size()) : 0.0);
     const double loss = trainer.loss_sum / std::max(1.0, trainer.tokens);
     plot.add("train loss per token", x, loss);
@@ -382,12 +388,13 @@ int run(int argc, char** argv) {
     std::cout << "epoch " << std::fixed << std::setprecision(2) << x << std::defaultfloat << ": train loss/token "
               << std::setprecision(4) << loss << "  valid " << last_valid.summary() << (e->improved ? "  * best" : "")
               << "  [" << std::setprecision(4) << (trainer.tokens - epoch_train_tokens) / seconds << " tokens/s]"
-              << std::endl;
+              << (decayed ? "  lr -> " + std::to_string(schedule.lr()) : std::string()) << std::endl;
   };
   hooks.save = [&](const examples::LoopState& s) {
     if (o.checkpoint.empty()) return;
     Optimizer<float>::StateDict state = optimizer->state_dict();
     stopping.save(state);
+    schedule.save(state);
     Tensor<float> sums = xt::zeros<float>({std::size_t(2)});
     sums(0) = float(trainer.loss_sum);
     sums(1) = float(trainer.tokens);
@@ -424,6 +431,8 @@ int run(int argc, char** argv) {
   metrics.set("epochs_this_run", double(loop.epoch - start_epoch));
   metrics.set("stopped_early", outcome.stopped_early ? 1.0 : 0.0);
   metrics.set("out_of_time", outcome.out_of_time ? 1.0 : 0.0);
+  metrics.set("final_lr", schedule.lr());
+  metrics.set("lr_reductions", double(schedule.reductions()));
   metrics.set("tokens_per_s", tokens_per_s);
   metrics.set("train_s", outcome.session_train_seconds);
   metrics.set("wall_s", seconds_since(wall_start));

@@ -32,6 +32,10 @@ the net:
 training:
   --optimizer O    *= adam (default) | sgd
   --lr X           *  learning rate (default adam 0.001, sgd 0.1)
+  --beta2 X        *  adam: the second-moment decay (default 0.999; 0.9 as Dozat & Manning 2017)
+  --lr-decay X     *  multiply the rate by X after more than --lr-patience evaluations without
+                      a better valid score (torch's ReduceLROnPlateau; default 1: constant rate)
+  --lr-patience N  *  evaluations without a better valid score before a decay (default 2)
   --clip X         *  clip the global gradient norm (default 5; 0: off)
   --dropout P      *  dropout on the BiLSTM's inputs and outputs (default 0.25)
   --unk-replace P  *  a training token of a word seen once becomes <unk> with probability P (default 0.25)
@@ -52,7 +56,8 @@ The valid score selecting the best epoch is entity F1 for BIO/IOB tag sets, else
 examples::Args parse_args(int argc, char** argv) {
   return examples::Args(argc, argv,
                         {"train", "valid", "test", "format", "column", "train-size", "output", "word-dim", "char-dim",
-                         "char-hidden", "hidden", "layers", "min-count", "optimizer", "lr", "clip", "dropout",
+                         "char-hidden", "hidden", "layers", "min-count", "optimizer", "lr", "beta2", "lr-decay",
+                         "lr-patience", "clip", "dropout",
                          "unk-replace", "word-dropout", "batch", "chunk", "epochs", "patience", "max-minutes",
                          "threads", "seed", "checkpoint", "resume", "metrics-out", "plot"},
                         {"resume"}, kUsage);
@@ -86,6 +91,11 @@ Options parse_options(const examples::Args& args, examples::RunConfig& c) {
   o.min_count = c.count("min-count", 1);
   o.optimizer = c.choice("optimizer", "adam", {"adam", "sgd"});
   o.lr = c.number("lr", o.optimizer == "adam" ? 1e-3 : 0.1);
+  o.beta2 = c.number("beta2", 0.999);
+  o.lr_decay = c.number("lr-decay", 1.0);
+  o.lr_patience = int(c.integer("lr-patience", 2));
+  if (!(o.beta2 > 0 && o.beta2 < 1) || !(o.lr_decay > 0 && o.lr_decay <= 1) || o.lr_patience < 0)
+    throw std::invalid_argument("--beta2 must be in (0, 1), --lr-decay in (0, 1], --lr-patience not negative");
   o.clip = c.number("clip", 5.0);
   m.dropout = c.number("dropout", 0.25);
   o.unk_replace = c.number("unk-replace", 0.25);
@@ -119,7 +129,10 @@ std::string Options::describe() const {
   std::ostringstream s;
   s << "BiLSTM " << model.layers << "x" << model.hidden << " over words " << model.word_dim;
   if (model.char_hidden) s << " + char BiLSTM " << model.char_hidden << " (chars " << model.char_dim << ")";
-  s << ", " << (model.crf ? "CRF" : "softmax") << " output; " << optimizer << " lr " << lr << ", batch " << batch
+  s << ", " << (model.crf ? "CRF" : "softmax") << " output; " << optimizer << " lr " << lr;
+  if (optimizer == "adam" && beta2 != 0.999) s << " (beta2 " << beta2 << ")";
+  if (lr_decay < 1) s << " x" << lr_decay << " after " << lr_patience << "+1 evaluations without a better one";
+  s << ", batch " << batch
     << " (chunks of " << chunk << "), dropout " << model.dropout << ", unk-replace " << unk_replace
     << ", word-dropout " << word_dropout << ", clip " << clip << ", " << used_threads << " thread(s)";
   return s.str();
@@ -135,6 +148,9 @@ void Options::add_metrics(examples::Metrics& metrics) const {
   metrics.set("dropout", model.dropout);
   metrics.set("optimizer", optimizer);
   metrics.set("lr", lr);
+  metrics.set("beta2", beta2);
+  metrics.set("lr_decay", lr_decay);
+  metrics.set("lr_patience", double(lr_patience));
   metrics.set("batch", double(batch));
   metrics.set("chunk", double(chunk));
   metrics.set("unk_replace", unk_replace);

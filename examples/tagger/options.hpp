@@ -27,9 +27,9 @@ struct Options {
   ModelConfig model;
   // training
   std::string optimizer;
-  double lr = 0, clip = 0, word_dropout = 0, unk_replace = 0, max_minutes = 0;
+  double lr = 0, beta2 = 0, lr_decay = 1, clip = 0, word_dropout = 0, unk_replace = 0, max_minutes = 0;
   std::size_t batch = 0, chunk = 0, epochs = 0, min_count = 1;
-  int patience = 0, threads = 0, used_threads = 0;
+  int patience = 0, lr_patience = 0, threads = 0, used_threads = 0;
   std::uint64_t seed = 1;
   std::string checkpoint, metrics_out, plot;
   bool resume = false;
